@@ -1,0 +1,1 @@
+"""Policy loading: YAML files -> documents with source positions -> validated Policy."""

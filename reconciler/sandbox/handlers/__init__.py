@@ -1,0 +1,1 @@
+"""Sandbox operation handlers, one module per resource family."""

@@ -1,0 +1,212 @@
+"""Sandbox state: one :class:`RegionState` per (account, region), held by a :class:`World`.
+
+Records are plain dataclasses so a snapshot is ``dataclasses.asdict`` away (see snapshot.py).
+Opt-out entries live in a ``SortedDict`` keyed by phone number so that a page of a
+million-number list costs O(log n + page), as AWS's does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sortedcontainers import SortedDict
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+class Clock:
+    """Wall clock, or a simulated one for deterministic tests and time-scaled benchmarks."""
+
+    def __init__(self, start: float | None = None, simulated: bool = False) -> None:
+        self.simulated = simulated
+        self._now = start if start is not None else time.time()
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        if self.simulated:
+            with self._lock:
+                return self._now
+        return time.time()
+
+    def advance(self, seconds: float) -> None:
+        if not self.simulated:
+            raise RuntimeError("only a simulated clock can be advanced")
+        with self._lock:
+            self._now += seconds
+
+
+@dataclass
+class PhoneNumber:
+    phone_number_id: str  # "phone-" + 32 hex
+    arn: str
+    phone_number: str  # E.164
+    iso_country_code: str
+    message_type: str  # TRANSACTIONAL | PROMOTIONAL
+    number_capabilities: list[str]  # SMS, VOICE, MMS
+    number_type: str  # SHORT_CODE | LONG_CODE | TOLL_FREE | TEN_DLC | SIMULATOR
+    monthly_leasing_price: str
+    created: float
+    status: str = "ACTIVE"
+    two_way_enabled: bool = False
+    two_way_channel_arn: str | None = None
+    two_way_channel_role: str | None = None
+    self_managed_opt_outs_enabled: bool = False
+    opt_out_list_name: str = "Default"
+    international_sending_enabled: bool = False
+    deletion_protection_enabled: bool = False
+    pool_id: str | None = None
+    registration_id: str | None = None
+
+
+@dataclass
+class SenderId:
+    sender_id: str
+    iso_country_code: str
+    arn: str
+    message_types: list[str]
+    monthly_leasing_price: str = "0.00"
+    deletion_protection_enabled: bool = False
+    registered: bool = False
+    registration_id: str | None = None
+
+
+@dataclass
+class Pool:
+    pool_id: str  # "pool-" + 32 hex
+    arn: str
+    message_type: str
+    created: float
+    status: str = "ACTIVE"
+    two_way_enabled: bool = False
+    two_way_channel_arn: str | None = None
+    two_way_channel_role: str | None = None
+    self_managed_opt_outs_enabled: bool = False
+    opt_out_list_name: str = "Default"
+    shared_routes_enabled: bool = False
+    deletion_protection_enabled: bool = False
+    # Origination identity ARNs (phone numbers, sender IDs), in association order.
+    members: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ConfigurationSet:
+    name: str
+    arn: str
+    created: float
+    default_message_type: str | None = None
+    default_sender_id: str | None = None
+    default_message_feedback_enabled: bool = False
+    protect_configuration_id: str | None = None
+
+
+@dataclass
+class OptOutEntry:
+    opted_out_timestamp: float
+    end_user_opted_out: bool
+
+
+@dataclass
+class OptOutList:
+    name: str
+    arn: str
+    created: float
+    # phone number (E.164) -> entry, sorted by number for stable O(log n) pagination.
+    entries: SortedDict = field(default_factory=SortedDict)
+    # phone number -> time of the last DeleteOptedOutNumber (the 30-day rule).
+    last_deleted: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class NumberOverride:
+    destination_phone_number: str
+    action: str  # ALLOW | BLOCK
+    created: float
+    expiration: float | None = None
+
+
+@dataclass
+class ProtectConfiguration:
+    protect_configuration_id: str  # "protect-" + 32 hex
+    arn: str
+    created: float
+    deletion_protection_enabled: bool = False
+    # capability (SMS|VOICE|MMS|RCS) -> {ISO country -> ALLOW|BLOCK|MONITOR|FILTER}; a country
+    # missing from the map is ALLOW (new configurations allow every country).
+    rules: dict[str, dict[str, str]] = field(default_factory=dict)
+    number_overrides: dict[str, NumberOverride] = field(default_factory=dict)
+
+
+@dataclass
+class ShareAssociation:
+    association_type: str  # PRINCIPAL | RESOURCE
+    entity: str  # principal id/ARN or resource ARN
+    status: str  # ASSOCIATING | ASSOCIATED | DISASSOCIATING | DISASSOCIATED | FAILED
+    created: float
+    updated: float
+    external: bool = False
+    # when the pending status (ASSOCIATING/DISASSOCIATING) settles, in clock time
+    settles_at: float = 0.0
+
+
+@dataclass
+class ResourceShare:
+    arn: str
+    name: str
+    owner_account_id: str
+    allow_external_principals: bool
+    created: float
+    updated: float
+    status: str = "ACTIVE"
+    permission_arns: list[str] = field(default_factory=list)
+    associations: list[ShareAssociation] = field(default_factory=list)
+
+
+@dataclass
+class SentMessage:
+    message_id: str
+    destination: str
+    origination_identity: str | None
+    body: str
+    protect_configuration_id: str | None
+    configuration_set_name: str | None
+    sent_at: float
+
+
+@dataclass
+class RegionState:
+    account: str
+    region: str
+    phone_numbers: dict[str, PhoneNumber] = field(default_factory=dict)  # by id
+    sender_ids: dict[str, SenderId] = field(default_factory=dict)  # by "SENDERID/CC"
+    pools: dict[str, Pool] = field(default_factory=dict)  # by id
+    configuration_sets: dict[str, ConfigurationSet] = field(default_factory=dict)  # by name
+    opt_out_lists: dict[str, OptOutList] = field(default_factory=dict)  # by name
+    protect_configurations: dict[str, ProtectConfiguration] = field(default_factory=dict)  # by id
+    account_default_protect_configuration_id: str | None = None
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)  # by resource ARN
+    resource_shares: dict[str, ResourceShare] = field(default_factory=dict)  # by share ARN
+    sent_messages: list[SentMessage] = field(default_factory=list)
+
+
+class World:
+    """Every account and region the sandbox knows, plus its clock and a lock for threads."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        self.regions: dict[tuple[str, str], RegionState] = {}
+        # Serialises handlers: the HTTP server is threaded and state is not otherwise locked.
+        self.lock = threading.RLock()
+        # Organization membership for RAM (account id -> org/OU path); empty means no organization.
+        self.organization: dict[str, Any] = {}
+
+    def region(self, account: str, region: str) -> RegionState:
+        key = (account, region)
+        state = self.regions.get(key)
+        if state is None:
+            state = RegionState(account=account, region=region)
+            self.regions[key] = state
+        return state
