@@ -8,25 +8,195 @@ Areas never create boto3 clients themselves; they go through :class:`Api`:
 
 so that rate limiting per operation, retries, logging (without credentials or personal data)
 and the IAM declarations all live in one place.
+
+Rate limits
+-----------
+Each (service, operation) has a token bucket refilled at the rate the areas declare in
+``ApiOperation.rate_per_second`` (AWS's default quotas: 1/s for almost every control-plane call,
+10/s for Put/DeleteOptedOutNumber). Undeclared pinpoint-sms-voice-v2 and RAM operations get
+1/s; STS is not limited. ``rate_scale`` multiplies every rate (a sandbox running its quotas
+``scale`` times faster); ``rate_scale=0`` disables client-side limiting.
+
+Retry budget
+------------
+Throttling errors, HTTP 5xx and connection errors are retried with exponential backoff and
+full jitter: attempt *n* (1-based) sleeps ``uniform(0, min(cap, base * 2**(n-1)))`` with
+``base=0.5 s``, ``cap=20 s``, at most ``max_attempts=8`` attempts per call (about 80 s
+worst case), and at most ``run_budget=200`` retries per :class:`Api` instance so a sick
+endpoint fails the run instead of stretching it for hours. Every other error is raised at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import structlog
 from botocore import xform_name
 from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from reconciler.report.mask import mask_text
+
+log = structlog.get_logger("reconciler.aws")
+
+SMS_VOICE = "pinpoint-sms-voice-v2"
+RAM = "ram"
+STS = "sts"
+
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+    }
+)
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    EndpointConnectionError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+)
+DEFAULT_RATE = 1.0
 
 
+def error_code(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def error_reason(error: BaseException) -> str:
+    """pinpoint-sms-voice-v2's ``Reason`` field (e.g. DELETION_PROTECTION_ENABLED), if any."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Reason", "") or error.response.get("Error", {}).get("Reason", ""))
+    return ""
+
+
+def is_retryable(error: BaseException) -> bool:
+    if isinstance(error, CONNECTION_ERRORS):
+        return True
+    if isinstance(error, ClientError):
+        if error_code(error) in THROTTLING_CODES:
+            return True
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return status >= 500
+    return False
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 8
+    base: float = 0.5
+    cap: float = 20.0
+    run_budget: int = 200
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter for the ``attempt``-th retry (1-based)."""
+        return rng.uniform(0.0, min(self.cap, self.base * 2 ** (attempt - 1)))
+
+
+class RateLimiter:
+    """Token buckets (capacity one) per operation: calls of one operation are spaced ``1/rate`` apart."""
+
+    def __init__(
+        self,
+        rates: Mapping[tuple[str, str], float],
+        scale: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rates = dict(rates)
+        self.scale = scale
+        self.clock = clock
+        self.sleep = sleep
+        self._next: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+        self.waited = 0.0  # total seconds spent waiting, for progress reports and tests
+
+    def rate(self, service: str, operation: str) -> float | None:
+        if self.scale <= 0 or service == STS:
+            return None
+        return self.rates.get((service, operation), DEFAULT_RATE) * self.scale
+
+    def acquire(self, service: str, operation: str) -> None:
+        rate = self.rate(service, operation)
+        if rate is None:
+            return
+        key = (service, operation)
+        with self._lock:
+            now = self.clock()
+            slot = max(now, self._next.get(key, now))
+            self._next[key] = slot + 1.0 / rate
+        wait = slot - now
+        if wait > 0:
+            self.waited += wait
+            self.sleep(wait)
+
+
+def declared_rates() -> dict[tuple[str, str], float]:
+    """The per-operation rates the areas declare (the lowest wins when two disagree)."""
+    from reconciler.areas.base import registry
+
+    rates: dict[tuple[str, str], float] = {}
+    for cls in registry().values():
+        for op in cls.operations:
+            key = (op.service, op.name)
+            rates[key] = min(rates.get(key, op.rate_per_second), op.rate_per_second)
+    return rates
+
+
+def _summarise(params: Mapping[str, Any]) -> str:
+    """Parameters for the debug log: masked numbers, bounded size, never secrets."""
+    parts = []
+    for name in sorted(params):
+        if "Secret" in name or ("Token" in name and name != "NextToken"):
+            continue
+        text = mask_text(str(params[name]))
+        parts.append(f"{name}={text[:120]}")
+    return " ".join(parts)
+
+
+@dataclass
+class CallRecord:
+    service: str
+    operation: str
+    latency_ms: float
+    retries: int
+    outcome: str  # "ok" or the error code
+
+
+@dataclass
 class Api:
     """Calls AWS operations by their API names through cached boto3 clients."""
 
-    def __init__(self, session: boto3.Session, region: str) -> None:
-        self.session = session
-        self.region = region
-        self._clients: dict[str, Any] = {}
+    session: boto3.Session
+    region: str
+    limiter: RateLimiter | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    calls: Counter[str] = field(default_factory=Counter)  # "Service.Operation" -> count, for tests
+    retries_used: int = 0
+    listeners: list[Callable[[CallRecord], None]] = field(default_factory=list)
+    _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         client = self._clients.get(service)
@@ -34,18 +204,40 @@ class Api:
             client = self.session.client(
                 service,
                 region_name=self.region,
-                # Retries are ours (see apply): botocore's standard mode would double-count them.
-                config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+                # Retries are ours (see the module docstring): botocore's would double-count them.
+                config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
             )
             self._clients[service] = client
         return client
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
-        client = self.client(service)
-        method = getattr(client, xform_name(operation))
-        response: dict[str, Any] = method(**params)
-        response.pop("ResponseMetadata", None)
-        return response
+        method = getattr(self.client(service), xform_name(operation))
+        retries = 0
+        while True:
+            if self.limiter is not None:
+                self.limiter.acquire(service, operation)
+            started = time.perf_counter()
+            try:
+                response: dict[str, Any] = method(**params)
+            except Exception as error:
+                latency = (time.perf_counter() - started) * 1000
+                code = error_code(error) or type(error).__name__
+                can_retry = (
+                    is_retryable(error)
+                    and retries + 1 < self.retry.max_attempts
+                    and self.retries_used < self.retry.run_budget
+                )
+                self._record(service, operation, params, latency, retries, code, will_retry=can_retry)
+                if not can_retry:
+                    raise
+                retries += 1
+                self.retries_used += 1
+                self.sleep(self.retry.delay(retries, self.rng))
+                continue
+            latency = (time.perf_counter() - started) * 1000
+            self._record(service, operation, params, latency, retries, "ok", will_retry=False)
+            response.pop("ResponseMetadata", None)
+            return response
 
     def pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Follow NextToken to the last page."""
@@ -58,3 +250,87 @@ class Api:
             token = page.get("NextToken")
             if not token:
                 return
+
+    def _record(
+        self,
+        service: str,
+        operation: str,
+        params: Mapping[str, Any],
+        latency_ms: float,
+        retries: int,
+        outcome: str,
+        will_retry: bool,
+    ) -> None:
+        if not will_retry:
+            self.calls[f"{service}.{operation}"] += 1
+            record = CallRecord(service, operation, round(latency_ms, 1), retries, outcome)
+            for listener in self.listeners:
+                listener(record)
+        log.debug(
+            "aws.call",
+            service=service,
+            operation=operation,
+            latency_ms=round(latency_ms, 1),
+            retries=retries,
+            outcome=outcome,
+            retrying=will_retry,
+            params=_summarise(params),
+        )
+
+
+# Sessions -------------------------------------------------------------------------------------
+
+
+class SessionFactory:
+    """Real AWS: the standard credential chain (env, profile, SSO, instance role…)."""
+
+    def base_session(self, account_id: str, region: str) -> boto3.Session:
+        return boto3.Session(region_name=region)
+
+    def assumed_session(self, credentials: Mapping[str, Any], account_id: str, region: str) -> boto3.Session:
+        return boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=region,
+        )
+
+
+class SandboxSessionFactory(SessionFactory):
+    """An in-process sandbox: sessions whose calls are answered by ``sandbox`` (see reconciler.sandbox)."""
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+
+    def base_session(self, account_id: str, region: str) -> boto3.Session:
+        session: boto3.Session = self.sandbox.session(account_id, region)
+        return session
+
+    def assumed_session(self, credentials: Mapping[str, Any], account_id: str, region: str) -> boto3.Session:
+        # The sandbox names the account by the access key id; the role's account is the target's.
+        session: boto3.Session = self.sandbox.session(account_id, region)
+        return session
+
+
+def connect(
+    factory: SessionFactory,
+    account_id: str,
+    region: str,
+    role_arn: str | None,
+    session_name: str = "sms-policy-reconciler",
+) -> boto3.Session:
+    """A session for the target: the base credentials, or a role assumed through STS."""
+    session = factory.base_session(account_id, region)
+    if not role_arn:
+        return session
+    sts = session.client("sts", region_name=region)
+    started = time.perf_counter()
+    response = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)
+    log.debug("aws.call", service=STS, operation="AssumeRole", role_arn=role_arn,
+              latency_ms=round((time.perf_counter() - started) * 1000, 1), retries=0, outcome="ok")
+    return factory.assumed_session(response["Credentials"], account_id, region)
+
+
+def caller_account(api: Api) -> str:
+    """The account the credentials belong to (STS GetCallerIdentity)."""
+    return str(api.call(STS, "GetCallerIdentity")["Account"])

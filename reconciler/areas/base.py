@@ -1,13 +1,48 @@
-"""The contract every policy area implements, and the registry the engine iterates over."""
+"""The contract every policy area implements, and the registry the engine iterates over.
+
+How the engine drives an area (one :class:`Area` instance per target and run)::
+
+    area = AreaClass()
+    live = area.read(api, desired)            # only AWS reads, through ``api`` (rate-limited, retried)
+    changes = area.diff(desired, live)        # pure: no I/O, deterministic
+    unmanaged = area.unmanaged(desired, live) # reported, never deleted (unless ``prune``)
+    ...guard, render, confirm...
+    for change in sorted(changes): area.apply(api, change)   # only writes, idempotent
+    # verification: a fresh instance reads again and diffs; the result must be empty.
+
+Rules for implementers
+----------------------
+* ``read`` may use ``desired`` to read less (the cost model): e.g. look up only the opted-out
+  numbers the policy lists instead of paging a million-entry list. Describe the choice in
+  :meth:`strategy`. Everything ``read`` returns must be canonically encodable by
+  :func:`reconciler.fingerprint.canonical` (dataclasses, dicts, lists, tuples, sets, str, int,
+  float, bool, None, datetime) because the live-state fingerprint is computed from it
+  (override :meth:`fingerprint_data` to leave out volatile fields).
+* ``diff`` is pure and normalising: a plan computed right after an apply is empty.
+* Changes carry no personal data in ``key``/``before``/``after``/``data``: mask opted-out and
+  end-user numbers with :func:`reconciler.report.mask.mask_number` (or ``unique_masks`` when two
+  numbers could share a mask) and keep the raw value in ``Change.secret`` (memory only).
+* ``apply`` performs one change and is idempotent: "already done" answers (ConflictException
+  for an existing member, ResourceNotFoundException when deleting what is gone) count as
+  success, so a rerun after a crash converges. An instance may keep ids learnt in ``read`` and
+  record ids of resources it creates, for later changes of the same run. A saved plan is never
+  applied as-is: the engine re-reads, re-diffs and checks that the fresh changes equal the saved
+  ones, so ``apply`` always receives changes with ``secret`` set.
+* Every AWS call an area makes is declared in ``operations`` (rate limits, IAM policy).
+* Cross-area ordering uses the shared ``ORDER_*`` ranks from :mod:`reconciler.plan`.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.config.model import Desired
 from reconciler.plan import Change
+
+if TYPE_CHECKING:
+    from reconciler.aws import Api
 
 
 @dataclass(frozen=True)
@@ -21,15 +56,24 @@ class ApiOperation:
     mode: str  # "read" (plan/drift) or "write" (apply only)
 
 
+def sms(name: str, rate_per_second: float = 1.0, mode: str = "read") -> ApiOperation:
+    """Declare a pinpoint-sms-voice-v2 operation (IAM prefix ``sms-voice``)."""
+    return ApiOperation("pinpoint-sms-voice-v2", name, f"sms-voice:{name}", rate_per_second, mode)
+
+
 class Area(ABC):
     """A policy area: desired extraction, live read, pure diff, apply of its own changes."""
 
     name: ClassVar[str]
-    # Lower phases are read and applied first; the protect area is the block phase.
     operations: ClassVar[tuple[ApiOperation, ...]]
+    # True for the area whose BLOCK changes form the first phase (protect): it is read before
+    # every other area and its PHASE_BLOCKS changes are applied before other areas are read.
+    block_phase: ClassVar[bool] = False
+    # Read order among areas (lower first); also the order of sections in reports.
+    read_order: ClassVar[int] = 50
 
     @abstractmethod
-    def read(self, api: Any, desired: Desired) -> Any:
+    def read(self, api: Api, desired: Desired) -> Any:
         """Read the live state this area needs to diff ``desired`` (cost-aware, paginated)."""
 
     @abstractmethod
@@ -37,8 +81,34 @@ class Area(ABC):
         """Pure: the changes that make ``live`` match ``desired``. Empty right after an apply."""
 
     @abstractmethod
-    def apply(self, api: Any, change: Change) -> None:
+    def apply(self, api: Api, change: Change) -> None:
         """Perform one change idempotently (safe to repeat after a crash)."""
+
+    # Optional hooks with safe defaults -------------------------------------------------------
+
+    def manages(self, desired: Desired) -> bool:
+        """Whether the policy says anything about this area (if not, it is neither read nor diffed)."""
+        return True
+
+    def strategy(self, desired: Desired, live: Any) -> str:
+        """How ``read`` chose to read (shown in plans), e.g. "looked up 12 listed numbers (3 calls)"."""
+        return ""
+
+    def unmanaged(self, desired: Desired, live: Any) -> list[dict[str, Any]]:
+        """Live resources the policy neither names nor owns: ``{"area", "type", "id", "name"?, "detail"?}``."""
+        return []
+
+    def warnings(self, desired: Desired, live: Any) -> list[str]:
+        """Things a reviewer must know that are not changes (sorted, deterministic)."""
+        return []
+
+    def scope_sizes(self, desired: Desired, live: Any) -> dict[str, int]:
+        """Existing items per guard scope (e.g. members of each opt-out list), for percentage limits."""
+        return {}
+
+    def fingerprint_data(self, live: Any) -> Any:
+        """What of ``live`` enters the fingerprint; everything by default."""
+        return live
 
 
 _REGISTRY: dict[str, type[Area]] = {}
@@ -59,3 +129,27 @@ def registry() -> dict[str, type[Area]]:
         if info.name != "base":
             importlib.import_module(f"{pkg.__name__}.{info.name}")
     return dict(sorted(_REGISTRY.items()))
+
+
+def all_operations() -> list[ApiOperation]:
+    """Every declared operation of every area, de-duplicated and sorted."""
+    seen: dict[tuple[str, str], ApiOperation] = {}
+    for cls in registry().values():
+        for op in cls.operations:
+            seen.setdefault((op.service, op.name), op)
+    return [seen[key] for key in sorted(seen)]
+
+
+def changed_attributes(live: dict[str, Any], want: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Attributes whose wanted value differs from the live one: ``{name: (live, wanted)}``.
+
+    Only keys of ``want`` whose value is not ``None`` are managed (``None`` = the policy is silent).
+    DeepDiff compares nested values (lists, dicts) structurally, ignoring list order.
+    """
+    from deepdiff import DeepDiff
+
+    managed = {key: value for key, value in want.items() if value is not None}
+    current = {key: live.get(key) for key in managed}
+    diff = DeepDiff(current, managed, ignore_order=True)
+    changed = {str(key) for key in diff.affected_root_keys}
+    return {key: (current[key], managed[key]) for key in sorted(changed)}

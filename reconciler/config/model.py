@@ -159,6 +159,9 @@ class Desired:
     prune: frozenset[str] = frozenset()
     # The organization the targets belong to (organization ARN), for the external-principal check.
     organization_arn: str | None = None
+    # Accounts the policy declares as organization members (policy `organization.accounts`);
+    # target accounts are members too. Share principals outside need allow_external_principals.
+    organization_accounts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,39 @@ class Clock:
         self.simulated = simulated
         self._now = start if start is not None else time.time()
         self._lock = threading.Lock()
+        self._lanes = threading.local()
+        self._latest = self._now
 
     def now(self) -> float:
         if self.simulated:
             with self._lock:
-                return self._now
+                return self._now + getattr(self._lanes, "offset", 0.0)
         return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``: really on a wall clock; on a simulated one, advance the caller's lane.
+
+        Simulated time is shared base time (moved by :meth:`advance`) plus a per-thread *lane*
+        offset that only that thread's waits move. Concurrent callers therefore wait in parallel,
+        as real clients on separate connections do: ten threads each sleeping one second end at
+        base + 1 s, not base + 10 s. Shared resources that serialise callers (quota buckets)
+        hand out time slots, so callers of one bucket still queue behind each other.
+        """
+        if seconds <= 0:
+            return
+        if not self.simulated:
+            time.sleep(seconds)
+            return
+        self._lanes.offset = getattr(self._lanes, "offset", 0.0) + seconds
+        with self._lock:
+            self._latest = max(self._latest, self._now + self._lanes.offset)
+
+    def latest(self) -> float:
+        """The furthest any lane has reached (the makespan end of a simulated run)."""
+        if not self.simulated:
+            return time.time()
+        with self._lock:
+            return max(self._latest, self._now + getattr(self._lanes, "offset", 0.0))
 
     def advance(self, seconds: float) -> None:
         if not self.simulated:
@@ -103,7 +130,8 @@ class ConfigurationSet:
     protect_configuration_id: str | None = None
 
 
-@dataclass
+# Slots: a million-number list holds a million of these.
+@dataclass(slots=True)
 class OptOutEntry:
     opted_out_timestamp: float
     end_user_opted_out: bool
@@ -202,6 +230,10 @@ class World:
         self.lock = threading.RLock()
         # Organization membership for RAM (account id -> org/OU path); empty means no organization.
         self.organization: dict[str, Any] = {}
+        # STS sessions issued by AssumeRole: access key id -> {account, arn, session_token, expires}.
+        self.credentials: dict[str, dict[str, Any]] = {}
+        # Behaviour switches saved with the world, e.g. "ram.association_delay" (seconds).
+        self.settings: dict[str, Any] = {}
 
     def region(self, account: str, region: str) -> RegionState:
         key = (account, region)

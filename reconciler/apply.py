@@ -1,0 +1,211 @@
+"""Apply: phased, guarded, rate-limited execution of a plan, then verification.
+
+For one target::
+
+    1. connect; STS account check (engine.start)
+    2. read the block-phase area (protect) only; its PHASE_BLOCKS changes (emergency blocks, new
+       BLOCK rules, BLOCK overrides) are guarded, confirmed and written — before any other area
+       is read, so an emergency block never waits for a million-number opt-out list
+    3. read the other areas; guard, confirm and run the remaining changes in dependency order
+    4. re-read every area that changed and diff again: the plan must be empty, else exit 1
+       listing the residue
+
+With a saved plan (``apply FILE``) every step first checks that the live state of the areas it
+read still has the saved fingerprint and that the changes computed now are exactly the saved
+ones (secrets compared through their keyed digests); otherwise the plan is stale and refused.
+Steps are idempotent, so a rerun after a crash converges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from reconciler.cli import UserError
+from reconciler.engine import Engine, TargetRun
+from reconciler.guard import GuardOptions, enforce
+from reconciler.plan import PHASE_BLOCKS, Change, Plan
+from reconciler.progress import Progress
+from reconciler.report.mask import mask_text
+
+log = structlog.get_logger("reconciler.apply")
+
+# (plan shown, stage title) -> approved?
+Confirm = Callable[[Plan, str], bool]
+
+
+class StalePlan(UserError):
+    """The saved plan no longer describes what apply would do."""
+
+
+@dataclass
+class ApplyResult:
+    target: str
+    applied: list[Change] = field(default_factory=list)
+    failed: Change | None = None
+    error: str | None = None
+    not_done: list[Change] = field(default_factory=list)
+    residue: list[Change] = field(default_factory=list)
+    declined: bool = False
+    plan: Plan | None = None  # everything that was planned (both stages)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None and not self.residue and not self.declined
+
+
+@dataclass
+class ApplyOptions:
+    guard: GuardOptions = field(default_factory=GuardOptions)
+    confirm: Confirm | None = None  # None: approved (auto-approve or a saved plan approved up front)
+    expected: Plan | None = None  # the saved plan for this target
+    progress: Callable[[str, int], Progress] = Progress
+    before_write: Callable[[], None] | None = None  # e.g. a lock lease's ensure_held
+
+
+def _identity(changes: Sequence[Change], digests: dict[str, str]) -> list[tuple[str, str, str]]:
+    import json
+
+    return sorted(
+        (c.key, json.dumps(c.to_json(), sort_keys=True, default=str), digests.get(c.key, "")) for c in changes
+    )
+
+
+def check_fresh(expected: Plan, fresh: Plan, areas: Sequence[str]) -> None:
+    """Refuse when ``fresh`` (re-read now) differs from the saved plan for ``areas``."""
+    stale = [a for a in areas if expected.area_fingerprints.get(a) != fresh.area_fingerprints.get(a)]
+    if stale:
+        raise StalePlan(
+            f"target {expected.target}: the saved plan is stale: the live state of {', '.join(stale)} changed since "
+            "the plan was made (fingerprint differs)",
+            hint="run `reconciler plan --out FILE` again and review the new plan",
+        )
+    saved = [c for c in expected.changes if c.area in areas]
+    now = [c for c in fresh.changes if c.area in areas]
+    saved_id = _identity(saved, {c.key: expected.secret_digests.get(c.key, "") for c in saved})
+    now_id = _identity(now, {c.key: fresh.secret_digests.get(c.key, "") for c in now})
+    if saved_id != now_id:
+        differing = sorted({k for k, _, _ in set(saved_id) ^ set(now_id)})
+        raise StalePlan(
+            f"target {expected.target}: the saved plan no longer matches the policy: {len(differing)} change(s) "
+            f"differ ({', '.join(differing[:5])}{' …' if len(differing) > 5 else ''})",
+            hint="the policy changed since the plan was made; plan again and review",
+        )
+
+
+def execute(run: TargetRun, changes: Sequence[Change], options: ApplyOptions, result: ApplyResult) -> bool:
+    """Run ``changes`` in order; stop at the first failure. True when all succeeded."""
+    ordered = sorted(changes, key=Change.sort_key)
+    progress = options.progress(run.name, len(ordered))
+    for index, change in enumerate(ordered):
+        progress.start(change)
+        try:
+            if options.before_write is not None:
+                options.before_write()
+            run.areas[change.area].apply(run.api, change)
+        except Exception as error:  # reported with what was and was not done, never lost
+            progress.finish(change, "failed")
+            result.failed = change
+            result.error = mask_text(f"{type(error).__name__}: {error}")
+            result.not_done.extend(ordered[index + 1 :])
+            log.error("apply.failed", target=run.name, key=change.key, error=result.error)
+            return False
+        progress.finish(change, "ok")
+        result.applied.append(change)
+    return True
+
+
+def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResult:
+    expected = options.expected
+    classes = None
+    if expected is not None:
+        from reconciler.areas.base import registry
+
+        every = registry()
+        missing = [a for a in expected.areas if a not in every]
+        if missing:
+            raise UserError(f"the saved plan uses unknown areas: {', '.join(missing)}")
+        classes = sorted((every[a] for a in expected.areas), key=lambda c: (not c.block_phase, c.read_order, c.name))
+    run = engine.start(name, classes)
+    if expected is not None:
+        # Areas the policy no longer manages vanish from the run: that is a policy change.
+        absent = [a for a in expected.areas if a not in run.areas]
+        if absent:
+            raise StalePlan(
+                f"target {name}: the saved plan covers {', '.join(absent)}, which the policy no longer manages",
+                hint="plan again",
+            )
+    result = ApplyResult(target=name)
+
+    # Stage 1: blocks. Only the block-phase area is read.
+    first = engine.block_areas(run)
+    early = engine.plan(run, first)
+    if expected is not None:
+        check_fresh(expected, early, first)
+    blocks = [c for c in early.changes if c.phase == PHASE_BLOCKS]
+    if blocks:
+        stage = Plan(target=name, changes=blocks, account_id=early.account_id, region=early.region,
+                     areas=first, scope_sizes=early.scope_sizes)
+        enforce(early, blocks, options.guard)
+        if options.confirm is not None and not options.confirm(stage, "blocks (applied before other areas are read)"):
+            result.declined = True
+            result.not_done = list(blocks)
+            return result
+        if not execute(run, blocks, options, result):
+            return result
+    done = {c.key for c in result.applied}
+
+    # Stage 2: everything else, in dependency order.
+    full = engine.plan(run)
+    if expected is not None:
+        check_fresh(expected, full, engine.other_areas(run))
+    rest = [c for c in full.changes if c.key not in done]
+    result.plan = full
+    if rest:
+        stage = Plan(target=name, changes=rest, account_id=full.account_id, region=full.region, areas=full.areas,
+                     strategies=full.strategies, warnings=full.warnings, unmanaged=full.unmanaged,
+                     scope_sizes=full.scope_sizes)
+        enforce(full, rest, options.guard)
+        if options.confirm is not None and not options.confirm(stage, "changes"):
+            result.declined = True
+            result.not_done = list(rest)
+            return result
+        if not execute(run, rest, options, result):
+            return result
+
+    # Verification: what changed must now plan to nothing.
+    touched = sorted({c.area for c in result.applied}, key=list(run.areas).index)
+    if touched:
+        again = engine.fresh_read(run, touched)
+        result.residue = again.sorted_changes()
+        if result.residue:
+            log.error("apply.residue", target=name, changes=[c.key for c in result.residue])
+    return result
+
+
+def _listed(prefix: str, changes: Sequence[Change], limit: int = 20) -> list[str]:
+    lines = [f"  {prefix}: {c.key}" for c in changes[:limit]]
+    if len(changes) > limit:
+        lines.append(f"  {prefix}: … and {len(changes) - limit} more")
+    return lines
+
+
+def describe(result: ApplyResult) -> list[str]:
+    """Human lines: what was done, what failed, what was not done, residue."""
+    lines = [f"target {result.target}: {len(result.applied)} change(s) applied"]
+    lines += _listed("done", result.applied)
+    if result.failed is not None:
+        lines.append(f"  FAILED: {result.failed.key}: {result.error}")
+    if result.declined:
+        lines.append("  declined: nothing more was changed")
+    lines += _listed("not done", result.not_done)
+    if result.residue:
+        lines.append(f"  verification failed: {len(result.residue)} change(s) still planned after apply:")
+        lines += _listed("residue", [c for c in result.residue])
+    return lines
+
+
+__all__: list[Any] = ["ApplyOptions", "ApplyResult", "StalePlan", "apply_target", "describe", "execute"]

@@ -1,0 +1,426 @@
+"""Origination identities: phone numbers, pools and sender IDs.
+
+Managed attributes (only where the policy sets them; ``None`` leaves the live value alone):
+
+* phone numbers: ``InternationalSendingEnabled`` (US toll-free numbers only), the opt-out list,
+  deletion protection — ``UpdatePhoneNumber``;
+* pools: the opt-out list and deletion protection — ``UpdatePool``;
+* sender IDs: deletion protection — ``UpdateSenderId``.
+
+Configuration-set associations live in the protect area (one obvious place).
+
+Pooled numbers: AWS refuses ``UpdatePhoneNumber`` on a number that is in a pool. Such a change
+becomes one "pool juggling" step — leave the pool, update, rejoin — that runs only with
+``--allow-pool-juggling`` and never for the last number of a pool. Before leaving, the number
+is tagged ``reconciler:rejoin-pool=<pool id>``; the tag is removed after rejoining. A run that
+crashes in between leaves the tag, and the next plan shows the rejoin step, so it converges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+
+from reconciler.areas.base import ApiOperation, Area, changed_attributes, register, sms
+from reconciler.aws import SMS_VOICE, Api, error_code
+from reconciler.config.model import Desired, PhoneNumberSpec, PoolSpec, SenderIdSpec
+from reconciler.plan import (
+    FLAG_BLOCKED,
+    FLAG_DELETION_PROTECTION_OFF,
+    FLAG_NEEDS_FORCE,
+    FLAG_POOL_JUGGLING,
+    ORDER_ASSOCIATE,
+    ORDER_UPDATE,
+    Change,
+)
+
+REJOIN_TAG = "reconciler:rejoin-pool"
+PAGE = 100
+BATCH = 5  # ID-list inputs take at most 5 items
+
+# Policy attribute -> UpdatePhoneNumber / UpdatePool parameter.
+PARAMETERS = {
+    "international_sending": "InternationalSendingEnabled",
+    "opt_out_list": "OptOutListName",
+    "deletion_protection": "DeletionProtectionEnabled",
+}
+
+
+@dataclass
+class LiveNumber:
+    id: str
+    arn: str
+    number: str
+    country: str
+    number_type: str
+    pool_id: str | None
+    attributes: dict[str, Any]  # international_sending, opt_out_list, deletion_protection
+    rejoin_pool: str | None = None  # from the REJOIN_TAG, read only for managed numbers
+
+
+@dataclass
+class LivePool:
+    id: str
+    arn: str
+    name: str | None
+    attributes: dict[str, Any]  # opt_out_list, deletion_protection
+    members: int | None = None  # origination identities, read only when a member may be juggled
+
+
+@dataclass
+class LiveSenderId:
+    sender_id: str
+    country: str
+    arn: str
+    attributes: dict[str, Any]  # deletion_protection
+
+
+@dataclass
+class NumbersLive:
+    numbers: list[LiveNumber] = field(default_factory=list)
+    pools: list[LivePool] = field(default_factory=list)
+    sender_ids: list[LiveSenderId] = field(default_factory=list)
+
+
+def list_name(value: str | None) -> str | None:
+    """Opt-out lists are compared by name: an ARN (``…:opt-out-list/NAME``) becomes NAME."""
+    if value and value.startswith("arn:"):
+        return value.rsplit("/", 1)[-1]
+    return value
+
+
+def wanted(spec: PhoneNumberSpec | PoolSpec | SenderIdSpec) -> dict[str, Any]:
+    if isinstance(spec, PhoneNumberSpec):
+        return {
+            "international_sending": spec.international_sending,
+            "opt_out_list": spec.opt_out_list,
+            "deletion_protection": spec.deletion_protection,
+        }
+    if isinstance(spec, PoolSpec):
+        return {"opt_out_list": spec.opt_out_list, "deletion_protection": spec.deletion_protection}
+    return {"deletion_protection": spec.deletion_protection}
+
+
+def _batches(items: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start : start + BATCH]
+
+
+@register
+class PhoneNumbersArea(Area):
+    name = "phone_numbers"
+    read_order = 30
+    operations: ClassVar[tuple[ApiOperation, ...]] = (
+        sms("DescribePhoneNumbers"),
+        sms("DescribePools"),
+        sms("DescribeSenderIds"),
+        sms("ListTagsForResource"),
+        sms("ListPoolOriginationIdentities"),
+        sms("UpdatePhoneNumber", mode="write"),
+        sms("UpdatePool", mode="write"),
+        sms("UpdateSenderId", mode="write"),
+        sms("DisassociateOriginationIdentity", mode="write"),
+        sms("AssociateOriginationIdentity", mode="write"),
+        sms("TagResource", mode="write"),
+        sms("UntagResource", mode="write"),
+    )
+
+    def manages(self, desired: Desired) -> bool:
+        return bool(desired.phone_numbers or desired.pools or desired.sender_ids)
+
+    # Reading --------------------------------------------------------------------------------------
+
+    def read(self, api: Api, desired: Desired) -> NumbersLive:
+        live = NumbersLive()
+        if desired.phone_numbers:
+            for page in api.pages(SMS_VOICE, "DescribePhoneNumbers", MaxResults=PAGE):
+                for item in page.get("PhoneNumbers", []):
+                    if item.get("Status") == "DELETED":
+                        continue
+                    live.numbers.append(
+                        LiveNumber(
+                            id=item.get("PhoneNumberId") or item["PhoneNumberArn"],
+                            arn=item["PhoneNumberArn"],
+                            number=item["PhoneNumber"],
+                            country=item["IsoCountryCode"],
+                            number_type=item["NumberType"],
+                            pool_id=item.get("PoolId") or None,
+                            attributes={
+                                "international_sending": bool(item.get("InternationalSendingEnabled")),
+                                "opt_out_list": list_name(item.get("OptOutListName")),
+                                "deletion_protection": bool(item.get("DeletionProtectionEnabled")),
+                            },
+                        )
+                    )
+            live.numbers.sort(key=lambda n: n.id)
+            for spec in desired.phone_numbers:
+                number = self._number(live, spec.ref)
+                if number is not None and number.pool_id is None:
+                    tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=number.arn).get("Tags", [])
+                    number.rejoin_pool = next((t["Value"] for t in tags if t["Key"] == REJOIN_TAG), None)
+        pooled = {n.pool_id for n in self._managed_numbers(desired, live) if n.pool_id}
+        if desired.pools or pooled:
+            for page in api.pages(SMS_VOICE, "DescribePools", MaxResults=PAGE):
+                for item in page.get("Pools", []):
+                    live.pools.append(
+                        LivePool(
+                            id=item["PoolId"],
+                            arn=item["PoolArn"],
+                            name=None,
+                            attributes={
+                                "opt_out_list": list_name(item.get("OptOutListName")),
+                                "deletion_protection": bool(item.get("DeletionProtectionEnabled")),
+                            },
+                        )
+                    )
+            live.pools.sort(key=lambda p: p.id)
+            if any(not spec.ref.startswith("pool-") for spec in desired.pools):
+                for pool in live.pools:
+                    tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=pool.arn).get("Tags", [])
+                    pool.name = next((t["Value"] for t in tags if t["Key"] == "Name"), None)
+            for pool in live.pools:
+                if pool.id in pooled:
+                    pool.members = sum(
+                        len(page.get("OriginationIdentities", []))
+                        for page in api.pages(SMS_VOICE, "ListPoolOriginationIdentities", PoolId=pool.id, MaxResults=PAGE)
+                    )
+        if desired.sender_ids:
+            wanted_ids = sorted({(s.sender_id, s.country) for s in desired.sender_ids})
+            for batch in _batches(wanted_ids):
+                try:
+                    pages = list(
+                        api.pages(
+                            SMS_VOICE,
+                            "DescribeSenderIds",
+                            SenderIds=[{"SenderId": s, "IsoCountryCode": c} for s, c in batch],
+                        )
+                    )
+                except ClientError as error:
+                    # AWS answers ResourceNotFoundException when a named sender ID does not exist:
+                    # look the batch up one by one so the others are still found.
+                    if error_code(error) != "ResourceNotFoundException":
+                        raise
+                    pages = []
+                    for s, c in batch:
+                        try:
+                            pages.extend(
+                                api.pages(SMS_VOICE, "DescribeSenderIds", SenderIds=[{"SenderId": s, "IsoCountryCode": c}])
+                            )
+                        except ClientError as inner:
+                            if error_code(inner) != "ResourceNotFoundException":
+                                raise
+                for page in pages:
+                    for item in page.get("SenderIds", []):
+                        live.sender_ids.append(
+                            LiveSenderId(
+                                sender_id=item["SenderId"],
+                                country=item["IsoCountryCode"],
+                                arn=item["SenderIdArn"],
+                                attributes={"deletion_protection": bool(item.get("DeletionProtectionEnabled"))},
+                            )
+                        )
+            live.sender_ids.sort(key=lambda s: (s.sender_id, s.country))
+        return live
+
+    def _managed_numbers(self, desired: Desired, live: NumbersLive) -> list[LiveNumber]:
+        found = (self._number(live, spec.ref) for spec in desired.phone_numbers)
+        return [n for n in found if n is not None]
+
+    @staticmethod
+    def _number(live: NumbersLive, ref: str) -> LiveNumber | None:
+        for number in live.numbers:
+            if ref in (number.id, number.number, number.arn):
+                return number
+        return None
+
+    @staticmethod
+    def _pool(live: NumbersLive, ref: str) -> LivePool | None:
+        for pool in live.pools:
+            if ref in (pool.id, pool.arn) or (pool.name is not None and pool.name == ref):
+                return pool
+        return None
+
+    # Diffing --------------------------------------------------------------------------------------
+
+    def diff(self, desired: Desired, live: NumbersLive) -> list[Change]:
+        changes: list[Change] = []
+        for number_spec in sorted(desired.phone_numbers, key=lambda s: s.ref):
+            changes.extend(self._diff_number(live, number_spec))
+        for pool_spec in sorted(desired.pools, key=lambda s: s.ref):
+            changes.extend(self._diff_pool(live, pool_spec))
+        for sender_spec in sorted(desired.sender_ids, key=lambda s: s.ref):
+            changes.extend(self._diff_sender_id(live, sender_spec))
+        return changes
+
+    def _missing(self, kind: str, key: str, ref: str, what: str) -> Change:
+        return Change(
+            area=self.name,
+            action="update",
+            resource_type=kind,
+            key=key,
+            order=ORDER_UPDATE,
+            flags=frozenset({FLAG_BLOCKED}),
+            data={"ref": ref, "reason": f"{what} {ref} is not in this account and region (the reconciler does not "
+                                        "acquire origination identities); request it or remove it from the policy"},
+            summary=f"update {what} {ref}",
+        )
+
+    def _update(
+        self, kind: str, key: str, data: dict[str, Any], changed: dict[str, tuple[Any, Any]], label: str
+    ) -> Change:
+        flags: set[str] = set()
+        if changed.get("deletion_protection", (None, True))[1] is False:
+            flags |= {FLAG_NEEDS_FORCE, FLAG_DELETION_PROTECTION_OFF}
+        described = ", ".join(f"{attr} {old!r} -> {new!r}" for attr, (old, new) in changed.items())
+        return Change(
+            area=self.name,
+            action="update",
+            resource_type=kind,
+            key=key,
+            before={attr: old for attr, (old, _) in changed.items()},
+            after={attr: new for attr, (_, new) in changed.items()},
+            order=ORDER_UPDATE,
+            flags=frozenset(flags),
+            data={**data, "updates": {attr: new for attr, (_, new) in changed.items()}},
+            summary=f"{label}: {described}",
+        )
+
+    def _diff_number(self, live: NumbersLive, spec: PhoneNumberSpec) -> list[Change]:
+        key = f"phone_numbers/number/{spec.ref}"
+        number = self._number(live, spec.ref)
+        if number is None:
+            return [self._missing("phone-number", key, spec.ref, "phone number")]
+        want = wanted(spec)
+        if want["international_sending"] and not (number.number_type == "TOLL_FREE" and number.country == "US"):
+            return [
+                Change(
+                    area=self.name,
+                    action="update",
+                    resource_type="phone-number",
+                    key=key,
+                    before={"international_sending": number.attributes["international_sending"]},
+                    after={"international_sending": True},
+                    order=ORDER_UPDATE,
+                    flags=frozenset({FLAG_BLOCKED}),
+                    data={"id": number.id, "reason": (
+                        f"international sending applies only to US toll-free numbers; {spec.ref} is a "
+                        f"{number.number_type} number in {number.country} (AWS: INTERNATIONAL_SENDING_NOT_SUPPORTED)")},
+                    summary=f"enable international sending on {spec.ref}",
+                )
+            ]
+        changes: list[Change] = []
+        changed = changed_attributes(number.attributes, want)
+        if number.rejoin_pool:
+            changes.append(
+                Change(
+                    area=self.name,
+                    action="associate",
+                    resource_type="pool-membership",
+                    key=f"{key}/rejoin-pool",
+                    before=None,
+                    after=number.rejoin_pool,
+                    order=ORDER_ASSOCIATE,
+                    data={"id": number.id, "arn": number.arn, "country": number.country, "pool_id": number.rejoin_pool},
+                    summary=f"put {spec.ref} back into pool {number.rejoin_pool} (an interrupted run took it out)",
+                )
+            )
+        if not changed:
+            return changes
+        data = {"id": number.id, "arn": number.arn, "country": number.country}
+        update = self._update("phone-number", key, data, changed, spec.ref)
+        if number.pool_id is None:
+            return [*changes, update]
+        pool = next((p for p in live.pools if p.id == number.pool_id), None)
+        members = pool.members if pool is not None else None
+        steps = [f"leave pool {number.pool_id}", "update", f"rejoin pool {number.pool_id}"]
+        flags = set(update.flags) | {FLAG_POOL_JUGGLING}
+        juggle_data = {**update.data, "pool_id": number.pool_id, "steps": steps}
+        if members is not None and members <= 1:
+            flags.add(FLAG_BLOCKED)
+            juggle_data["reason"] = (
+                f"{spec.ref} is the only member of pool {number.pool_id}: AWS refuses UpdatePhoneNumber on a "
+                "pooled number and the reconciler never takes the last number out of a pool; add another "
+                "origination identity to the pool first"
+            )
+        return [
+            *changes,
+            Change(
+                area=self.name,
+                action="update",
+                resource_type="phone-number",
+                key=key,
+                before=update.before,
+                after=update.after,
+                order=ORDER_UPDATE,
+                flags=frozenset(flags),
+                data=juggle_data,
+                summary=f"{update.summary} (pooled: {'; '.join(steps)})",
+            ),
+        ]
+
+    def _diff_pool(self, live: NumbersLive, spec: PoolSpec) -> list[Change]:
+        key = f"phone_numbers/pool/{spec.ref}"
+        pool = self._pool(live, spec.ref)
+        if pool is None:
+            return [self._missing("pool", key, spec.ref, "pool")]
+        changed = changed_attributes(pool.attributes, wanted(spec))
+        return [self._update("pool", key, {"id": pool.id}, changed, f"pool {spec.ref}")] if changed else []
+
+    def _diff_sender_id(self, live: NumbersLive, spec: SenderIdSpec) -> list[Change]:
+        key = f"phone_numbers/sender-id/{spec.ref}"
+        found = next((s for s in live.sender_ids if (s.sender_id, s.country) == (spec.sender_id, spec.country)), None)
+        if found is None:
+            return [self._missing("sender-id", key, spec.ref, "sender ID")]
+        changed = changed_attributes(found.attributes, wanted(spec))
+        data = {"sender_id": spec.sender_id, "country": spec.country}
+        return [self._update("sender-id", key, data, changed, f"sender ID {spec.ref}")] if changed else []
+
+    def scope_sizes(self, desired: Desired, live: NumbersLive) -> dict[str, int]:
+        return {self.name: len(live.numbers) + len(live.pools) + len(live.sender_ids)}
+
+    # Applying -------------------------------------------------------------------------------------
+
+    def apply(self, api: Api, change: Change) -> None:
+        data = change.data
+        updates = {PARAMETERS[attr]: value for attr, value in data.get("updates", {}).items()}
+        if change.resource_type == "pool-membership":
+            self._rejoin(api, data)
+        elif change.resource_type == "phone-number" and data.get("pool_id"):
+            self._juggle(api, data, updates)
+        elif change.resource_type == "phone-number":
+            api.call(SMS_VOICE, "UpdatePhoneNumber", PhoneNumberId=data["id"], **updates)
+        elif change.resource_type == "pool":
+            api.call(SMS_VOICE, "UpdatePool", PoolId=data["id"], **updates)
+        elif change.resource_type == "sender-id":
+            api.call(SMS_VOICE, "UpdateSenderId", SenderId=data["sender_id"], IsoCountryCode=data["country"], **updates)
+        else:
+            raise ValueError(f"phone_numbers cannot apply {change.action} {change.resource_type}")
+
+    def _juggle(self, api: Api, data: dict[str, Any], updates: dict[str, Any]) -> None:
+        """Leave the pool, update, rejoin; the tag makes an interrupted juggle recoverable."""
+        pool_id = data["pool_id"]
+        api.call(SMS_VOICE, "TagResource", ResourceArn=data["arn"], Tags=[{"Key": REJOIN_TAG, "Value": pool_id}])
+        api.call(
+            SMS_VOICE, "DisassociateOriginationIdentity", PoolId=pool_id, OriginationIdentity=data["id"],
+            IsoCountryCode=data["country"],
+        )
+        try:
+            api.call(SMS_VOICE, "UpdatePhoneNumber", PhoneNumberId=data["id"], **updates)
+        finally:
+            self._rejoin(api, data)
+
+    @staticmethod
+    def _rejoin(api: Api, data: dict[str, Any]) -> None:
+        try:
+            api.call(
+                SMS_VOICE, "AssociateOriginationIdentity", PoolId=data["pool_id"], OriginationIdentity=data["id"],
+                IsoCountryCode=data["country"],
+            )
+        except ClientError as error:
+            # Already a member (a repeated step) is success.
+            if error_code(error) != "ConflictException":
+                raise
+        api.call(SMS_VOICE, "UntagResource", ResourceArn=data["arn"], TagKeys=[REJOIN_TAG])

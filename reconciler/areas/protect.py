@@ -1,0 +1,706 @@
+"""Protect configurations: country rules per capability, emergency blocks, account default,
+deletion protection, configuration-set associations and number overrides.
+
+Ownership: the API has no names, so a configuration is found by its ``Name`` tag; the ones the
+reconciler created carry ``managed-by: sms-policy-reconciler``. Configurations the policy names
+are managed (and adopted: the tag is added). Owned configurations the policy no longer names
+are deleted; configurations neither named nor owned are reported as unmanaged and deleted only
+when the policy's ``prune`` lists ``protect``.
+
+Country rules: AWS returns the full country map of a capability; the policy's compact form is a
+default plus exceptions. Only the capabilities the policy lists are managed, plus the
+capabilities of emergency blocks, which override every other status. Changes to a capability
+are one batched ``UpdateProtectConfigurationCountryRuleSet`` (at most 300 countries, more than
+AWS has); the countries that become BLOCK form a separate change in the block phase.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+
+from reconciler.areas.base import ApiOperation, Area, register, sms
+from reconciler.aws import SMS_VOICE, Api, error_code
+from reconciler.config.model import Desired, ProtectConfigurationSpec, ProtectStatus
+from reconciler.countries import SUPPORTED
+from reconciler.plan import (
+    FLAG_ACCOUNT_DEFAULT,
+    FLAG_BLOCKED,
+    FLAG_BLOCKS_COUNTRY,
+    FLAG_DELETION_PROTECTION_OFF,
+    FLAG_NEEDS_FORCE,
+    FLAG_OPENS_COUNTRY,
+    ORDER_ASSOCIATE,
+    ORDER_CREATE,
+    ORDER_DELETE,
+    ORDER_DISASSOCIATE,
+    ORDER_MEMBERS_ADD,
+    ORDER_MEMBERS_REMOVE,
+    ORDER_UPDATE,
+    PHASE_BLOCKS,
+    PHASE_MAIN,
+    Change,
+)
+from reconciler.report.mask import unique_masks
+
+NAME_TAG = "Name"
+MANAGED_BY_TAG = "managed-by"
+MANAGED_BY_VALUE = "sms-policy-reconciler"
+MAX_RULES_PER_CALL = 300  # ProtectConfigurationCountryRuleSet map size limit in the service model
+PAGE = 100
+
+
+@dataclass
+class LiveProtectConfiguration:
+    id: str
+    arn: str
+    tags: dict[str, str]
+    account_default: bool
+    deletion_protection: bool
+    # capability -> full country map; only the capabilities the policy needs are read.
+    rules: dict[str, dict[str, str]] = field(default_factory=dict)
+    # destination number -> {"action", "expires"}; None when not read (not a managed configuration).
+    overrides: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def name(self) -> str | None:
+        return self.tags.get(NAME_TAG)
+
+    @property
+    def owned(self) -> bool:
+        return self.tags.get(MANAGED_BY_TAG) == MANAGED_BY_VALUE
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass
+class ProtectLive:
+    configurations: list[LiveProtectConfiguration] = field(default_factory=list)  # sorted by id
+    # every configuration set -> its protect configuration id (None: none)
+    configuration_sets: dict[str, str | None] = field(default_factory=dict)
+
+
+def iso(value: Any) -> str | None:
+    """Timestamps compared as UTC ISO 8601 to the second (``2026-12-31T00:00:00Z``)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def managed_capabilities(desired: Desired, spec: ProtectConfigurationSpec) -> list[str]:
+    caps = set(spec.rules)
+    for block in desired.emergency_blocks:
+        caps.update(block.capabilities)
+    return sorted(caps)
+
+
+def wanted_rules(desired: Desired, spec: ProtectConfigurationSpec, capability: str, live: dict[str, str]) -> dict[str, str]:
+    """The full country map the policy wants for one capability."""
+    rules = spec.rules.get(capability)  # type: ignore[call-overload]
+    want: dict[str, str] = {}
+    for country in sorted(SUPPORTED):
+        status: str = rules.status(country) if rules is not None else live.get(country, "ALLOW")
+        want[country] = status
+    for block in desired.emergency_blocks:
+        if capability in block.capabilities and block.country in want:
+            want[block.country] = "BLOCK"
+    return want
+
+
+def wanted_configuration_sets(desired: Desired, spec: ProtectConfigurationSpec) -> set[str]:
+    names = set(spec.configuration_sets)
+    names.update(cs.name for cs in desired.configuration_sets if cs.protect_configuration == spec.name)
+    return names
+
+
+def _countries(countries: list[str], limit: int = 8) -> str:
+    shown = ", ".join(countries[:limit])
+    return shown + (f" and {len(countries) - limit} more" if len(countries) > limit else "")
+
+
+@register
+class ProtectArea(Area):
+    name = "protect"
+    block_phase = True
+    read_order = 10
+    operations: ClassVar[tuple[ApiOperation, ...]] = (
+        sms("DescribeProtectConfigurations"),
+        sms("ListTagsForResource"),
+        sms("GetProtectConfigurationCountryRuleSet"),
+        sms("ListProtectConfigurationRuleSetNumberOverrides"),
+        sms("DescribeConfigurationSets"),
+        sms("CreateProtectConfiguration", mode="write"),
+        sms("UpdateProtectConfiguration", mode="write"),
+        sms("UpdateProtectConfigurationCountryRuleSet", mode="write"),
+        sms("TagResource", mode="write"),
+        sms("SetAccountDefaultProtectConfiguration", mode="write"),
+        sms("DeleteAccountDefaultProtectConfiguration", mode="write"),
+        sms("AssociateProtectConfiguration", mode="write"),
+        sms("DisassociateProtectConfiguration", mode="write"),
+        sms("PutProtectConfigurationRuleSetNumberOverride", mode="write"),
+        sms("DeleteProtectConfigurationRuleSetNumberOverride", mode="write"),
+        sms("DeleteProtectConfiguration", mode="write"),
+    )
+
+    def __init__(self) -> None:
+        self._ids: dict[str, str] = {}  # label -> id (from read, and from creates during apply)
+        self._arns: dict[str, str] = {}
+
+    # Reading --------------------------------------------------------------------------------------
+
+    def read(self, api: Api, desired: Desired) -> ProtectLive:
+        live = ProtectLive()
+        for page in api.pages(SMS_VOICE, "DescribeProtectConfigurations", MaxResults=PAGE):
+            for item in page.get("ProtectConfigurations", []):
+                tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=item["ProtectConfigurationArn"])
+                live.configurations.append(
+                    LiveProtectConfiguration(
+                        id=item["ProtectConfigurationId"],
+                        arn=item["ProtectConfigurationArn"],
+                        tags={t["Key"]: t["Value"] for t in tags.get("Tags", [])},
+                        account_default=bool(item.get("AccountDefault")),
+                        deletion_protection=bool(item.get("DeletionProtectionEnabled")),
+                    )
+                )
+        live.configurations.sort(key=lambda c: c.id)
+        matches, _ = self._match(desired, live)
+        for spec in desired.protect_configurations:
+            config = matches.get(spec.name)
+            if config is None:
+                continue
+            for capability in managed_capabilities(desired, spec):
+                answer = api.call(
+                    SMS_VOICE,
+                    "GetProtectConfigurationCountryRuleSet",
+                    ProtectConfigurationId=config.id,
+                    NumberCapability=capability,
+                )
+                config.rules[capability] = {
+                    country: rule["ProtectStatus"] for country, rule in sorted(answer.get("CountryRuleSet", {}).items())
+                }
+            config.overrides = {}
+            for page in api.pages(
+                SMS_VOICE, "ListProtectConfigurationRuleSetNumberOverrides", ProtectConfigurationId=config.id, MaxResults=PAGE
+            ):
+                for override in page.get("RuleSetNumberOverrides", []):
+                    config.overrides[override["DestinationPhoneNumber"]] = {
+                        "action": override["Action"],
+                        "expires": iso(override.get("ExpirationTimestamp")),
+                    }
+        if live.configurations or desired.configuration_sets or desired.protect_configurations:
+            for page in api.pages(SMS_VOICE, "DescribeConfigurationSets", MaxResults=PAGE):
+                for item in page.get("ConfigurationSets", []):
+                    live.configuration_sets[item["ConfigurationSetName"]] = item.get("ProtectConfigurationId") or None
+        for config in live.configurations:
+            self._ids[config.label] = config.id
+            self._arns[config.label] = config.arn
+        return live
+
+    @staticmethod
+    def _match(desired: Desired, live: ProtectLive) -> tuple[dict[str, LiveProtectConfiguration], list[str]]:
+        """Policy name -> live configuration; ambiguous names (two live configurations) are skipped."""
+        by_name: dict[str, list[LiveProtectConfiguration]] = {}
+        for config in live.configurations:
+            if config.name is not None:
+                by_name.setdefault(config.name, []).append(config)
+        matches: dict[str, LiveProtectConfiguration] = {}
+        problems: list[str] = []
+        for spec in desired.protect_configurations:
+            found = by_name.get(spec.name, [])
+            owned = [c for c in found if c.owned]
+            candidates = owned if len(owned) == 1 else found
+            if len(candidates) == 1:
+                matches[spec.name] = candidates[0]
+            elif len(candidates) > 1:
+                ids = ", ".join(c.id for c in candidates)
+                problems.append(
+                    f"{len(candidates)} protect configurations carry Name={spec.name} ({ids}); "
+                    "nothing is changed on them until only one does (re-tag or delete the others)"
+                )
+        return matches, problems
+
+    # Diffing --------------------------------------------------------------------------------------
+
+    def diff(self, desired: Desired, live: ProtectLive) -> list[Change]:
+        matches, _ = self._match(desired, live)
+        ambiguous = {spec.name for spec in desired.protect_configurations if spec.name not in matches} & {
+            c.name for c in live.configurations
+        }
+        changes: list[Change] = []
+        wants_default = [spec.name for spec in desired.protect_configurations if spec.account_default]
+        for spec in sorted(desired.protect_configurations, key=lambda s: s.name):
+            if spec.name in ambiguous:
+                continue
+            changes.extend(self._diff_one(desired, live, spec, matches.get(spec.name), bool(wants_default)))
+        named = {spec.name for spec in desired.protect_configurations}
+        for config in live.configurations:
+            if config.name in named:
+                continue
+            if config.owned or "protect" in desired.prune:
+                changes.extend(self._delete_steps(live, config, bool(wants_default)))
+        return changes
+
+    def _diff_one(
+        self,
+        desired: Desired,
+        live: ProtectLive,
+        spec: ProtectConfigurationSpec,
+        config: LiveProtectConfiguration | None,
+        any_default: bool,
+    ) -> list[Change]:
+        name = spec.name
+        base = f"protect/{name}"
+        changes: list[Change] = []
+        rule_changes: list[Change] = []
+        for capability in managed_capabilities(desired, spec):
+            current = config.rules.get(capability, {}) if config is not None else {}
+            want = wanted_rules(desired, spec, capability, current)
+            rule_changes.extend(self._rule_changes(base, name, capability, current, want))
+        if config is None:
+            blocks = any(change.phase == PHASE_BLOCKS for change in rule_changes)
+            changes.append(
+                Change(
+                    area=self.name,
+                    action="create",
+                    resource_type="protect-configuration",
+                    key=f"{base}",
+                    after={"name": name, "deletion_protection": bool(spec.deletion_protection)},
+                    phase=PHASE_BLOCKS if blocks else PHASE_MAIN,
+                    order=ORDER_CREATE,
+                    data={"name": name, "deletion_protection": bool(spec.deletion_protection)},
+                    summary=f"create protect configuration {name}",
+                )
+            )
+        else:
+            if not config.owned:
+                changes.append(
+                    Change(
+                        area=self.name,
+                        action="update",
+                        resource_type="protect-configuration",
+                        key=f"{base}/tags",
+                        before={MANAGED_BY_TAG: config.tags.get(MANAGED_BY_TAG)},
+                        after={MANAGED_BY_TAG: MANAGED_BY_VALUE},
+                        order=ORDER_UPDATE,
+                        data={"name": name},
+                        summary=f"adopt protect configuration {name} ({config.id}): tag {MANAGED_BY_TAG}",
+                    )
+                )
+            if spec.deletion_protection is not None and spec.deletion_protection != config.deletion_protection:
+                changes.append(self._deletion_protection(base, name, config.deletion_protection, spec.deletion_protection))
+        changes.extend(rule_changes)
+        # Account default: Set replaces any current default, so only a policy without any default
+        # removes the flag (and only from a configuration it manages).
+        is_default = config is not None and config.account_default
+        if spec.account_default and not is_default:
+            changes.append(
+                Change(
+                    area=self.name,
+                    action="associate",
+                    resource_type="account-default",
+                    key=f"{base}/account-default",
+                    before=self._current_default(live),
+                    after=name,
+                    order=ORDER_ASSOCIATE,
+                    flags=frozenset({FLAG_ACCOUNT_DEFAULT}),
+                    data={"name": name},
+                    summary=f"make {name} the account default protect configuration",
+                )
+            )
+        elif not spec.account_default and is_default and not any_default:
+            changes.append(self._remove_default(base, name))
+        changes.extend(self._configuration_set_changes(desired, live, spec, config))
+        changes.extend(self._override_changes(base, spec, config))
+        return changes
+
+    def _rule_changes(
+        self, base: str, name: str, capability: str, current: dict[str, str], want: dict[str, str]
+    ) -> list[Change]:
+        changed = {c: (current.get(c, "ALLOW"), s) for c, s in want.items() if current.get(c, "ALLOW") != s}
+        blocks = {c: v for c, v in changed.items() if v[1] == "BLOCK"}
+        others = {c: v for c, v in changed.items() if v[1] != "BLOCK"}
+        changes = []
+        if blocks:
+            countries = sorted(blocks)
+            changes.append(
+                Change(
+                    area=self.name,
+                    action="update",
+                    resource_type="country-rules",
+                    key=f"{base}/rules/{capability}/block",
+                    before={c: blocks[c][0] for c in countries},
+                    after={c: "BLOCK" for c in countries},
+                    phase=PHASE_BLOCKS,
+                    order=ORDER_UPDATE,
+                    flags=frozenset({FLAG_BLOCKS_COUNTRY}),
+                    data={"name": name, "capability": capability, "updates": {c: "BLOCK" for c in countries}},
+                    summary=f"block {capability} to {_countries(countries)}",
+                )
+            )
+        if others:
+            countries = sorted(others)
+            opens = [c for c in countries if others[c][0] == "BLOCK"]
+            changes.append(
+                Change(
+                    area=self.name,
+                    action="update",
+                    resource_type="country-rules",
+                    key=f"{base}/rules/{capability}",
+                    before={c: others[c][0] for c in countries},
+                    after={c: others[c][1] for c in countries},
+                    order=ORDER_UPDATE,
+                    flags=frozenset({FLAG_OPENS_COUNTRY}) if opens else frozenset(),
+                    data={"name": name, "capability": capability, "updates": {c: others[c][1] for c in countries}},
+                    summary=f"set {capability} rules for {_countries(countries)}"
+                    + (f" (unblocks {_countries(opens)})" if opens else ""),
+                )
+            )
+        return changes
+
+    def _deletion_protection(self, base: str, name: str, before: bool, after: bool) -> Change:
+        flags = {FLAG_NEEDS_FORCE, FLAG_DELETION_PROTECTION_OFF} if not after else set()
+        return Change(
+            area=self.name,
+            action="update",
+            resource_type="protect-configuration",
+            key=f"{base}/deletion-protection",
+            before=before,
+            after=after,
+            order=ORDER_UPDATE,
+            flags=frozenset(flags),
+            data={"name": name, "enabled": after},
+            summary=f"turn deletion protection {'on' if after else 'off'} for {name}",
+        )
+
+    def _remove_default(self, base: str, label: str) -> Change:
+        return Change(
+            area=self.name,
+            action="disassociate",
+            resource_type="account-default",
+            key=f"{base}/account-default",
+            before=label,
+            after=None,
+            order=ORDER_DISASSOCIATE,
+            flags=frozenset({FLAG_NEEDS_FORCE, FLAG_ACCOUNT_DEFAULT}),
+            data={"name": label},
+            summary=f"remove {label} as the account default protect configuration",
+        )
+
+    @staticmethod
+    def _current_default(live: ProtectLive) -> str | None:
+        for config in live.configurations:
+            if config.account_default:
+                return config.label
+        return None
+
+    def _configuration_set_changes(
+        self, desired: Desired, live: ProtectLive, spec: ProtectConfigurationSpec, config: LiveProtectConfiguration | None
+    ) -> list[Change]:
+        base = f"protect/{spec.name}"
+        want = wanted_configuration_sets(desired, spec)
+        have = {cs for cs, pid in live.configuration_sets.items() if config is not None and pid == config.id}
+        labels = {c.id: c.label for c in live.configurations}
+        changes = []
+        for cs in sorted(want - have):
+            if cs not in live.configuration_sets:
+                changes.append(
+                    Change(
+                        area=self.name,
+                        action="associate",
+                        resource_type="configuration-set-association",
+                        key=f"{base}/configuration-set/{cs}",
+                        after=spec.name,
+                        order=ORDER_ASSOCIATE,
+                        flags=frozenset({FLAG_BLOCKED}),
+                        data={"name": spec.name, "configuration_set": cs,
+                              "reason": f"configuration set {cs} does not exist (the reconciler does not create "
+                                        "configuration sets); create it or remove it from the policy"},
+                        summary=f"associate configuration set {cs} with {spec.name}",
+                    )
+                )
+                continue
+            other = live.configuration_sets.get(cs)
+            changes.append(
+                Change(
+                    area=self.name,
+                    action="associate",
+                    resource_type="configuration-set-association",
+                    key=f"{base}/configuration-set/{cs}",
+                    before=labels.get(other, other) if other else None,
+                    after=spec.name,
+                    order=ORDER_ASSOCIATE,
+                    data={"name": spec.name, "configuration_set": cs, "replaces": other},
+                    summary=f"associate configuration set {cs} with {spec.name}",
+                )
+            )
+        claimed = {cs for s in desired.protect_configurations for cs in wanted_configuration_sets(desired, s)}
+        for cs in sorted(have - want):
+            if cs in claimed:
+                continue  # the association moves to another configuration: its associate step replaces it
+            changes.append(
+                Change(
+                    area=self.name,
+                    action="disassociate",
+                    resource_type="configuration-set-association",
+                    key=f"{base}/configuration-set/{cs}",
+                    before=spec.name,
+                    after=None,
+                    order=ORDER_DISASSOCIATE,
+                    data={"name": spec.name, "configuration_set": cs},
+                    summary=f"disassociate configuration set {cs} from {spec.name}",
+                )
+            )
+        return changes
+
+    def _override_changes(self, base: str, spec: ProtectConfigurationSpec, config: LiveProtectConfiguration | None) -> list[Change]:
+        want = {o.number: {"action": o.action, "expires": iso(o.expires)} for o in spec.number_overrides}
+        have = (config.overrides or {}) if config is not None else {}
+        labels = unique_masks([*want, *have])
+        changes = []
+        for number in sorted(set(want) | set(have)):
+            label = labels[number]
+            key = f"{base}/override/{label}"
+            if number in want and want[number] != have.get(number):
+                changes.append(
+                    Change(
+                        area=self.name,
+                        action="add" if number not in have else "update",
+                        resource_type="number-override",
+                        key=key,
+                        before=have.get(number),
+                        after=want[number],
+                        phase=PHASE_BLOCKS if want[number]["action"] == "BLOCK" else PHASE_MAIN,
+                        order=ORDER_MEMBERS_ADD,
+                        flags=frozenset({FLAG_BLOCKS_COUNTRY}) if want[number]["action"] == "BLOCK" else frozenset(),
+                        data={"name": spec.name, **want[number]},
+                        secret=number,
+                        scope=f"{base}/overrides",
+                        summary=f"{str(want[number]['action']).lower()} {label} in {spec.name}",
+                    )
+                )
+            elif number not in want:
+                changes.append(
+                    Change(
+                        area=self.name,
+                        action="remove",
+                        resource_type="number-override",
+                        key=key,
+                        before=have[number],
+                        order=ORDER_MEMBERS_REMOVE,
+                        data={"name": spec.name},
+                        secret=number,
+                        scope=f"{base}/overrides",
+                        summary=f"remove the override for {label} from {spec.name}",
+                    )
+                )
+        return changes
+
+    def _delete_steps(self, live: ProtectLive, config: LiveProtectConfiguration, any_default: bool) -> list[Change]:
+        label = config.label
+        base = f"protect/{label}"
+        steps: list[Change] = []
+        if config.account_default and not any_default:
+            steps.append(self._remove_default(base, label))
+        for cs in sorted(cs for cs, pid in live.configuration_sets.items() if pid == config.id):
+            steps.append(
+                Change(
+                    area=self.name,
+                    action="disassociate",
+                    resource_type="configuration-set-association",
+                    key=f"{base}/configuration-set/{cs}",
+                    before=label,
+                    order=ORDER_DISASSOCIATE,
+                    data={"name": label, "configuration_set": cs},
+                    summary=f"disassociate configuration set {cs} from {label}",
+                )
+            )
+        if config.deletion_protection:
+            steps.append(self._deletion_protection(base, label, True, False))
+        steps.append(
+            Change(
+                area=self.name,
+                action="delete",
+                resource_type="protect-configuration",
+                key=base,
+                before={"name": config.name, "id": config.id, "owned": config.owned},
+                order=ORDER_DELETE,
+                data={"name": label},
+                summary=f"delete protect configuration {label} ({config.id})",
+            )
+        )
+        return steps
+
+    # Reporting ------------------------------------------------------------------------------------
+
+    def unmanaged(self, desired: Desired, live: ProtectLive) -> list[dict[str, Any]]:
+        if "protect" in desired.prune:
+            return []
+        named = {spec.name for spec in desired.protect_configurations}
+        return [
+            {
+                "area": self.name,
+                "type": "protect-configuration",
+                "id": config.id,
+                "name": config.name,
+                "detail": "account default" if config.account_default else "",
+            }
+            for config in live.configurations
+            if config.name not in named and not config.owned
+        ]
+
+    def warnings(self, desired: Desired, live: ProtectLive) -> list[str]:
+        _, problems = self._match(desired, live)
+        if desired.emergency_blocks and not desired.protect_configurations:
+            countries = ", ".join(sorted({b.country for b in desired.emergency_blocks}))
+            problems.append(
+                f"emergency blocks ({countries}) apply to no protect configuration: the policy names none"
+            )
+        return sorted(problems)
+
+    def scope_sizes(self, desired: Desired, live: ProtectLive) -> dict[str, int]:
+        sizes = {self.name: len(live.configurations)}
+        for config in live.configurations:
+            if config.overrides is not None and config.name:
+                sizes[f"protect/{config.name}/overrides"] = len(config.overrides)
+        return sizes
+
+    # Applying -------------------------------------------------------------------------------------
+
+    def apply(self, api: Api, change: Change) -> None:
+        name = str(change.data.get("name", ""))
+        kind = change.resource_type
+        if kind == "protect-configuration" and change.action == "create":
+            self._create(api, name, bool(change.data.get("deletion_protection")))
+        elif kind == "protect-configuration" and change.action == "delete":
+            self._ignore_missing(
+                lambda: api.call(SMS_VOICE, "DeleteProtectConfiguration", ProtectConfigurationId=self._id(name))
+            )
+        elif kind == "protect-configuration" and change.key.endswith("/tags"):
+            api.call(
+                SMS_VOICE,
+                "TagResource",
+                ResourceArn=self._arns[name],
+                Tags=[{"Key": MANAGED_BY_TAG, "Value": MANAGED_BY_VALUE}],
+            )
+        elif kind == "protect-configuration":
+            api.call(
+                SMS_VOICE,
+                "UpdateProtectConfiguration",
+                ProtectConfigurationId=self._id(name),
+                DeletionProtectionEnabled=bool(change.data["enabled"]),
+            )
+        elif kind == "country-rules":
+            updates = sorted(change.data["updates"].items())
+            for start in range(0, len(updates), MAX_RULES_PER_CALL):
+                chunk = updates[start : start + MAX_RULES_PER_CALL]
+                api.call(
+                    SMS_VOICE,
+                    "UpdateProtectConfigurationCountryRuleSet",
+                    ProtectConfigurationId=self._id(name),
+                    NumberCapability=change.data["capability"],
+                    CountryRuleSetUpdates={country: {"ProtectStatus": status} for country, status in chunk},
+                )
+        elif kind == "account-default" and change.action == "associate":
+            api.call(SMS_VOICE, "SetAccountDefaultProtectConfiguration", ProtectConfigurationId=self._id(name))
+        elif kind == "account-default":
+            self._ignore_missing(lambda: api.call(SMS_VOICE, "DeleteAccountDefaultProtectConfiguration"))
+        elif kind == "configuration-set-association":
+            self._apply_association(api, change, name)
+        elif kind == "number-override":
+            self._apply_override(api, change, name)
+        else:
+            raise ValueError(f"protect cannot apply {change.action} {kind}")
+
+    def _id(self, label: str) -> str:
+        return self._ids[label]
+
+    def _create(self, api: Api, name: str, deletion_protection: bool) -> None:
+        if name in self._ids:
+            return  # created earlier in this run (a retried step)
+        answer = api.call(
+            SMS_VOICE,
+            "CreateProtectConfiguration",
+            ClientToken=str(uuid.uuid4()),
+            DeletionProtectionEnabled=deletion_protection,
+            Tags=[{"Key": NAME_TAG, "Value": name}, {"Key": MANAGED_BY_TAG, "Value": MANAGED_BY_VALUE}],
+        )
+        self._ids[name] = answer["ProtectConfigurationId"]
+        self._arns[name] = answer["ProtectConfigurationArn"]
+
+    def _apply_association(self, api: Api, change: Change, name: str) -> None:
+        cs = str(change.data["configuration_set"])
+        if change.action == "associate":
+            replaces = change.data.get("replaces")
+            if replaces:
+                self._ignore_missing(
+                    lambda: api.call(
+                        SMS_VOICE, "DisassociateProtectConfiguration", ProtectConfigurationId=replaces, ConfigurationSetName=cs
+                    )
+                )
+            try:
+                api.call(SMS_VOICE, "AssociateProtectConfiguration", ProtectConfigurationId=self._id(name), ConfigurationSetName=cs)
+            except ClientError as error:
+                if error_code(error) != "ConflictException" or self._associated(api, cs) != self._id(name):
+                    raise
+        else:
+            try:
+                api.call(SMS_VOICE, "DisassociateProtectConfiguration", ProtectConfigurationId=self._id(name), ConfigurationSetName=cs)
+            except ClientError as error:
+                if error_code(error) not in {"ConflictException", "ResourceNotFoundException"}:
+                    raise
+                if self._associated(api, cs) == self._id(name):
+                    raise
+
+    @staticmethod
+    def _associated(api: Api, configuration_set: str) -> str | None:
+        answer = api.call(SMS_VOICE, "DescribeConfigurationSets", ConfigurationSetNames=[configuration_set])
+        for item in answer.get("ConfigurationSets", []):
+            return item.get("ProtectConfigurationId") or None
+        return None
+
+    def _apply_override(self, api: Api, change: Change, name: str) -> None:
+        number = change.secret
+        if number is None:
+            raise ValueError(f"{change.key}: the number is not known (a saved plan must be re-derived)")
+        if change.action == "remove":
+            self._ignore_missing(
+                lambda: api.call(
+                    SMS_VOICE,
+                    "DeleteProtectConfigurationRuleSetNumberOverride",
+                    ProtectConfigurationId=self._id(name),
+                    DestinationPhoneNumber=number,
+                )
+            )
+            return
+        params: dict[str, Any] = {
+            "ProtectConfigurationId": self._id(name),
+            "DestinationPhoneNumber": number,
+            "Action": change.data["action"],
+        }
+        if change.data.get("expires"):
+            params["ExpirationTimestamp"] = dt.datetime.fromisoformat(str(change.data["expires"]).replace("Z", "+00:00"))
+        api.call(SMS_VOICE, "PutProtectConfigurationRuleSetNumberOverride", **params)
+
+    @staticmethod
+    def _ignore_missing(action: Any) -> None:
+        """Deleting what is already gone is success (a rerun after a crash)."""
+        try:
+            action()
+        except ClientError as error:
+            if error_code(error) != "ResourceNotFoundException":
+                raise
+
+
+__all__ = ["MANAGED_BY_TAG", "MANAGED_BY_VALUE", "NAME_TAG", "ProtectArea", "ProtectLive", "ProtectStatus"]

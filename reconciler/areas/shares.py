@@ -1,0 +1,606 @@
+"""AWS RAM resource shares of phone numbers, sender IDs, pools and opt-out lists.
+
+Ownership: a share is found by its name; the shares the reconciler creates carry the
+``managed-by`` tag. Shares the policy names are managed whatever their tags. A tagged share the
+policy no longer names is deleted (with ``--force``); an untagged one is reported as unmanaged and
+deleted only with ``prune: [shares]`` (and ``--force``).
+
+References: the policy names resources the way people do (phone number id or E.164 number,
+``SENDER/CC``, pool id or ``Name`` tag, opt-out list name); ``read`` resolves them to ARNs through
+live reads. An opt-out list the policy itself creates gets its documented ARN before it exists.
+An unresolved reference is a plan error naming its YAML source.
+
+Associations are asynchronous (ASSOCIATING → ASSOCIATED). The diff counts ASSOCIATING as present
+and DISASSOCIATING as gone, so a plan right after an apply is empty without waiting; an
+association that later FAILS shows up again as a change in the next plan.
+
+AWS's rule for shared pools and opt-out lists: consumers can use them only if every member identity
+(a pool's phone numbers and sender IDs; the phone numbers and pools that use a list) is in the same
+share. ``read`` fetches live membership and the plan warns, naming the missing members and the fix.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+
+from reconciler.areas.base import ApiOperation, Area, register, sms
+from reconciler.areas.protect import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from reconciler.aws import RAM, SMS_VOICE, Api, error_code
+from reconciler.cli import UserError
+from reconciler.config.model import Desired, ResourceRef, ShareSpec
+from reconciler.plan import (
+    FLAG_EXTERNAL_PRINCIPALS,
+    FLAG_NEEDS_FORCE,
+    ORDER_SHARE,
+    ORDER_UNSHARE,
+    Change,
+)
+
+AREA = "shares"
+BATCH = 5  # ID-list inputs of pinpoint-sms-voice-v2 take at most 5 items
+# Assumption (strictest plausible; AWS documents no limit): GetResourceShareAssociations is asked
+# about at most this many shares per call.
+SHARE_ARN_BATCH = 5
+PERMISSION_PREFIX = "arn:aws:ram::aws:permission/"
+PRESENT = frozenset({"ASSOCIATING", "ASSOCIATED"})  # counted as shared (see module docstring)
+# Allowing external principals and adding permissions run before members are added; disallowing
+# runs after members are removed (RAM refuses it while external principals remain).
+ORDER_SHARE_OPEN = ORDER_SHARE - 1
+ORDER_SHARE_CLOSE = ORDER_UNSHARE + 1
+ORDER_SHARE_DELETE = ORDER_UNSHARE + 5  # after removals from other shares
+KIND_TO_ARN = {"phone_number": "phone-number", "sender_id": "sender-id", "pool": "pool", "opt_out_list": "opt-out-list"}
+ARN_TO_KIND = {value: key for key, value in KIND_TO_ARN.items()}
+
+
+def ram(name: str, mode: str = "read") -> ApiOperation:
+    return ApiOperation(RAM, name, f"ram:{name}", 1.0, mode)
+
+
+def permission_arn(name: str) -> str:
+    return name if name.startswith("arn:") else PERMISSION_PREFIX + name
+
+
+def permission_name(arn: str) -> str:
+    """The policy spelling of a permission: AWS-managed ones by name, others by ARN."""
+    return arn[len(PERMISSION_PREFIX) :] if arn.startswith(PERMISSION_PREFIX) else arn
+
+
+def resource_ref(arn: str) -> ResourceRef | None:
+    """The policy reference for an sms-voice ARN (used by ``import``)."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "sms-voice":
+        return None
+    prefix, _, key = parts[5].partition("/")
+    kind = ARN_TO_KIND.get(prefix)
+    if kind is None or not key:
+        return None
+    return ResourceRef(kind, key)  # type: ignore[arg-type]
+
+
+@dataclass
+class LiveShare:
+    arn: str
+    name: str
+    allow_external_principals: bool
+    managed: bool  # carries the managed-by tag
+    principals: dict[str, str] = field(default_factory=dict)  # entity -> association status
+    resources: dict[str, str] = field(default_factory=dict)
+    external: tuple[str, ...] = ()  # principals RAM marks external
+    permissions: tuple[str, ...] = ()  # permission ARNs
+    detailed: bool = False  # associations and permissions were read
+
+    def current(self, kind: str) -> set[str]:
+        entries = self.principals if kind == "principal" else self.resources
+        return {entity for entity, status in entries.items() if status in PRESENT}
+
+
+@dataclass
+class LiveShares:
+    shares: list[LiveShare] = field(default_factory=list)  # sorted by ARN
+    resolved: dict[str, str] = field(default_factory=dict)  # "kind:ref" -> ARN
+    labels: dict[str, str] = field(default_factory=dict)  # ARN -> "kind:ref" for display
+    unresolved: list[str] = field(default_factory=list)  # error messages
+    # pool or opt-out list ARN -> ARNs of the identities that must be shared with it
+    members: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def ref_key(ref: ResourceRef) -> str:
+    return f"{ref.kind}:{ref.ref}"
+
+
+@register
+class SharesArea(Area):
+    name: ClassVar[str] = AREA
+    read_order: ClassVar[int] = 80
+    operations: ClassVar[tuple[ApiOperation, ...]] = (
+        ram("GetResourceShares"),
+        ram("GetResourceShareAssociations"),
+        ram("ListResourceSharePermissions"),
+        ram("CreateResourceShare", "write"),
+        ram("UpdateResourceShare", "write"),
+        ram("DeleteResourceShare", "write"),
+        ram("AssociateResourceShare", "write"),
+        ram("DisassociateResourceShare", "write"),
+        ram("AssociateResourceSharePermission", "write"),
+        ram("DisassociateResourceSharePermission", "write"),
+        sms("DescribePhoneNumbers"),
+        sms("DescribeSenderIds"),
+        sms("DescribePools"),
+        sms("DescribeOptOutLists"),
+        sms("ListPoolOriginationIdentities"),
+        sms("ListTagsForResource"),
+    )
+
+    def __init__(self) -> None:
+        self._created: dict[str, str] = {}  # share name -> ARN created in this run
+
+    def manages(self, desired: Desired) -> bool:
+        return bool(desired.shares) or AREA in desired.prune
+
+    # Reading --------------------------------------------------------------------------------
+
+    def read(self, api: Api, desired: Desired) -> LiveShares:
+        named = {spec.name for spec in desired.shares}
+        live = LiveShares(shares=list_shares(api))
+        detail = [s for s in live.shares if s.name in named or s.managed or AREA in desired.prune]
+        read_details(api, detail)
+        resolve_references(api, desired, live)
+        read_members(api, live)
+        return live
+
+    def read_everything(self, api: Api) -> LiveShares:
+        """Every share this account owns, with associations (for ``import``)."""
+        live = LiveShares(shares=list_shares(api))
+        read_details(api, live.shares)
+        return live
+
+    # Diffing --------------------------------------------------------------------------------
+
+    def diff(self, desired: Desired, live: LiveShares) -> list[Change]:
+        if live.unresolved:
+            raise UserError(
+                "unresolved share references:\n  " + "\n  ".join(sorted(live.unresolved)),
+                hint="fix the reference, or create the resource first (references are phone number ids "
+                "or E.164 numbers, SENDER/CC, pool ids or Name tags, opt-out list names)",
+            )
+        changes: list[Change] = []
+        matched: set[str] = set()
+        for spec in sorted(desired.shares, key=lambda s: s.name):
+            share = pick_share(live.shares, spec.name)
+            if share is None:
+                changes.append(self._create(desired, spec, live))
+                continue
+            matched.add(share.arn)
+            changes.extend(self._update(desired, spec, share, live))
+        for share in live.shares:
+            if share.arn in matched or not (share.managed or AREA in desired.prune):
+                continue
+            changes.append(
+                Change(
+                    AREA,
+                    "delete",
+                    "resource-share",
+                    f"{AREA}/{share.name}",
+                    before={"name": share.name, "arn": share.arn},
+                    order=ORDER_SHARE_DELETE,
+                    flags=frozenset({"deletion", FLAG_NEEDS_FORCE}),
+                    data={"share_arn": share.arn},
+                    summary=f"delete resource share {share.name} ("
+                    + ("managed, no longer in the policy)" if share.managed else "unmanaged; prune)"),
+                )
+            )
+        return changes
+
+    def _create(self, desired: Desired, spec: ShareSpec, live: LiveShares) -> Change:
+        resources = sorted({live.resolved[ref_key(ref)] for ref in spec.resources})
+        principals = sorted(set(spec.principals))
+        external = spec.allow_external_principals or any(
+            maybe_external(desired, p) for p in principals if spec.allow_external_principals
+        )
+        return Change(
+            AREA,
+            "create",
+            "resource-share",
+            f"{AREA}/{spec.name}",
+            after={
+                "name": spec.name,
+                "allow_external_principals": spec.allow_external_principals,
+                "principals": principals,
+                "resources": sorted(ref_key(ref) for ref in spec.resources),
+                "permissions": sorted(spec.permissions),
+            },
+            order=ORDER_SHARE,
+            flags=frozenset({FLAG_EXTERNAL_PRINCIPALS}) if external else frozenset(),
+            data={
+                "name": spec.name,
+                "principals": principals,
+                "resource_arns": resources,
+                "permission_arns": sorted(permission_arn(p) for p in spec.permissions),
+                "allow_external_principals": spec.allow_external_principals,
+            },
+            summary=f"create resource share {spec.name} ({len(principals)} principals, {len(resources)} resources)",
+        )
+
+    def _update(self, desired: Desired, spec: ShareSpec, share: LiveShare, live: LiveShares) -> list[Change]:
+        changes: list[Change] = []
+        base = f"{AREA}/{spec.name}"
+        data = {"share_arn": share.arn}
+        if share.allow_external_principals != spec.allow_external_principals:
+            changes.append(
+                Change(
+                    AREA,
+                    "update",
+                    "resource-share",
+                    base,
+                    before={"allow_external_principals": share.allow_external_principals},
+                    after={"allow_external_principals": spec.allow_external_principals},
+                    order=ORDER_SHARE_OPEN if spec.allow_external_principals else ORDER_SHARE_CLOSE,
+                    flags=frozenset({FLAG_EXTERNAL_PRINCIPALS}) if spec.allow_external_principals else frozenset(),
+                    data={**data, "allow_external_principals": spec.allow_external_principals},
+                    summary=f"{'allow' if spec.allow_external_principals else 'disallow'} external principals on {spec.name}",
+                )
+            )
+        want_principals = set(spec.principals)
+        have_principals = share.current("principal")
+        for principal in sorted(want_principals - have_principals):
+            external = spec.allow_external_principals and maybe_external(desired, principal)
+            changes.append(
+                _member(base, "add", "principal", principal, principal, data, ORDER_SHARE,
+                        frozenset({FLAG_EXTERNAL_PRINCIPALS}) if external else frozenset())
+            )
+        for principal in sorted(have_principals - want_principals):
+            changes.append(_member(base, "remove", "principal", principal, principal, data, ORDER_UNSHARE))
+        want_resources = {live.resolved[ref_key(ref)]: ref_key(ref) for ref in spec.resources}
+        have_resources = share.current("resource")
+        for arn in sorted(set(want_resources) - have_resources):
+            changes.append(_member(base, "add", "resource", arn, want_resources[arn], data, ORDER_SHARE))
+        for arn in sorted(have_resources - set(want_resources)):
+            label = live.labels.get(arn) or (ref_key(ref) if (ref := resource_ref(arn)) else arn)
+            changes.append(_member(base, "remove", "resource", arn, label, data, ORDER_UNSHARE))
+        want_permissions = {permission_arn(p) for p in spec.permissions}
+        have_permissions = set(share.permissions)
+        for arn in sorted(want_permissions - have_permissions):
+            changes.append(
+                Change(AREA, "associate", "share-permission", f"{base}/permission/{permission_name(arn)}",
+                       after=permission_name(arn), order=ORDER_SHARE_OPEN, data={**data, "permission_arn": arn},
+                       summary=f"associate permission {permission_name(arn)} with {spec.name}")
+            )
+        for arn in sorted(have_permissions - want_permissions):
+            changes.append(
+                Change(AREA, "disassociate", "share-permission", f"{base}/permission/{permission_name(arn)}",
+                       before=permission_name(arn), order=ORDER_UNSHARE, data={**data, "permission_arn": arn},
+                       summary=f"disassociate permission {permission_name(arn)} from {spec.name}")
+            )
+        return changes
+
+    # Reporting ------------------------------------------------------------------------------
+
+    def warnings(self, desired: Desired, live: LiveShares) -> list[str]:
+        notes: list[str] = []
+        for spec in sorted(desired.shares, key=lambda s: s.name):
+            shared = {live.resolved.get(ref_key(ref)) for ref in spec.resources}
+            for ref in sorted(spec.resources, key=ref_key):
+                arn = live.resolved.get(ref_key(ref))
+                missing = [m for m in live.members.get(arn or "", ()) if m not in shared]
+                if missing:
+                    where = f" ({ref.source or spec.source})" if (ref.source or spec.source) else ""
+                    names = ", ".join(live.labels.get(m) or _short(m) for m in missing)
+                    notes.append(
+                        f"share {spec.name}: {ref.kind.replace('_', ' ')} {ref.ref} is shared without its members "
+                        f"{names}; consumers cannot use it until they are in the same share{where}. "
+                        f"Fix: add them to the share's resources"
+                    )
+        return notes
+
+    def unmanaged(self, desired: Desired, live: LiveShares) -> list[dict[str, Any]]:
+        if AREA in desired.prune:
+            return []
+        named = {spec.name for spec in desired.shares}
+        return [
+            {"area": AREA, "type": "resource-share", "id": s.arn, "name": s.name}
+            for s in live.shares
+            if s.name not in named and not s.managed
+        ]
+
+    def scope_sizes(self, desired: Desired, live: LiveShares) -> dict[str, int]:
+        return {
+            f"{AREA}/{s.name}": len(s.current("principal")) + len(s.current("resource"))
+            for s in live.shares
+            if s.detailed
+        }
+
+    def strategy(self, desired: Desired, live: LiveShares) -> str:
+        detailed = sum(1 for s in live.shares if s.detailed)
+        return f"listed {len(live.shares)} shares, read associations of {detailed}"
+
+    # Applying -------------------------------------------------------------------------------
+
+    def apply(self, api: Api, change: Change) -> None:
+        data = change.data
+        if change.resource_type == "resource-share":
+            if change.action == "create":
+                self._apply_create(api, data)
+            elif change.action == "update":
+                api.call(RAM, "UpdateResourceShare", resourceShareArn=data["share_arn"],
+                         allowExternalPrincipals=bool(data["allow_external_principals"]))
+            elif change.action == "delete":
+                _tolerate(api, "DeleteResourceShare", {"UnknownResourceException"}, resourceShareArn=data["share_arn"])
+            return
+        if change.resource_type in ("share-principal", "share-resource"):
+            field_name = "principals" if change.resource_type == "share-principal" else "resourceArns"
+            operation = "AssociateResourceShare" if change.action == "add" else "DisassociateResourceShare"
+            api.call(RAM, operation, resourceShareArn=data["share_arn"], **{field_name: [data["entity"]]})
+            return
+        if change.resource_type == "share-permission":
+            if change.action == "associate":
+                api.call(RAM, "AssociateResourceSharePermission", resourceShareArn=data["share_arn"],
+                         permissionArn=data["permission_arn"], replace=True)
+            else:
+                api.call(RAM, "DisassociateResourceSharePermission", resourceShareArn=data["share_arn"],
+                         permissionArn=data["permission_arn"])
+
+    def _apply_create(self, api: Api, data: dict[str, Any]) -> None:
+        name = str(data["name"])
+        # Idempotent after a crash: a managed share of that name already created is left for the
+        # next plan to converge rather than duplicated (RAM allows duplicate names).
+        existing = pick_share(list_shares(api, name=name), name)
+        if existing is not None and existing.managed:
+            self._created[name] = existing.arn
+            return
+        params: dict[str, Any] = {
+            "name": name,
+            "allowExternalPrincipals": bool(data["allow_external_principals"]),
+            "tags": [{"key": MANAGED_BY_TAG, "value": MANAGED_BY_VALUE}],
+            "clientToken": str(uuid.uuid4()),
+        }
+        if data["principals"]:
+            params["principals"] = list(data["principals"])
+        if data["resource_arns"]:
+            params["resourceArns"] = list(data["resource_arns"])
+        if data["permission_arns"]:
+            params["permissionArns"] = list(data["permission_arns"])
+        response = api.call(RAM, "CreateResourceShare", **params)
+        self._created[name] = str(response["resourceShare"]["resourceShareArn"])
+
+
+# Reads -------------------------------------------------------------------------------------
+
+
+def list_shares(api: Api, name: str | None = None) -> list[LiveShare]:
+    params: dict[str, Any] = {"resourceOwner": "SELF", "resourceShareStatus": "ACTIVE"}
+    if name is not None:
+        params["name"] = name
+    shares: list[LiveShare] = []
+    for page in _ram_pages(api, "GetResourceShares", params):
+        for item in page.get("resourceShares", []):
+            tags = {t.get("key"): t.get("value") for t in item.get("tags", [])}
+            shares.append(
+                LiveShare(
+                    arn=item["resourceShareArn"],
+                    name=item["name"],
+                    allow_external_principals=bool(item.get("allowExternalPrincipals")),
+                    managed=tags.get(MANAGED_BY_TAG) == MANAGED_BY_VALUE,
+                )
+            )
+    return sorted(shares, key=lambda s: s.arn)
+
+
+def read_details(api: Api, shares: Sequence[LiveShare]) -> None:
+    """Associations (two batched calls per 5 shares) and permissions (one call per share)."""
+    by_arn = {s.arn: s for s in shares}
+    arns = sorted(by_arn)
+    for start in range(0, len(arns), SHARE_ARN_BATCH):
+        batch = arns[start : start + SHARE_ARN_BATCH]
+        for association_type in ("PRINCIPAL", "RESOURCE"):
+            params = {"associationType": association_type, "resourceShareArns": batch}
+            for page in _ram_pages(api, "GetResourceShareAssociations", params):
+                for item in page.get("resourceShareAssociations", []):
+                    share = by_arn.get(item["resourceShareArn"])
+                    if share is None:
+                        continue
+                    entity, status = item["associatedEntity"], item["status"]
+                    target = share.principals if association_type == "PRINCIPAL" else share.resources
+                    # A share may list an entity twice (an old DISASSOCIATED row and a new one).
+                    if status in PRESENT or entity not in target:
+                        target[entity] = status
+                    if association_type == "PRINCIPAL" and item.get("external") and status in PRESENT:
+                        share.external = tuple(sorted({*share.external, entity}))
+    for share in shares:
+        permissions: set[str] = set()
+        for page in _ram_pages(api, "ListResourceSharePermissions", {"resourceShareArn": share.arn}):
+            permissions.update(str(p["arn"]) for p in page.get("permissions", []))
+        share.permissions = tuple(sorted(permissions))
+        share.detailed = True
+
+
+def _ram_pages(api: Api, operation: str, params: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    """RAM spells the token ``nextToken``."""
+    token: str | None = None
+    while True:
+        call = dict(params)
+        if token:
+            call["nextToken"] = token
+        page = api.call(RAM, operation, **call)
+        yield page
+        token = page.get("nextToken")
+        if not token:
+            return
+
+
+def pick_share(shares: Sequence[LiveShare], name: str) -> LiveShare | None:
+    """The live share of that name: a managed one first (RAM allows duplicate names)."""
+    candidates = sorted((s for s in shares if s.name == name), key=lambda s: (not s.managed, s.arn))
+    return candidates[0] if candidates else None
+
+
+def maybe_external(desired: Desired, principal: str) -> bool:
+    """Whether a principal may be outside the organization (accounts cannot be told apart offline)."""
+    org = desired.organization_arn
+    if org is None:
+        return True
+    org_id = org.rsplit("/", 1)[-1]
+    if principal == org:
+        return False
+    return not (principal.startswith("arn:aws:organizations::") and f"/{org_id}/" in principal)
+
+
+def resolve_references(api: Api, desired: Desired, live: LiveShares) -> None:
+    """Map every resource reference of every desired share to an ARN, or record why not."""
+    refs: dict[str, ResourceRef] = {}
+    for spec in desired.shares:
+        for ref in spec.resources:
+            refs.setdefault(ref_key(ref), ref)
+    by_kind: dict[str, list[ResourceRef]] = {}
+    for ref in refs.values():
+        by_kind.setdefault(ref.kind, []).append(ref)
+    owner = (desired.target.region, desired.target.account_id)
+    found: dict[str, str] = {}
+    found.update(_resolve_numbers(api, by_kind.get("phone_number", [])))
+    found.update(_resolve_sender_ids(api, by_kind.get("sender_id", [])))
+    found.update(_resolve_pools(api, by_kind.get("pool", [])))
+    planned = {spec.name for spec in desired.opt_out_lists}
+    found.update(_resolve_lists(api, by_kind.get("opt_out_list", []), planned, owner))
+    for key, ref in sorted(refs.items()):
+        arn = found.get(key)
+        if arn is None:
+            where = str(ref.source) if ref.source else "the policy"
+            live.unresolved.append(f"{where}: {ref.kind.replace('_', ' ')} {ref.ref!r} does not exist in "
+                                   f"account {desired.target.account_id} {desired.target.region}")
+        else:
+            live.resolved[key] = arn
+            live.labels[arn] = key
+
+
+def _describe_by_ids(api: Api, operation: str, field_name: str, result_field: str, ids: Sequence[Any]) -> list[dict[str, Any]]:
+    """Describe up to 5 ids per call; a batch with a missing id is retried one id at a time."""
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(ids), BATCH):
+        batch = list(ids[start : start + BATCH])
+        try:
+            items.extend(api.call(SMS_VOICE, operation, **{field_name: batch}).get(result_field, []))
+        except ClientError as error:
+            if error_code(error) != "ResourceNotFoundException":
+                raise
+            for one in batch:
+                try:
+                    items.extend(api.call(SMS_VOICE, operation, **{field_name: [one]}).get(result_field, []))
+                except ClientError as inner:
+                    if error_code(inner) != "ResourceNotFoundException":
+                        raise
+    return items
+
+
+def _resolve_numbers(api: Api, refs: Sequence[ResourceRef]) -> dict[str, str]:
+    if not refs:
+        return {}
+    found: dict[str, str] = {}
+    if any(not ref.ref.startswith("phone-") for ref in refs):
+        # E.164 references: DescribePhoneNumbers has no number filter, so list the account's numbers.
+        for page in api.pages(SMS_VOICE, "DescribePhoneNumbers", MaxResults=100):
+            for item in page.get("PhoneNumbers", []):
+                found[f"phone_number:{item['PhoneNumberId']}"] = item["PhoneNumberArn"]
+                found[f"phone_number:{item['PhoneNumber']}"] = item["PhoneNumberArn"]
+        return found
+    items = _describe_by_ids(api, "DescribePhoneNumbers", "PhoneNumberIds", "PhoneNumbers", sorted(r.ref for r in refs))
+    return {f"phone_number:{item['PhoneNumberId']}": item["PhoneNumberArn"] for item in items}
+
+
+def _resolve_sender_ids(api: Api, refs: Sequence[ResourceRef]) -> dict[str, str]:
+    wanted = []
+    for ref in sorted(refs, key=ref_key):
+        sender, _, country = ref.ref.partition("/")
+        if sender and country:
+            wanted.append({"SenderId": sender, "IsoCountryCode": country})
+    items = _describe_by_ids(api, "DescribeSenderIds", "SenderIds", "SenderIds", wanted)
+    return {f"sender_id:{i['SenderId']}/{i['IsoCountryCode']}": i["SenderIdArn"] for i in items}
+
+
+def _resolve_pools(api: Api, refs: Sequence[ResourceRef]) -> dict[str, str]:
+    if not refs:
+        return {}
+    found: dict[str, str] = {}
+    ids = sorted(r.ref for r in refs if r.ref.startswith("pool-"))
+    for item in _describe_by_ids(api, "DescribePools", "PoolIds", "Pools", ids):
+        found[f"pool:{item['PoolId']}"] = item["PoolArn"]
+    if any(not r.ref.startswith("pool-") for r in refs):
+        # Name-tag references: list pools and read their tags (one call per pool).
+        for page in api.pages(SMS_VOICE, "DescribePools", MaxResults=100):
+            for item in page.get("Pools", []):
+                tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=item["PoolArn"]).get("Tags", [])
+                for tag in tags:
+                    if tag.get("Key") == "Name":
+                        found.setdefault(f"pool:{tag.get('Value')}", item["PoolArn"])
+    return found
+
+
+def _resolve_lists(api: Api, refs: Sequence[ResourceRef], planned: set[str], owner: tuple[str, str]) -> dict[str, str]:
+    if not refs:
+        return {}
+    names = sorted(r.ref for r in refs)
+    found: dict[str, str] = {}
+    for item in _describe_by_ids(api, "DescribeOptOutLists", "OptOutListNames", "OptOutLists", names):
+        found[f"opt_out_list:{item['OptOutListName']}"] = item["OptOutListArn"]
+    region, account = owner
+    for name in names:
+        if name in planned:
+            # Created by this plan's opt_outs changes (which run first): its ARN is documented.
+            found.setdefault(f"opt_out_list:{name}", f"arn:aws:sms-voice:{region}:{account}:opt-out-list/{name}")
+    return found
+
+
+def read_members(api: Api, live: LiveShares) -> None:
+    """Member identities of every referenced pool and opt-out list (the shared-pool/list rule)."""
+    for arn in sorted(set(live.resolved.values())):
+        kind = resource_ref(arn)
+        if kind is None:
+            continue
+        if kind.kind == "pool":
+            members: list[str] = []
+            for page in api.pages(SMS_VOICE, "ListPoolOriginationIdentities", PoolId=kind.ref, MaxResults=100):
+                members.extend(item["OriginationIdentityArn"] for item in page.get("OriginationIdentities", []))
+            live.members[arn] = tuple(sorted(members))
+        elif kind.kind == "opt_out_list":
+            users: list[str] = []
+            filters = [{"Name": "opt-out-list-name", "Values": [kind.ref]}]
+            for page in api.pages(SMS_VOICE, "DescribePhoneNumbers", Filters=filters, MaxResults=100):
+                users.extend(item["PhoneNumberArn"] for item in page.get("PhoneNumbers", []))
+            for page in api.pages(SMS_VOICE, "DescribePools", Filters=filters, MaxResults=100):
+                users.extend(item["PoolArn"] for item in page.get("Pools", []))
+            live.members[arn] = tuple(sorted(users))
+
+
+def _member(base: str, action: str, kind: str, entity: str, label: str, data: dict[str, Any], order: int,
+            flags: frozenset[str] = frozenset()) -> Change:
+    verb = "share with" if kind == "principal" else "share"
+    return Change(
+        AREA,
+        action,  # type: ignore[arg-type]
+        f"share-{kind}",
+        f"{base}/{kind}/{label}",
+        before=label if action == "remove" else None,
+        after=label if action == "add" else None,
+        order=order,
+        flags=flags,
+        data={**data, "entity": entity},
+        scope=base,
+        summary=(f"{verb} {label}" if action == "add" else f"stop sharing {'with ' if kind == 'principal' else ''}{label}")
+        + f" ({base.split('/', 1)[1]})",
+    )
+
+
+def _short(arn: str) -> str:
+    ref = resource_ref(arn)
+    return ref_key(ref) if ref else arn
+
+
+def _tolerate(api: Api, operation: str, codes: set[str], **params: Any) -> None:
+    try:
+        api.call(RAM, operation, **params)
+    except ClientError as error:
+        if error_code(error) not in codes:
+            raise

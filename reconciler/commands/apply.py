@@ -1,0 +1,142 @@
+"""``reconciler apply [PLANFILE]``: make live state match the policy, then verify.
+
+Without PLANFILE the plan is computed now and shown before anything is written (blocks first:
+they are written before other areas are read). With PLANFILE (from ``plan --out``) the saved
+plan is re-checked against live state and the policy and refused when stale.
+
+Asks for confirmation on a terminal; without a terminal it refuses unless ``--auto-approve``.
+Exit codes: 0 applied and verified, 1 error, refusal, failure or verification residue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from reconciler.apply import ApplyOptions, ApplyResult, apply_target, describe
+from reconciler.cli import UserError
+from reconciler.guard import GuardOptions
+from reconciler.options import Context, add_common, out_stream_is_tty
+from reconciler.plan import Plan
+from reconciler.report import json_report, text
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("apply", help="apply the policy (or a saved plan) and verify",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("planfile", nargs="?", metavar="PLANFILE", help="a plan saved with `plan --out`")
+    add_common(parser)
+    parser.add_argument("--auto-approve", action="store_true", help="do not ask (required without a terminal)")
+    parser.add_argument("--force", action="store_true",
+                        help="allow changes that always need it: removing the account default protect configuration, "
+                             "turning deletion protection off, deleting a share")
+    parser.add_argument("--allow-pool-juggling", action="store_true",
+                        help="update pooled numbers by taking them out of their pool and back (never the last one)")
+    defaults = GuardOptions()
+    parser.add_argument("--max-deletions", type=int, default=defaults.max_deletions, metavar="N",
+                        help=f"most resource deletions per scope (default {defaults.max_deletions})")
+    parser.add_argument("--max-deletion-percent", type=float, default=defaults.max_deletion_percent, metavar="P",
+                        help=f"most deletions as a percentage of a scope (default {defaults.max_deletion_percent:g})")
+    parser.add_argument("--max-removals", type=int, default=defaults.max_removals, metavar="N",
+                        help=f"most membership removals per scope (default {defaults.max_removals})")
+    parser.add_argument("--max-removal-percent", type=float, default=defaults.max_removal_percent, metavar="P",
+                        help=f"most removals as a percentage of a scope (default {defaults.max_removal_percent:g})")
+    parser.add_argument("--lock-url", default=None,
+                        help="hold the target's lock while applying: s3://BUCKET/PREFIX or a directory "
+                             "(default: $RECONCILER_LOCK_URL; no lock when neither is set)")
+    parser.add_argument("--lock-timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="wait this long for another run's lock (default 300)")
+    parser.set_defaults(func=run)
+
+
+def ask(plan: Plan, title: str) -> bool:
+    sys.stdout.write(text.render([plan], colour=out_stream_is_tty()))
+    sys.stdout.write(f"\nApply these {title} to target {plan.target}? Only 'yes' is accepted: ")
+    sys.stdout.flush()
+    answer = sys.stdin.readline().strip()
+    return answer == "yes"
+
+
+@contextlib.contextmanager
+def locked(args: argparse.Namespace, context: Context, name: str) -> Iterator[Any]:
+    url = args.lock_url or os.environ.get("RECONCILER_LOCK_URL")
+    if not url:
+        yield None
+        return
+    from reconciler.locking import open_backend, target_lock
+
+    backend = open_backend(url)
+    with target_lock(context.policy.targets[name], backend, operation="apply", timeout=args.lock_timeout) as lease:
+        yield lease
+
+
+def run(args: argparse.Namespace) -> int:
+    interactive = sys.stdin.isatty()
+    if not interactive and not args.auto_approve:
+        raise UserError("apply needs a terminal to confirm the changes; nothing was read or changed",
+                        hint="review a saved plan and run `reconciler apply PLANFILE --auto-approve` in automation")
+    saved: dict[str, Plan] = {}
+    if args.planfile:
+        if args.only or args.exclude:
+            raise UserError("--only/--exclude cannot be combined with a saved plan: it covers the areas it was made for")
+        plans = json_report.load(args.planfile)
+        saved = {plan.target: plan for plan in plans}
+    context = Context(args, only=[], exclude=[]) if saved else Context(args)
+    names = context.engine.target_names(args.target or sorted(saved))
+    unknown = [n for n in names if saved and n not in saved]
+    if unknown:
+        raise UserError(f"the saved plan has no target {', '.join(unknown)}", hint=f"it covers: {', '.join(sorted(saved))}")
+    guard = GuardOptions(
+        force=args.force,
+        allow_pool_juggling=args.allow_pool_juggling,
+        max_deletions=args.max_deletions,
+        max_deletion_percent=args.max_deletion_percent,
+        max_removals=args.max_removals,
+        max_removal_percent=args.max_removal_percent,
+    )
+    confirm = None if args.auto_approve else ask
+    if saved and confirm is not None:
+        sys.stdout.write(text.render([saved[n] for n in names], colour=out_stream_is_tty()))
+        sys.stdout.write("\nApply this saved plan? Only 'yes' is accepted: ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip() != "yes":
+            print("Apply cancelled; nothing was changed.")
+            return 1
+        confirm = None
+    results: list[ApplyResult] = []
+    try:
+        for name in names:
+            with locked(args, context, name) as lease:
+                options = ApplyOptions(
+                    guard=guard,
+                    confirm=confirm,
+                    expected=saved.get(name),
+                    before_write=lease.ensure_held if lease is not None else None,
+                )
+                result = apply_target(context.engine, name, options)
+            results.append(result)
+            if not result.ok:
+                break
+    finally:
+        context.persist()
+    return report(results, names)
+
+
+def report(results: list[ApplyResult], names: list[str]) -> int:
+    applied = sum(len(r.applied) for r in results)
+    failed = [r for r in results if not r.ok]
+    skipped = names[len(results):]
+    if not failed:
+        print(f"Apply complete: {applied} change(s) applied to {len(results)} target(s); verified: the plan is now empty.")
+    else:
+        print(f"Apply FAILED: {applied} change(s) applied before stopping; see below.")
+    for result in results:
+        for line in describe(result):
+            print(line)
+    for name in skipped:
+        print(f"target {name}: not started (an earlier target failed)")
+    return 1 if failed else 0

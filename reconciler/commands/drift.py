@@ -1,0 +1,102 @@
+"""``reconciler drift``: read-only report of how live state differs from the policy.
+
+Categories: *drifted* (live differs: updates, and deletions/removals of what the policy
+owns), *missing* (the policy wants something that is not there) and *unmanaged* (live
+resources the policy neither names nor owns). Exit codes: 0 clean, 2 drift, 1 error.
+
+Extension point: ``compute(args) -> list[Plan]`` and ``categorise(plan)`` are the building
+blocks for ``drift --accept`` (writing live values back into the policy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from reconciler.commands.plan import compute as compute_plans
+from reconciler.options import Context, add_common, out_stream_is_tty
+from reconciler.plan import Change, Plan
+from reconciler.report.json_report import DRIFT_FORMAT, VERSION, plan_to_json
+from reconciler.report.text import change_lines
+
+MISSING = frozenset({"create", "add", "associate"})
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("drift", help="report drift between live state and the policy (read-only)",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common(parser)
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.set_defaults(func=run)
+
+
+def categorise(plan: Plan) -> dict[str, list[Any]]:
+    missing = [c for c in plan.sorted_changes() if c.action in MISSING]
+    drifted = [c for c in plan.sorted_changes() if c.action not in MISSING]
+    return {"drifted": drifted, "missing": missing, "unmanaged": list(plan.unmanaged)}
+
+
+def compute(args: argparse.Namespace) -> list[Plan]:
+    return compute_plans(Context(args), args.target)
+
+
+def render_text(plans: list[Plan], colour: bool) -> str:
+    totals = {"drifted": 0, "missing": 0, "unmanaged": 0}
+    body: list[str] = []
+    for plan in sorted(plans, key=lambda p: p.target):
+        groups = categorise(plan)
+        for key in totals:
+            totals[key] += len(groups[key])
+        body.append(f"Target {plan.target} ({plan.account_id}/{plan.region}):"
+                    f" {len(groups['drifted'])} drifted, {len(groups['missing'])} missing, {len(groups['unmanaged'])} unmanaged")
+        for title in ("drifted", "missing"):
+            changes: list[Change] = groups[title]
+            if changes:
+                body.append(f"  {title.capitalize()}:")
+                for change in changes:
+                    body += ["  " + line for line in change_lines(change, colour)]
+        if groups["unmanaged"]:
+            body.append("  Unmanaged:")
+            for item in groups["unmanaged"]:
+                body.append(f"    ? {item.get('area')} {item.get('type')} {item.get('id')} {item.get('name') or ''}".rstrip())
+        for warning in plan.warnings:
+            body.append(f"  warning: {warning}")
+    if any(totals.values()):
+        head = f"Drift: {totals['drifted']} drifted, {totals['missing']} missing, {totals['unmanaged']} unmanaged."
+    else:
+        head = f"No drift: live state matches the policy ({len(plans)} target{'s' if len(plans) != 1 else ''})."
+    return "\n".join([head, "", *body]).rstrip() + "\n"
+
+
+def render_json(plans: list[Plan]) -> str:
+    targets = []
+    for plan in sorted(plans, key=lambda p: p.target):
+        groups = categorise(plan)
+        targets.append({
+            "target": plan.target,
+            "drifted": [c.to_json() for c in groups["drifted"]],
+            "missing": [c.to_json() for c in groups["missing"]],
+            "unmanaged": groups["unmanaged"],
+            "plan": plan_to_json(plan),
+        })
+    document = {"format": DRIFT_FORMAT, "version": VERSION, "plans": [t["plan"] for t in targets], "targets": targets}
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def has_drift(plans: list[Plan]) -> bool:
+    return any(plan.changes or plan.unmanaged for plan in plans)
+
+
+def run(args: argparse.Namespace) -> int:
+    plans = compute(args)
+    if args.format == "json":
+        sys.stdout.write(render_json(plans))
+    elif args.format == "markdown":
+        from reconciler.report.markdown import render
+
+        sys.stdout.write(render(plans, mode="drift"))
+    else:
+        sys.stdout.write(render_text(plans, out_stream_is_tty()))
+    return 2 if has_drift(plans) else 0

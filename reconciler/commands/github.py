@@ -1,0 +1,121 @@
+"""``reconciler github …``: render reports and post them to pull requests and drift issues.
+
+    reconciler github render --plan pr.json [--base-drift base.json] [--fork] [--out comment.md]
+    reconciler github comment --pr 12 --body-file comment.md [--key all] [--expect-head-sha SHA]
+    reconciler github drift-issue --target prod --report-file drift.md
+    reconciler github drift-issue --target prod --clean
+
+Environment: GITHUB_TOKEN, GITHUB_REPOSITORY (owner/name), GITHUB_API_URL (default
+https://api.github.com). Any failure to post exits 1, so the workflow step fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from reconciler.cli import UserError
+from reconciler.github.client import GitHubClient, GitHubError
+from reconciler.github.comments import check_head, marker, upsert_comment
+from reconciler.github.issues import DRIFT_LABEL, close_issue, upsert_issue
+from reconciler.github.plans import load_plans
+from reconciler.report.markdown import render
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("github", help="post plan comments and drift issues on GitHub")
+    sub = parser.add_subparsers(dest="github_command", metavar="SUBCOMMAND", required=True)
+
+    r = sub.add_parser("render", help="render JSON plans as a Markdown report (comment, issue, job summary)")
+    r.add_argument("--plan", action="append", required=True, metavar="FILE", help="plan JSON (repeatable: one per target)")
+    r.add_argument(
+        "--base-drift",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="plan JSON of the base branch's policy against the same live state: its changes are shown as drift",
+    )
+    r.add_argument("--mode", choices=("plan", "drift"), default="plan")
+    r.add_argument("--title", default=None)
+    r.add_argument("--artifact-url", default=None, help="link to the run's artifacts")
+    r.add_argument("--fork", action="store_true", help="say the plan ran against the sandbox snapshot (fork pull request)")
+    r.add_argument("--out", default="-", metavar="FILE", help="output file (default: stdout)")
+    r.set_defaults(func=_render)
+
+    c = sub.add_parser("comment", help="create or update the sticky plan comment on a pull request")
+    c.add_argument("--pr", type=int, required=True, help="pull request number")
+    c.add_argument("--body-file", required=True, metavar="FILE")
+    c.add_argument("--key", "--target", dest="key", default="all", help="marker key: one sticky comment per key (default: all)")
+    c.add_argument("--expect-head-sha", default=None, metavar="SHA", help="post only if the pull request's head is this commit")
+    c.set_defaults(func=_comment)
+
+    d = sub.add_parser("drift-issue", help="open/update the drift issue of a target, or close it when clean")
+    d.add_argument("--target", required=True)
+    group = d.add_mutually_exclusive_group(required=True)
+    group.add_argument("--report-file", metavar="FILE", help="the drift report (Markdown)")
+    group.add_argument("--clean", action="store_true", help="drift is gone: close the open issue with a comment")
+    d.add_argument("--label", default=DRIFT_LABEL)
+    d.add_argument("--run-url", default=None, help="link to the run, quoted in the closing comment")
+    d.set_defaults(func=_drift_issue)
+
+
+def _read_body(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read: {error}") from None
+
+
+def _client() -> GitHubClient:
+    try:
+        return GitHubClient.from_env()
+    except GitHubError as error:
+        raise UserError(error.message, error.hint) from None
+
+
+def _render(args: argparse.Namespace) -> int:
+    plans = [p for path in args.plan for p in load_plans(path)]
+    base = None if args.base_drift is None else [p for path in args.base_drift for p in load_plans(path)]
+    title = args.title or ("SMS policy drift" if args.mode == "drift" else "SMS policy plan")
+    text = render(plans, title=title, mode=args.mode, base_drift=base, artifact_url=args.artifact_url, fork_mode=args.fork)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+    return 0
+
+
+def _comment(args: argparse.Namespace) -> int:
+    body = _read_body(args.body_file)
+    client = _client()
+    try:
+        if args.expect_head_sha:
+            check_head(client, args.pr, args.expect_head_sha)
+        posted = upsert_comment(client, args.pr, body, marker("plan", args.key))
+    except GitHubError as error:
+        raise UserError(error.message, error.hint) from None
+    print(f"comment {posted.action}: {posted.url or posted.id}")
+    return 0
+
+
+def _drift_issue(args: argparse.Namespace) -> int:
+    client = _client()
+    try:
+        mark = marker("drift", args.target)
+        if args.clean:
+            note = "Drift is gone: live state matches the policy on the default branch again."
+            if args.run_url:
+                note += f" (checked by {args.run_url})"
+            result = close_issue(client, note, mark, args.label)
+        else:
+            body = _read_body(args.report_file)
+            result = upsert_issue(client, f"Drift detected on target {args.target}", body, mark, args.label)
+    except GitHubError as error:
+        raise UserError(error.message, error.hint) from None
+    if result.action == "none":
+        print(f"no open drift issue for target {args.target}")
+    else:
+        print(f"issue {result.action}: #{result.number} {result.url}".rstrip())
+    return 0

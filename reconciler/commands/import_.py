@@ -1,0 +1,388 @@
+"""``reconciler import --out DIR``: write a policy directory that describes what is live.
+
+Reads every area of each target (opt-out lists with all their entries, shares, protect
+configurations, phone numbers, pools and sender IDs) and writes policy files that plan to zero
+changes: ``targets.yaml``, ``phone_numbers.yaml``, ``protect.yaml``, ``opt_out_lists.yaml``,
+``shares.yaml``, and one ``numbers/…txt`` file per non-empty opt-out list. Nothing live is changed.
+
+Choices that keep the round trip exact and safe:
+
+* Opt-out lists are imported ``additive`` (the safe mode: a later plan never removes a number).
+* Phone numbers are written by E.164 number; pools by their ``Name`` tag when it is unique, else
+  by id; ``international_sending`` only for US toll-free numbers (elsewhere AWS refuses it).
+* Country rules are written compactly: the most common status becomes ``default``.
+* What the policy language cannot express is left out and reported on stderr: protect
+  configurations without a ``Name`` tag, shares without principals.
+
+Existing files are never overwritten: if any file the import would write exists, nothing is
+written and the command fails naming them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.areas.opt_outs import LiveOptOuts, OptOutsArea
+from reconciler.areas.phone_numbers import NumbersLive, PhoneNumbersArea
+from reconciler.areas.protect import ProtectArea, ProtectLive
+from reconciler.areas.shares import LiveShares, SharesArea, permission_name, resource_ref
+from reconciler.aws import SMS_VOICE, Api, SessionFactory
+from reconciler.cli import UserError
+from reconciler.config.model import (
+    CAPABILITIES,
+    STATUSES,
+    CapabilityRules,
+    Desired,
+    PhoneNumberSpec,
+    Policy,
+    PoolSpec,
+    ProtectConfigurationSpec,
+    SenderIdSpec,
+    Target,
+)
+from reconciler.countries import SUPPORTED
+
+NUMBERS_DIR = "numbers"
+ALL_RULES = {capability: CapabilityRules() for capability in CAPABILITIES}
+
+
+@dataclass
+class Imported:
+    """Everything read from one target."""
+
+    target: Target
+    opt_outs: LiveOptOuts
+    shares: LiveShares
+    numbers: NumbersLive
+    protect: ProtectLive
+    notes: list[str] = field(default_factory=list)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "import",
+        help="write a policy directory from live state (never overwrites files)",
+        description=(
+            "Read the live state of the targets and write a policy directory that plans to zero "
+            "changes. Targets come from --config, or from --account/--region."
+        ),
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="directory to write the policy into")
+    parser.add_argument("--config", default="config", help="policy directory holding the targets (default: config)")
+    parser.add_argument("--target", action="append", default=[], metavar="NAME", help="import only these targets")
+    parser.add_argument("--account", help="import this account instead of the targets of --config")
+    parser.add_argument("--region", help="the region of --account")
+    parser.add_argument("--name", default="imported", help="target name for --account (default: imported)")
+    parser.add_argument(
+        "--sandbox",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="SNAPSHOT",
+        help="read an in-process sandbox (seeded from SNAPSHOT if given) instead of AWS",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    targets = _targets(args)
+    factory = _factory(args.sandbox)
+    out = Path(args.out)
+    _refuse_existing(out, POLICY_FILES)
+    # Client-side rate limits for AWS; an in-process sandbox enforces its own quotas (if any).
+    rate_scale = 0.0 if args.sandbox is not None else 1.0
+    imports = [import_target(factory, target, rate_scale=rate_scale) for target in targets]
+    files = render(imports)
+    write_files(out, files)
+    for item in imports:
+        for note in item.notes:
+            print(f"warning: {item.target.name}: {note}", file=sys.stderr)
+    print(f"wrote {len(files)} files to {out} ({', '.join(t.name for t in targets)})")
+    return 0
+
+
+def _targets(args: argparse.Namespace) -> list[Target]:
+    if args.account or args.region:
+        if not (args.account and args.region):
+            raise UserError("--account and --region go together", hint="e.g. --account 111122223333 --region us-east-1")
+        if not (len(args.account) == 12 and args.account.isdigit()):
+            raise UserError(f"--account {args.account!r} is not a 12-digit account id")
+        return [Target(args.name, args.account, args.region)]
+    from reconciler.config import format_text, load_policy
+
+    policy, diagnostics = load_policy(args.config)
+    if policy is None:
+        raise UserError(
+            f"cannot read the targets from {args.config}:\n{format_text(diagnostics)}",
+            hint="fix the policy, or pass --account and --region",
+        )
+    names = args.target or sorted(policy.targets)
+    unknown = [n for n in names if n not in policy.targets]
+    if unknown:
+        raise UserError(f"unknown target {', '.join(unknown)}", hint=f"targets: {', '.join(sorted(policy.targets))}")
+    return [policy.targets[n] for n in names]
+
+
+def _factory(sandbox: str | None) -> SessionFactory:
+    if sandbox is None:
+        return SessionFactory()
+    from reconciler.aws import SandboxSessionFactory
+    from reconciler.sandbox import Sandbox
+
+    if sandbox:
+        if not Path(sandbox).exists():
+            raise UserError(f"sandbox snapshot {sandbox} does not exist")
+        return SandboxSessionFactory(Sandbox.from_snapshot(sandbox))
+    return SandboxSessionFactory(Sandbox())
+
+
+# Reading ----------------------------------------------------------------------------------------
+
+
+def connect_target(factory: SessionFactory, target: Target, rate_scale: float = 1.0) -> Api:
+    """Connect exactly as plan does (role assumption, account check)."""
+    from reconciler.engine import Engine
+
+    policy = Policy(config_dir="", targets={target.name: target}, desired={})
+    engine = Engine(policy, factory, rate_scale=rate_scale)
+    return engine.start(target.name, classes=[]).api
+
+
+def import_target(factory: SessionFactory, target: Target, api: Api | None = None, rate_scale: float = 1.0) -> Imported:
+    api = api or connect_target(factory, target, rate_scale)
+    empty = Desired(target=target)
+    opt_outs = OptOutsArea(command="import").read_everything(api)
+    shares = SharesArea().read_everything(api)
+    # The phone-number area reads numbers and pools when the policy names any; name a probe of
+    # each kind (an id and a Name tag that match nothing) so that it lists them all, with tags.
+    sender_ids = tuple(
+        SenderIdSpec(item["SenderId"], item["IsoCountryCode"])
+        for page in api.pages(SMS_VOICE, "DescribeSenderIds", MaxResults=100)
+        for item in page.get("SenderIds", [])
+    )
+    probe = Desired(
+        target=target,
+        phone_numbers=(PhoneNumberSpec("phone-import-probe"),),
+        pools=(PoolSpec("import-probe"),),
+        sender_ids=sender_ids,
+    )
+    numbers = PhoneNumbersArea().read(api, probe)
+    protect = ProtectArea().read(api, empty)
+    named = Counter(c.name for c in protect.configurations if c.name)
+    notes = [
+        f"protect configuration {c.id} has no Name tag; the policy names configurations by it, so it is not imported"
+        for c in protect.configurations
+        if not c.name
+    ]
+    notes.extend(
+        f"{count} protect configurations carry Name={name}; none of them is imported (re-tag them first)"
+        for name, count in sorted(named.items())
+        if count > 1
+    )
+    unique = sorted(name for name, count in named.items() if count == 1)
+    if unique:
+        full = Desired(
+            target=target,
+            protect_configurations=tuple(ProtectConfigurationSpec(name, rules=dict(ALL_RULES)) for name in unique),
+        )
+        protect = ProtectArea().read(api, full)
+    notes.extend(
+        f"share {s.name} ({s.arn}) has no principals; the policy requires at least one, so it is not imported"
+        for s in shares.shares
+        if not s.current("principal")
+    )
+    return Imported(target, opt_outs, shares, numbers, protect, notes)
+
+
+# Rendering (pure) -------------------------------------------------------------------------------
+
+
+def numbers_path(target: Target, name: str, several: bool) -> str:
+    return f"{NUMBERS_DIR}/{target.name}/{name}.txt" if several else f"{NUMBERS_DIR}/{name}.txt"
+
+
+# The fixed files an import may write; checked before reading (numbers files once known).
+POLICY_FILES = ("opt_out_lists.yaml", "phone_numbers.yaml", "protect.yaml", "shares.yaml", "targets.yaml")
+
+
+def render(imports: Sequence[Imported]) -> dict[str, str]:
+    """Relative path -> file content, for every file of the imported policy."""
+    several = len(imports) > 1
+    sections: dict[str, dict[str, list[Any]]] = {
+        "targets.yaml": {"targets": []},
+        "phone_numbers.yaml": {"phone_numbers": [], "pools": [], "sender_ids": []},
+        "protect.yaml": {"protect_configurations": []},
+        "opt_out_lists.yaml": {"opt_out_lists": []},
+        "shares.yaml": {"shares": []},
+    }
+    files: dict[str, str] = {}
+    for item in imports:
+        scope = {"targets": [item.target.name]} if several else {}
+        target_doc: dict[str, Any] = {
+            "name": item.target.name,
+            "account_id": item.target.account_id,
+            "region": item.target.region,
+        }
+        if item.target.role_arn:
+            target_doc["role_arn"] = item.target.role_arn
+        sections["targets.yaml"]["targets"].append(target_doc)
+        pool_refs = _pool_refs(item.numbers)
+        number_refs = {n.arn: n.number for n in item.numbers.numbers}
+        for key, values in _identities(item.numbers, pool_refs).items():
+            sections["phone_numbers.yaml"][key].extend({**v, **scope} for v in values)
+        sections["protect.yaml"]["protect_configurations"].extend({**p, **scope} for p in _protect(item.protect))
+        for name, live in sorted(item.opt_outs.read.items()):
+            doc: dict[str, Any] = {"name": name, "mode": "additive"}
+            if live.present:
+                path = numbers_path(item.target, name, several)
+                doc["numbers_file"] = path
+                files[path] = _numbers_file(item.target, name, live.present)
+            sections["opt_out_lists.yaml"]["opt_out_lists"].append({**doc, **scope})
+        for share in _shares(item.shares, number_refs, pool_refs):
+            sections["shares.yaml"]["shares"].append({**share, **scope})
+    for path, doc in sections.items():
+        kept = {key: value for key, value in doc.items() if value}
+        if kept or path == "targets.yaml":
+            files[path] = _header() + yaml.safe_dump(kept, sort_keys=False, default_flow_style=False, width=100)
+    return dict(sorted(files.items()))
+
+
+def _header() -> str:
+    return "# Written by `reconciler import` from live state; edit freely.\n"
+
+
+def _numbers_file(target: Target, name: str, numbers: Iterable[str]) -> str:
+    head = f"# Opt-out list {name} of {target.account_id} {target.region}, imported {_today()}\n"
+    return head + "".join(f"{number}\n" for number in sorted(numbers))
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+
+
+def _pool_refs(numbers: NumbersLive) -> dict[str, str]:
+    """Pool ARN -> reference: the Name tag when no other pool carries it, else the id."""
+    names = Counter(p.name for p in numbers.pools if p.name)
+    return {p.arn: (p.name if p.name and names[p.name] == 1 and not p.name.startswith("pool-") else p.id) for p in numbers.pools}
+
+
+def _identities(numbers: NumbersLive, pool_refs: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    phone_numbers = []
+    for n in sorted(numbers.numbers, key=lambda n: n.number):
+        doc: dict[str, Any] = {"phone_number": n.number}
+        if n.country == "US" and n.number_type == "TOLL_FREE":
+            doc["international_sending"] = bool(n.attributes.get("international_sending"))
+        if n.attributes.get("opt_out_list"):
+            doc["opt_out_list"] = n.attributes["opt_out_list"]
+        doc["deletion_protection"] = bool(n.attributes.get("deletion_protection"))
+        phone_numbers.append(doc)
+    pools = []
+    for p in sorted(numbers.pools, key=lambda p: pool_refs[p.arn]):
+        doc = {"pool": pool_refs[p.arn]}
+        if p.attributes.get("opt_out_list"):
+            doc["opt_out_list"] = p.attributes["opt_out_list"]
+        doc["deletion_protection"] = bool(p.attributes.get("deletion_protection"))
+        pools.append(doc)
+    sender_ids = [
+        {"sender_id": s.sender_id, "country": s.country,
+         "deletion_protection": bool(s.attributes.get("deletion_protection"))}
+        for s in sorted(numbers.sender_ids, key=lambda s: (s.sender_id, s.country))
+    ]
+    return {"phone_numbers": phone_numbers, "pools": pools, "sender_ids": sender_ids}
+
+
+def compact_rules(rules: dict[str, str]) -> dict[str, Any]:
+    """A full country map as ``default`` plus the countries that differ, grouped by status."""
+    countries = {c: rules.get(c, "ALLOW") for c in sorted(SUPPORTED)}
+    counts = Counter(countries.values())
+    default = max(STATUSES, key=lambda s: (counts.get(s, 0), s == "ALLOW"))
+    doc: dict[str, Any] = {"default": default}
+    for status in STATUSES:
+        listed = sorted(c for c, s in countries.items() if s == status and status != default)
+        if listed:
+            doc[status] = listed
+    return doc
+
+
+def _protect(live: ProtectLive) -> list[dict[str, Any]]:
+    names = Counter(c.name for c in live.configurations if c.name)
+    docs = []
+    for config in sorted(live.configurations, key=lambda c: c.name or ""):
+        if not config.name or names[config.name] != 1:
+            continue
+        doc: dict[str, Any] = {"name": config.name}
+        if config.account_default:
+            doc["account_default"] = True
+        doc["deletion_protection"] = config.deletion_protection
+        sets = sorted(name for name, pc in live.configuration_sets.items() if pc == config.id)
+        if sets:
+            doc["configuration_sets"] = sets
+        if config.rules:
+            doc["rules"] = {cap: compact_rules(config.rules[cap]) for cap in CAPABILITIES if cap in config.rules}
+        overrides = []
+        for number, override in sorted((config.overrides or {}).items()):
+            entry: dict[str, Any] = {"number": number, "action": override["action"]}
+            if override.get("expires"):
+                entry["expires"] = override["expires"]
+            overrides.append(entry)
+        if overrides:
+            doc["number_overrides"] = overrides
+        docs.append(doc)
+    return docs
+
+
+def _shares(live: LiveShares, number_refs: dict[str, str], pool_refs: dict[str, str]) -> list[dict[str, Any]]:
+    names = Counter(s.name for s in live.shares)
+    docs = []
+    for share in sorted(live.shares, key=lambda s: (s.name, s.arn)):
+        principals = sorted(share.current("principal"))
+        if not principals or names[share.name] != 1:
+            continue
+        resources = []
+        for arn in sorted(share.current("resource")):
+            ref = resource_ref(arn)
+            if ref is None:
+                continue
+            value = number_refs.get(arn) if ref.kind == "phone_number" else pool_refs.get(arn) if ref.kind == "pool" else None
+            resources.append({ref.kind: value or ref.ref})
+        doc: dict[str, Any] = {"name": share.name, "principals": principals}
+        if share.allow_external_principals:
+            doc["allow_external_principals"] = True
+        permissions = sorted(permission_name(p) for p in share.permissions)
+        if permissions:
+            doc["permissions"] = permissions
+        if resources:
+            doc["resources"] = sorted(resources, key=lambda r: (next(iter(r)), next(iter(r.values()))))
+        docs.append(doc)
+    return docs
+
+
+# Writing ----------------------------------------------------------------------------------------
+
+
+def _refuse_existing(out: Path, paths: Iterable[str]) -> None:
+    existing = sorted(p for p in paths if (out / p).exists())
+    if existing:
+        raise UserError(
+            f"{out} already holds {', '.join(existing)}; import never overwrites files",
+            hint="choose an empty --out directory, or move those files away",
+        )
+
+
+def write_files(out: Path, files: dict[str, str]) -> None:
+    """Write every file, or none: all paths are checked first; files are created exclusively."""
+    _refuse_existing(out, files)
+    for path, content in files.items():
+        target = out / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "x", encoding="utf-8") as handle:  # "x": never overwrite, even in a race
+            handle.write(content)

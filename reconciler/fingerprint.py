@@ -1,0 +1,71 @@
+"""Stable digests of live state and keyed digests of secrets.
+
+``canonical`` turns what areas read into canonical JSON bytes (sorted keys, sets sorted,
+datetimes in ISO 8601 UTC) so the same live state always gives the same digest, the empty
+state included. A saved plan stores, per area, ``fingerprint(live)``; apply re-reads and
+refuses the plan when a digest differs.
+
+Secrets (raw opted-out numbers) never enter a plan file. Instead the plan stores
+``secret_digest(area_key, secret)``: an HMAC keyed with a key derived from the *live state*
+itself (:func:`secret_key`), which is not in the plan file. Apply re-reads the live state,
+derives the same key and checks that the secrets of its freshly computed changes are the ones
+that were reviewed. Masked number + plan file alone do not allow brute-forcing the last four
+digits, because the key depends on data (ids, timestamps, the numbers) absent from the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+PREFIX = "sha256:"
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"cannot fingerprint a {type(value).__name__}")
+
+
+def canonical(value: Any) -> bytes:
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def fingerprint(value: Any) -> str:
+    return PREFIX + hashlib.sha256(canonical(value)).hexdigest()
+
+
+def combine(parts: Mapping[str, str]) -> str:
+    """One digest over per-area digests (areas sorted)."""
+    return fingerprint(dict(sorted(parts.items())))
+
+
+def secret_key(live_canonical: bytes) -> bytes:
+    return hashlib.sha256(b"reconciler/secret-key\0" + live_canonical).digest()
+
+
+def secret_digest(key: bytes, secret: str) -> str:
+    return "hmac-sha256:" + hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def digest_bytes(data: bytes) -> str:
+    """The fingerprint of already canonical bytes."""
+    return PREFIX + hashlib.sha256(data).hexdigest()

@@ -1,0 +1,1 @@
+"""GitHub integration: REST client, sticky pull-request comments and drift issues."""

@@ -1,0 +1,47 @@
+"""Logging setup: structlog to stderr, console or JSON, with personal data masked.
+
+Levels: INFO without a terminal (reads and apply progress, for CI), WARNING on a terminal, DEBUG with ``-v`` (every AWS
+call with its operation, latency and retries). A processor masks E.164 numbers in every string
+value, so no log line can carry a full opted-out number; credentials are never logged (the
+AWS layer logs operation names and masked parameter summaries only).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+from reconciler.report.mask import mask_text
+
+
+def _mask(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in list(event.items()):
+        if isinstance(value, str):
+            event[key] = mask_text(value)
+    return event
+
+
+def configure(log_format: str = "console", verbosity: int = 0, stream: TextIO | None = None) -> None:
+    out = stream or sys.stderr
+    # A terminal shows a progress bar; CI (no terminal) gets structured progress events at INFO.
+    level = logging.DEBUG if verbosity > 0 else (logging.WARNING if out.isatty() else logging.INFO)
+    renderer: Any
+    if log_format == "json":
+        renderer = structlog.processors.JSONRenderer(sort_keys=True)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _mask,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,120 @@
+"""Options shared by the commands that talk to AWS (plan, apply, drift, import…), and the
+plumbing from parsed arguments to a loaded policy, a session factory and an :class:`Engine`.
+
+``--sandbox [SNAPSHOT]`` runs against an in-process sandbox: seeded from SNAPSHOT (a file
+written by ``reconciler sandbox snapshot`` or by an earlier ``--sandbox`` apply, which saves its
+state back), or, without SNAPSHOT, from the built-in example account that matches ``config/``.
+To use ``reconciler sandbox serve`` instead, set the standard ``AWS_ENDPOINT_URL_*`` variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from reconciler.aws import SandboxSessionFactory, SessionFactory
+from reconciler.cli import UserError
+from reconciler.config.model import Policy
+from reconciler.engine import Engine
+
+BUILTIN = "builtin-example"
+RATE_SCALE_ENV = "RECONCILER_RATE_SCALE"
+
+
+def add_common(parser: argparse.ArgumentParser, areas: bool = True, targets: bool = True) -> None:
+    parser.add_argument("--config", default="config", metavar="DIR", help="policy directory (default: config)")
+    parser.add_argument(
+        "--sandbox",
+        nargs="?",
+        const=BUILTIN,
+        default=None,
+        metavar="SNAPSHOT",
+        help="run against an in-process sandbox seeded from SNAPSHOT (default: the built-in example account)",
+    )
+    parser.add_argument("--log-format", choices=("console", "json"), default="console", help="log format on stderr")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="debug logs: every AWS call")
+    if targets:
+        parser.add_argument("--target", action="append", default=[], metavar="NAME", help="only this target (repeatable)")
+    if areas:
+        parser.add_argument("--only", action="append", default=[], metavar="AREA", help="only this area (repeatable)")
+        parser.add_argument("--exclude", action="append", default=[], metavar="AREA", help="skip this area (repeatable)")
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    from reconciler.logs import configure
+
+    configure(args.log_format, args.verbose)
+
+
+def load(config_dir: str) -> Policy:
+    from reconciler.config import format_text, has_errors, load_policy
+
+    policy, diagnostics = load_policy(config_dir)
+    if policy is None or has_errors(diagnostics):
+        raise UserError(f"the policy in {config_dir} is not valid:\n{format_text(diagnostics).rstrip()}",
+                        hint="fix the errors above (`reconciler validate` shows them too)")
+    warnings = [d for d in diagnostics if not d.is_error]
+    if warnings:
+        print(format_text(warnings).rstrip(), file=sys.stderr)
+    return policy
+
+
+def open_sandbox(snapshot: str, policy: Policy) -> Any:
+    from reconciler.sandbox import Sandbox
+
+    if snapshot == BUILTIN:
+        from reconciler.sandbox.generator import generate_example
+
+        # The example account, once per target of the policy, so any config plans against it.
+        sandbox = Sandbox()
+        for target in sorted(policy.targets.values(), key=lambda t: t.name):
+            generate_example(sandbox.world, account=target.account_id, region=target.region)
+        return sandbox
+    if not os.path.exists(snapshot):
+        raise UserError(f"sandbox snapshot {snapshot} does not exist",
+                        hint="create one with `reconciler sandbox snapshot`, or use --sandbox without a file")
+    try:
+        return Sandbox.from_snapshot(snapshot)
+    except ValueError as error:
+        raise UserError(f"sandbox snapshot {snapshot}: {error}") from None
+
+
+def rate_scale(sandboxed: bool) -> float:
+    """Client-side rate limits: AWS quotas for real accounts; off for the in-process sandbox
+    (it enforces no quotas unless configured). ``RECONCILER_RATE_SCALE`` overrides both."""
+    value = os.environ.get(RATE_SCALE_ENV)
+    if value is not None:
+        try:
+            return float(value)
+        except ValueError:
+            raise UserError(f"{RATE_SCALE_ENV}={value!r} is not a number") from None
+    return 0.0 if sandboxed else 1.0
+
+
+class Context:
+    """What a command needs: the policy, the sandbox (if any) and an engine factory."""
+
+    def __init__(self, args: argparse.Namespace, only: list[str] | None = None, exclude: list[str] | None = None) -> None:
+        setup_logging(args)
+        self.args = args
+        self.policy = load(args.config)
+        self.sandbox = open_sandbox(args.sandbox, self.policy) if args.sandbox else None
+        self.factory: SessionFactory = SandboxSessionFactory(self.sandbox) if self.sandbox else SessionFactory()
+        self.engine = Engine(
+            self.policy,
+            self.factory,
+            only=only if only is not None else getattr(args, "only", []),
+            exclude=exclude if exclude is not None else getattr(args, "exclude", []),
+            rate_scale=rate_scale(self.sandbox is not None),
+        )
+
+    def persist(self) -> None:
+        """An in-process sandbox seeded from a file keeps what apply changed (the README walkthrough)."""
+        if self.sandbox is not None and self.args.sandbox != BUILTIN:
+            self.sandbox.save(self.args.sandbox)
+
+
+def out_stream_is_tty() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,109 @@
+"""The JSON plan document: ``plan --format json`` prints it and ``plan --out FILE`` saves it.
+
+One schema for both (documented in docs/plan-json.md)::
+
+    {"format": "sms-policy-reconciler/plan", "version": 1,
+     "summary": {"targets": 1, "changes": 3, "by_action": {...}},
+     "plans": [ {target, account_id, region, areas, fingerprint, area_fingerprints,
+                 secret_digests, scope_sizes, strategies, warnings, unmanaged,
+                 guard_findings, counts, changes: [Change.to_json()...]} ]}
+
+Keys are sorted and lists ordered (changes by execution order, targets by name) so equal plans
+give byte-identical documents. Raw opted-out numbers never appear (see reconciler.fingerprint).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reconciler.cli import UserError
+from reconciler.plan import ACTIONS, Change, Plan
+
+FORMAT = "sms-policy-reconciler/plan"
+DRIFT_FORMAT = "sms-policy-reconciler/drift"
+VERSION = 1
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "target": plan.target,
+        "account_id": plan.account_id,
+        "region": plan.region,
+        "areas": list(plan.areas),
+        "fingerprint": plan.fingerprint,
+        "area_fingerprints": dict(sorted(plan.area_fingerprints.items())),
+        "secret_digests": dict(sorted(plan.secret_digests.items())),
+        "scope_sizes": dict(sorted(plan.scope_sizes.items())),
+        "strategies": dict(sorted(plan.strategies.items())),
+        "warnings": list(plan.warnings),
+        "unmanaged": list(plan.unmanaged),
+        "guard_findings": list(plan.guard_findings),
+        "counts": plan.counts(),
+        "changes": [change.to_json() for change in plan.sorted_changes()],
+    }
+
+
+def plan_from_json(value: dict[str, Any]) -> Plan:
+    return Plan(
+        target=str(value["target"]),
+        changes=[Change.from_json(c) for c in value.get("changes", [])],
+        fingerprint=str(value.get("fingerprint", "")),
+        strategies=dict(value.get("strategies") or {}),
+        warnings=[str(w) for w in value.get("warnings") or []],
+        unmanaged=list(value.get("unmanaged") or []),
+        account_id=str(value.get("account_id", "")),
+        region=str(value.get("region", "")),
+        areas=[str(a) for a in value.get("areas") or []],
+        area_fingerprints=dict(value.get("area_fingerprints") or {}),
+        secret_digests=dict(value.get("secret_digests") or {}),
+        scope_sizes={str(k): int(v) for k, v in (value.get("scope_sizes") or {}).items()},
+        guard_findings=[str(f) for f in value.get("guard_findings") or []],
+    )
+
+
+def summary(plans: list[Plan]) -> dict[str, Any]:
+    by_action = {action: sum(p.counts()[action] for p in plans) for action in ACTIONS}
+    return {"targets": len(plans), "changes": sum(len(p.changes) for p in plans), "by_action": by_action}
+
+
+def document(plans: list[Plan]) -> dict[str, Any]:
+    ordered = sorted(plans, key=lambda p: p.target)
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "summary": summary(ordered),
+        "plans": [plan_to_json(p) for p in ordered],
+    }
+
+
+def render(plans: list[Plan]) -> str:
+    return json.dumps(document(plans), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def save(plans: list[Plan], path: str | Path) -> None:
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(render(plans), encoding="utf-8")
+    tmp.replace(target)  # never a half-written plan file
+
+
+def load(path: str | Path) -> list[Plan]:
+    file = Path(path)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{file}: no such plan file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UserError(f"{file}: not a saved plan ({error})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UserError(f"{file}: not a saved plan (format is not {FORMAT!r})",
+                        hint="create one with `reconciler plan --out FILE`")
+    if data.get("version") != VERSION:
+        raise UserError(f"{file}: plan format version {data.get('version')!r} is not supported (expected {VERSION})",
+                        hint="plan again with this version of the reconciler")
+    try:
+        return [plan_from_json(item) for item in data.get("plans", [])]
+    except (KeyError, TypeError, ValueError) as error:
+        raise UserError(f"{file}: malformed plan file: {error!r}") from None

@@ -1,0 +1,455 @@
+"""Markdown reports for pull-request comments, drift issues and job summaries.
+
+Readable as plain text too (an e-mail notification shows the raw Markdown): summary first,
+then what a reviewer must not miss, then one collapsible section per policy area.
+
+Every user-controlled string (names, keys, reasons, values) is escaped for both Markdown and
+HTML, and every phone number is masked, whatever the area put in the change. The result stays
+below GitHub's 65,535-character limit: rows are cut first, then details, and the reader is
+pointed to the full report in the artifact.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from reconciler.countries import name as country_name
+from reconciler.plan import (
+    FLAG_ACCOUNT_DEFAULT,
+    FLAG_BLOCKED,
+    FLAG_BLOCKS_COUNTRY,
+    FLAG_DELETION_PROTECTION_OFF,
+    FLAG_EXTERNAL_PRINCIPALS,
+    FLAG_NEEDS_FORCE,
+    FLAG_OPENS_COUNTRY,
+    Change,
+    Plan,
+)
+from reconciler.report.mask import mask_number
+
+Mode = Literal["plan", "drift"]
+
+# GitHub refuses bodies over 65,536 characters; keep room for the marker and a safety margin.
+LIMIT = 60_000
+AREA_TITLES = {
+    "protect": "Protect configurations",
+    "phone_numbers": "Phone numbers",
+    "opt_outs": "Opt-out lists",
+    "shares": "Resource shares (RAM)",
+}
+# Report order: what stops fraud first, then the rest.
+AREA_ORDER = ("protect", "phone_numbers", "opt_outs", "shares")
+CELL_CHARS = 160
+# Characters that change meaning inline (emphasis, code, links, tables, strikethrough). Block-level
+# markers ("#", "-", "1.") cannot start a line here: values are always rendered after a prefix.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# An E.164 number not already masked (``mask_text`` would re-mask "+1206555****" to "+120********").
+_RAW_NUMBER = re.compile(r"\+[1-9][0-9]{5,18}(?![0-9*])")
+
+
+def mask(text: str) -> str:
+    """Mask every raw phone number in ``text``; already-masked ones are left as they are."""
+    return _RAW_NUMBER.sub(lambda match: mask_number(match.group(0)), text)
+
+
+def _plain(value: Any) -> str:
+    """A JSON value as short readable text: ``name: x, enabled: on`` rather than raw JSON."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_plain(v)}" for k, v in sorted(value.items()))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    if value is None:
+        return "none"
+    return str(value)
+
+
+# -- escaping ----------------------------------------------------------------------------------
+
+
+def esc(value: Any, limit: int = CELL_CHARS) -> str:
+    """Safe inline text: masked, one line, bounded, HTML- and Markdown-escaped."""
+    text = mask(" ".join(_plain(value).split()))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    # "<" and "&" are enough to stop HTML; ">" stays readable ("a -> b") in e-mail notifications.
+    text = html.escape(text, quote=False).replace("&gt;", ">").replace("@", "&#64;")  # no @mentions
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def code(value: Any, limit: int = CELL_CHARS) -> str:
+    """An identifier shown as inline code when safe, else as escaped text."""
+    text = value if isinstance(value, str) else str(value)
+    text = mask(" ".join(text.split()))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if "`" in text or "|" in text or "<" in text or "&" in text or not text:
+        return esc(text, limit)
+    return f"`{text}`"
+
+
+def fmt_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return esc(value)
+
+
+# -- the PR / drift split -------------------------------------------------------------------------
+
+
+def _is_map_change(change: Change) -> bool:
+    """Changes that batch several members (protect's ``{country: status}`` rule updates)."""
+    return isinstance(change.after, dict) and isinstance(change.before, dict | None) and change.resource_type == "country-rules"
+
+
+def _base_key(change: Change) -> tuple[str, str, str]:
+    # The protect area splits one capability's rule update into a block-phase part ("…/block")
+    # and the rest; both describe the same rule set.
+    key = change.key.removesuffix("/block")
+    return (change.area, change.resource_type, key)
+
+
+def _atoms(change: Change) -> dict[tuple[str, ...], str]:
+    """The change's smallest comparable facts: member -> JSON of its new value."""
+    if _is_map_change(change):
+        return {(*_base_key(change), str(m)): json.dumps(v, sort_keys=True, default=str) for m, v in change.after.items()}
+    return {(*_base_key(change), ""): json.dumps([change.action, change.after], sort_keys=True, default=str)}
+
+
+def _restrict(change: Change, members: list[str]) -> Change:
+    before = change.before if isinstance(change.before, dict) else {}
+    return replace(
+        change,
+        before={m: before[m] for m in members if m in before},
+        after={m: change.after[m] for m in members},
+    )
+
+
+@dataclass
+class TargetReport:
+    """One target's changes, split into what the pull request does and what was already drift."""
+
+    plan: Plan
+    own: list[Change]  # this pull request's changes (or, in drift mode, the drift)
+    kept_drift: list[Change]  # drift on the base branch that the plan would also revert
+    resolved_drift: list[Change]  # base drift that this pull request folds back into git
+    has_base: bool
+
+
+def split(plan: Plan, base: Plan | None) -> TargetReport:
+    """Separate the plan's changes into the pull request's own and the base branch's drift.
+
+    ``base`` is the base branch's policy planned against the same live state: each of its
+    changes is drift. A plan change whose every fact (per country for rule maps) also appears in
+    ``base`` is drift the plan would revert too; facts ``base`` has but the plan lacks are drift the
+    pull request folds back into git.
+    """
+    changes = plan.sorted_changes()
+    if base is None:
+        return TargetReport(plan, changes, [], [], False)
+    drift: dict[tuple[str, ...], str] = {}
+    for change in base.changes:
+        drift.update(_atoms(change))
+    own: list[Change] = []
+    kept: list[Change] = []
+    plan_facts: set[tuple[str, ...]] = set()
+    for change in changes:
+        atoms = _atoms(change)
+        plan_facts.update(atoms)
+        same = [fact for fact, value in atoms.items() if drift.get(fact) == value]
+        if not same:
+            own.append(change)
+        elif len(same) == len(atoms):
+            kept.append(change)
+        else:  # a rule map mixing this pull request's countries with drifted ones
+            drifted = {fact[-1] for fact in same}
+            members = [str(m) for m in change.after]
+            own.append(_restrict(change, [m for m in members if m not in drifted]))
+            kept.append(_restrict(change, [m for m in members if m in drifted]))
+    resolved: list[Change] = []
+    for change in base.sorted_changes():
+        atoms = _atoms(change)
+        gone = [fact for fact in atoms if fact not in plan_facts]
+        if len(gone) == len(atoms):
+            resolved.append(change)
+        elif gone:
+            resolved.append(_restrict(change, [fact[-1] for fact in gone]))
+    return TargetReport(plan, own, kept, resolved, True)
+
+
+# -- highlights ---------------------------------------------------------------------------------
+
+
+MAX_COUNTRIES_SHOWN = 12
+
+
+def _country_label(code_: str) -> str:
+    if len(code_) == 2 and code_.isalpha() and code_.isupper():
+        return f"{code_} ({esc(country_name(code_))})"
+    return esc(code_)
+
+
+def _transitions(change: Change) -> dict[tuple[str, str], list[str]]:
+    """Countries of a country-rules change grouped by (before, after) status.
+
+    The protect area's changes carry ``{country: status}`` maps in ``before``/``after`` (only the
+    countries that change); a single-country change may carry plain statuses and the country in
+    ``data["country"]`` or as the key's last part.
+    """
+    before, after = change.before, change.after
+    groups: dict[tuple[str, str], list[str]] = {}
+    if isinstance(after, dict):
+        for country in sorted(after):
+            old = before.get(country, "ALLOW") if isinstance(before, dict) else "ALLOW"
+            groups.setdefault((str(old), str(after[country])), []).append(str(country))
+    else:
+        country = str((change.data or {}).get("country") or change.key.rsplit("/", 1)[-1])
+        groups[(str(before), str(after))] = [country]
+    return groups
+
+
+def _country_list(countries: list[str]) -> str:
+    shown = ", ".join(_country_label(c) for c in countries[:MAX_COUNTRIES_SHOWN])
+    if len(countries) > MAX_COUNTRIES_SHOWN:
+        shown += f" and {len(countries) - MAX_COUNTRIES_SHOWN:,} more"
+    return shown
+
+
+def _country_lines(change: Change, mode: Mode) -> list[tuple[int, str]]:
+    data = change.data or {}
+    configuration = str(data.get("name") or data.get("configuration") or change.key.split("/")[1])
+    capability = str(data.get("capability") or "")
+    reason = data.get("reason")
+    lines: list[tuple[int, str]] = []
+    for (old, new), countries in sorted(_transitions(change).items()):
+        opens = old == "BLOCK" and new != "BLOCK"
+        blocks = new == "BLOCK" and old != "BLOCK"
+        if not (opens or blocks):
+            continue
+        if mode == "drift":  # before is live, after is the policy: live moved the other way
+            verb = "Live has blocked" if opens else "Live has opened"
+        else:
+            verb = "Opens" if opens else "Blocks"
+        line = f"**{verb}** {_country_list(countries)} for {esc(capability)} on {code(configuration)} ({esc(old)} → {esc(new)})"
+        if reason:
+            line += f": {esc(reason)}"
+        lines.append((0 if opens else 1, line))
+    return lines
+
+
+def highlights(change: Change, mode: Mode) -> list[tuple[int, str]]:
+    """(rank, line) for what a reviewer must not miss in ``change``. Lower ranks are listed first."""
+    flags = change.flags
+    what = _describe(change)
+    if (FLAG_OPENS_COUNTRY in flags or FLAG_BLOCKS_COUNTRY in flags) and change.resource_type != "number-override":
+        lines = _country_lines(change, mode)
+        if lines:
+            return lines
+    if FLAG_BLOCKS_COUNTRY in flags or FLAG_OPENS_COUNTRY in flags:
+        return [(1, f"**{'Blocks' if FLAG_BLOCKS_COUNTRY in flags else 'Opens'}**: {what}")]
+    if change.action == "delete":
+        return [(2, f"**Deletes** {esc(change.resource_type)} {code(change.key)}")]
+    if FLAG_DELETION_PROTECTION_OFF in flags:
+        return [(3, f"**Turns deletion protection off** on {code(change.key)}")]
+    if FLAG_ACCOUNT_DEFAULT in flags:
+        return [(4, f"**Changes the account default** protect configuration: {what} ({fmt_value(change.before)} → {fmt_value(change.after)})")]
+    if FLAG_EXTERNAL_PRINCIPALS in flags:
+        return [(5, f"**Shares outside the organization**: {what}")]
+    if FLAG_BLOCKED in flags:
+        reason = (change.data or {}).get("reason", "")
+        return [(6, f"**Cannot run**: {what}" + (f": {esc(reason, 400)}" if reason else ""))]
+    if FLAG_NEEDS_FORCE in flags:
+        return [(7, f"**Needs `--force`**: {what}")]
+    return []
+
+
+def _describe(change: Change) -> str:
+    if change.summary:
+        return esc(change.summary)
+    return f"{esc(change.action)} {esc(change.resource_type)} {code(change.key)}"
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much detail fits: rows per area section, highlights shown, whether tables are shown."""
+
+    rows: int
+    highlights: int
+    tables: bool
+
+
+BUDGETS = (Budget(100, 100, True), Budget(25, 50, True), Budget(5, 30, True), Budget(0, 20, False))
+
+
+def _counts(changes: Iterable[Change]) -> str:
+    tally = Counter(c.action for c in changes)
+    return ", ".join(f"{n:,} {action}" for action, n in sorted(tally.items())) or "none"
+
+
+def _area_sections(changes: Sequence[Change], budget: Budget, mode: Mode, heading: str) -> list[str]:
+    by_area: dict[str, list[Change]] = {}
+    for change in changes:
+        by_area.setdefault(change.area, []).append(change)
+    known = [a for a in AREA_ORDER if a in by_area]
+    order = known + sorted(a for a in by_area if a not in AREA_ORDER)
+    before_label, after_label = ("Live", "Policy on main") if mode == "drift" else ("Now", "After apply")
+    out: list[str] = []
+    for area in order:
+        items = by_area[area]
+        title = AREA_TITLES.get(area, area)
+        out.append(f"<details><summary>{html.escape(heading)}{html.escape(title)}: {len(items):,} ({_counts(items)})</summary>")
+        out.append("")
+        kinds = Counter((c.action, c.resource_type) for c in items)
+        if len(kinds) > 1 or len(items) > budget.rows:
+            for (action, rtype), n in sorted(kinds.items()):
+                out.append(f"- {n:,} × {esc(action)} {esc(rtype)}")
+            out.append("")
+        if budget.tables and budget.rows:
+            out.append(f"| Action | Resource | {before_label} | {after_label} |")
+            out.append("| --- | --- | --- | --- |")
+            for change in items[: budget.rows]:
+                label = code(change.key)
+                if change.summary:
+                    label += f"<br>{esc(change.summary)}"
+                out.append(f"| {esc(change.action)} | {label} | {fmt_value(change.before)} | {fmt_value(change.after)} |")
+            if len(items) > budget.rows:
+                out.append("")
+                out.append(f"… and {len(items) - budget.rows:,} more in the full report (artifact).")
+            out.append("")
+        out.append("</details>")
+        out.append("")
+    return out
+
+
+def _target_heading(plan: Plan) -> str:
+    where = ", ".join(esc(p) for p in (plan.account_id, plan.region) if p)
+    return f"### Target {code(plan.target)}" + (f" ({where})" if where else "")
+
+
+def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mode, artifact_url: str | None, fork_mode: bool) -> str:
+    out: list[str] = [f"## {esc(title, 200)}", ""]
+    if fork_mode:
+        out += [
+            "> **Planned against the committed sandbox snapshot, not live AWS.** Pull requests from forks "
+            "get no cloud credentials; a maintainer sees the live plan once the change is pushed to a branch "
+            "of this repository.",
+            "",
+        ]
+    # Summary first: one line per target.
+    total_own = sum(len(r.own) for r in reports)
+    total_drift = sum(len(r.kept_drift) + len(r.resolved_drift) for r in reports)
+    if mode == "drift":
+        out.append(f"**{total_own:,} drifted item(s)** across {len(reports)} target(s).")
+    else:
+        line = f"**{total_own:,} change(s) in this pull request** across {len(reports)} target(s)"
+        if any(r.has_base for r in reports):
+            line += f"; **{total_drift:,} already drifted** on the base branch (not this pull request)"
+        out.append(line + ".")
+    out.append("")
+    for report in reports:
+        noun = "drifted item(s)" if mode == "drift" else "change(s)"
+        parts = [f"{len(report.own):,} {noun} ({_counts(report.own)})" if report.own else f"no {noun}"]
+        if report.kept_drift or report.resolved_drift:
+            parts.append(f"{len(report.kept_drift) + len(report.resolved_drift):,} drift on base")
+        if report.plan.guard_findings:
+            parts.append(f"{len(report.plan.guard_findings)} guard finding(s)")
+        out.append(f"- {code(report.plan.target)}: " + "; ".join(parts))
+    out.append("")
+
+    # What a reviewer must not miss, across targets.
+    ranked: list[tuple[int, str, str]] = []
+    for report in reports:
+        for change in report.own:
+            for rank, text in highlights(change, mode):
+                ranked.append((rank, report.plan.target, f"- {code(report.plan.target)}: {text}"))
+        for change in report.kept_drift:
+            # Not this pull request's doing, but applying it reverts a live change made outside git.
+            for rank, text in highlights(change, mode):
+                ranked.append((rank + 10, report.plan.target, f"- {code(report.plan.target)}: {text} (reverts drift already on the base branch)"))
+    lines = [line for _, _, line in sorted(ranked, key=lambda item: (item[0], item[1]))]
+    if lines:
+        out += ["#### Review carefully", ""]
+        out += lines[: budget.highlights]
+        if len(lines) > budget.highlights:
+            out.append(f"- … and {len(lines) - budget.highlights:,} more in the full report (artifact).")
+        out.append("")
+
+    for report in reports:
+        plan = report.plan
+        out += [_target_heading(plan), ""]
+        for finding in plan.guard_findings:
+            out.append(f"> **Apply would refuse:** {esc(finding, 400)}")
+        if plan.guard_findings:
+            out.append("")
+        if not report.own:
+            out += ["No changes." if mode == "plan" else "No drift: live matches the policy.", ""]
+        else:
+            prefix = "" if mode == "drift" or not report.has_base else "This PR: "
+            out += _area_sections(report.own, budget, mode, prefix)
+        if report.kept_drift or report.resolved_drift:
+            out += [
+                "**Drift already present on the base branch** (live differs from main; not caused by this "
+                "pull request, but applying main would revert it):",
+                "",
+            ]
+            if report.kept_drift:
+                out += _area_sections(report.kept_drift, budget, "drift", "Drift: ")
+            if report.resolved_drift:
+                out += [f"This pull request folds {len(report.resolved_drift):,} drifted item(s) back into git:", ""]
+                out += _area_sections(report.resolved_drift, budget, "drift", "Accepted drift: ")
+        for warning in plan.warnings[: max(budget.highlights, 5)]:
+            out.append(f"- ⚠ {esc(warning, 400)}")
+        if len(plan.warnings) > max(budget.highlights, 5):
+            out.append(f"- … and {len(plan.warnings) - max(budget.highlights, 5):,} more warnings.")
+        if plan.unmanaged:
+            out.append(f"- {len(plan.unmanaged):,} unmanaged live resource(s) left alone (see the full report).")
+        if plan.warnings or plan.unmanaged:
+            out.append("")
+        if plan.strategies:
+            reads = "; ".join(f"{esc(a)}: {esc(s)}" for a, s in sorted(plan.strategies.items()))
+            out += [f"<sub>Reads: {reads}</sub>", ""]
+    if artifact_url:
+        out.append(f"Full report and plan files: {esc(artifact_url, 500)}")
+    else:
+        out.append("Full report and plan files: see this run's artifacts.")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render(
+    plans: list[Plan],
+    *,
+    title: str = "SMS policy plan",
+    mode: Mode = "plan",
+    base_drift: list[Plan] | None = None,
+    artifact_url: str | None = None,
+    fork_mode: bool = False,
+) -> str:
+    """The Markdown report for ``plans`` (one per target), at most :data:`LIMIT` characters.
+
+    ``base_drift``: plans of the base branch's policy against the same live state (drift);
+    their changes are shown apart from the pull request's own changes.
+    """
+    bases = {p.target: p for p in (base_drift or [])}
+    reports = [split(plan, bases.get(plan.target) if base_drift is not None else None) for plan in sorted(plans, key=lambda p: p.target)]
+    if mode == "drift":
+        title = title if title != "SMS policy plan" else "SMS policy drift"
+    text = ""
+    for budget in BUDGETS:
+        text = _render(reports, budget, title=title, mode=mode, artifact_url=artifact_url, fork_mode=fork_mode)
+        if len(text) <= LIMIT:
+            return text
+    # Even the summary is too long (thousands of targets or warnings): cut at a line boundary.
+    cut = text[: LIMIT - 200].rsplit("\n", 1)[0]
+    return cut + "\n\n… report cut to fit GitHub's comment limit; the full report is in the artifact.\n"

@@ -1,0 +1,677 @@
+"""AWS RAM: resource shares of sms-voice phone numbers, sender IDs, pools and opt-out lists.
+
+Shares live in the owner's :class:`RegionState` (shares are regional). Associations start
+ASSOCIATING / DISASSOCIATING and settle after ``World.settings["ram.association_delay"]`` seconds
+of world-clock time (default 0: settled on the next read). Behaviour where AWS documents nothing,
+chosen strict:
+
+- Only the four sms-voice resource types can be shared, and only resources the caller owns in the
+  share's Region; anything else is ``UnknownResourceException`` (a well-formed ARN that names no
+  such resource) or ``MalformedArnException`` (not an ARN).
+- Principals: 12-digit account ids, organization and OU ARNs (only when the owner is in that
+  organization). IAM users and roles are refused (``InvalidParameterException``): sms-voice
+  resources are shareable with accounts, organizations and OUs only. Sharing with yourself is
+  ``InvalidParameterException``.
+- A principal outside the owner's organization with ``allowExternalPrincipals=false`` is
+  ``OperationNotPermittedException``. Resource share invitations are not emulated: an external
+  account's association settles like any other (as if the invitation were accepted).
+- Deleted shares stay listed with status DELETED, and disassociated entities stay listed with
+  status DISASSOCIATED, as in AWS for some time after the change.
+- One AWS managed permission exists, ``AWSRAMDefaultPermissionSmsVoice``, covering all four types.
+- ``maxResults`` is 1–500 (the model); without it a page holds ``DEFAULT_PAGE_SIZE`` items.
+- ``clientToken``: a retried call with the same token and parameters answers the first result; the
+  same token with other parameters is ``IdempotentParameterMismatchException``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import re
+import uuid
+import weakref
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler.sandbox import paging, sharing
+from reconciler.sandbox.errors import ApiError
+from reconciler.sandbox.registry import RAM, Call, operation
+from reconciler.sandbox.state import RegionState, ResourceShare, ShareAssociation, World
+
+DEFAULT_PAGE_SIZE = 100
+SMS_VOICE_PERMISSION_NAME = "AWSRAMDefaultPermissionSmsVoice"
+SMS_VOICE_PERMISSION_ARN = f"arn:aws:ram::aws:permission/{SMS_VOICE_PERMISSION_NAME}"
+PERMISSION_CREATED = datetime(2024, 1, 1, tzinfo=UTC)
+ASSOCIATION_DELAY_SETTING = "ram.association_delay"
+
+_SHARE_ARN = re.compile(
+    r"^arn:aws:ram:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):resource-share/(?P<id>[0-9a-f-]{36})$"
+)
+_ORG_ARN = re.compile(
+    r"^arn:aws:organizations::\d{12}:(organization/o-[a-z0-9]{10,32}|ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"
+)
+_RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9]+$")
+
+_TOKENS: weakref.WeakKeyDictionary[World, dict[tuple[str, str, str], tuple[str, dict[str, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _error(code: str, message: str) -> ApiError:
+    return ApiError(code, message)
+
+
+def _ts(value: float) -> datetime:
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+def _delay(world: World) -> float:
+    return float(world.settings.get(ASSOCIATION_DELAY_SETTING, 0.0))
+
+
+# ---- idempotency -------------------------------------------------------------------------------
+
+
+def _idempotent(call: Call, produce: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    token = call.params.get("clientToken")
+    if not token:
+        return produce()
+    fingerprint = hashlib.sha256(json.dumps(call.params, sort_keys=True, default=str).encode()).hexdigest()
+    tokens = _TOKENS.setdefault(call.world, {})
+    key = (call.account, call.operation, token)
+    seen = tokens.get(key)
+    if seen is not None:
+        if seen[0] != fingerprint:
+            raise _error(
+                "IdempotentParameterMismatchException",
+                f"The client token {token} was already used with other parameters.",
+            )
+        return seen[1]
+    result = produce()
+    result["clientToken"] = token
+    tokens[key] = (fingerprint, result)
+    return result
+
+
+# ---- lookups and checks ------------------------------------------------------------------------
+
+
+def _own_share(call: Call, arn: str) -> ResourceShare:
+    if not arn.startswith("arn:"):
+        raise _error("MalformedArnException", f"The format of ARN {arn} is not valid.")
+    match = _SHARE_ARN.match(arn)
+    if match is None:
+        raise _error("MalformedArnException", f"The format of ARN {arn} is not valid.")
+    share = call.state.resource_shares.get(arn)
+    if share is None or match["region"] != call.region:
+        raise _error("UnknownResourceException", f"ResourceShare {arn} could not be found.")
+    sharing.settle(share, call.now())
+    return share
+
+
+def _check_resource(call: Call, arn: str) -> str:
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[5]:
+        raise _error("MalformedArnException", f"The format of ARN {arn} is not valid.")
+    parsed = sharing.parse_sms_arn(arn)
+    if parsed is None:
+        raise _error("UnknownResourceException", f"Resource {arn} could not be found or is not shareable.")
+    region, account, _, _ = parsed
+    if region != call.region or account != call.account or sharing.find_resource(call.world, arn) is None:
+        raise _error("UnknownResourceException", f"Resource {arn} could not be found.")
+    return arn
+
+
+def _check_principal(call: Call, principal: str, allow_external: bool) -> bool:
+    """Validate one principal; returns whether it is external to the owner's organization."""
+    if principal.isdigit() and len(principal) == 12:
+        if principal == call.account:
+            raise _error("InvalidParameterException", "You cannot share a resource with your own account.")
+        external = not sharing.same_organization(call.world, call.account, principal)
+    elif principal.startswith("arn:aws:iam::"):
+        raise _error(
+            "InvalidParameterException",
+            f"Principal {principal}: sms-voice resources can be shared with accounts, organizations and OUs only.",
+        )
+    elif principal.startswith("arn:"):
+        if _ORG_ARN.match(principal) is None:
+            raise _error("MalformedArnException", f"The format of ARN {principal} is not valid.")
+        org = str(call.world.organization.get(call.account, "")).split("/")[0]
+        if not org or f"/{org}" not in principal.replace("organization/", "/"):
+            raise _error(
+                "OperationNotPermittedException",
+                "Sharing with an organization or OU requires the owner to be a member of it with sharing enabled.",
+            )
+        external = False
+    else:
+        raise _error(
+            "InvalidParameterException", f"Principal {principal} is not an account id or an organization ARN."
+        )
+    if external and not allow_external:
+        raise _error(
+            "OperationNotPermittedException",
+            f"The resource share does not allow external principals; {principal} is outside your organization.",
+        )
+    return external
+
+
+def _check_permissions(arns: Iterable[str]) -> list[str]:
+    checked = []
+    for arn in arns:
+        if not arn.startswith("arn:aws:ram:"):
+            raise _error("MalformedArnException", f"The format of ARN {arn} is not valid.")
+        if arn.split(":version/")[0] != SMS_VOICE_PERMISSION_ARN:
+            raise _error("UnknownResourceException", f"Permission {arn} could not be found.")
+        checked.append(SMS_VOICE_PERMISSION_ARN)
+    return sorted(set(checked))
+
+
+def _refuse_sources(call: Call) -> None:
+    if call.params.get("sources"):
+        raise _error(
+            "InvalidParameterException",
+            "sms-voice resources cannot be shared with service principals (sources).",
+        )
+
+
+def _associate(call: Call, share: ResourceShare, kind: str, entity: str, external: bool) -> ShareAssociation:
+    now = call.now()
+    for association in share.associations:
+        if association.association_type == kind and association.entity == entity:
+            if association.status in ("ASSOCIATED", "ASSOCIATING"):
+                return association
+            association.status = "ASSOCIATING"
+            association.updated = now
+            association.settles_at = now + _delay(call.world)
+            association.external = external
+            return association
+    association = ShareAssociation(kind, entity, "ASSOCIATING", now, now, external, now + _delay(call.world))
+    share.associations.append(association)
+    return association
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+
+
+def _tags(state: RegionState, arn: str) -> list[dict[str, str]]:
+    return [{"key": key, "value": value} for key, value in sorted(state.tags.get(arn, {}).items())]
+
+
+def _share_view(state: RegionState, share: ResourceShare) -> dict[str, Any]:
+    return {
+        "resourceShareArn": share.arn,
+        "name": share.name,
+        "owningAccountId": share.owner_account_id,
+        "allowExternalPrincipals": share.allow_external_principals,
+        "status": share.status,
+        "tags": _tags(state, share.arn),
+        "creationTime": _ts(share.created),
+        "lastUpdatedTime": _ts(share.updated),
+        "featureSet": "STANDARD",
+    }
+
+
+def _association_view(share: ResourceShare, association: ShareAssociation) -> dict[str, Any]:
+    return {
+        "resourceShareArn": share.arn,
+        "resourceShareName": share.name,
+        "associatedEntity": association.entity,
+        "associationType": association.association_type,
+        "status": association.status,
+        "creationTime": _ts(association.created),
+        "lastUpdatedTime": _ts(association.updated),
+        "external": association.external,
+    }
+
+
+def _permission_view(resource_type: str) -> dict[str, Any]:
+    return {
+        "arn": SMS_VOICE_PERMISSION_ARN,
+        "version": "1",
+        "defaultVersion": True,
+        "name": SMS_VOICE_PERMISSION_NAME,
+        "resourceType": resource_type,
+        "status": "ATTACHABLE",
+        "creationTime": PERMISSION_CREATED,
+        "lastUpdatedTime": PERMISSION_CREATED,
+        "isResourceTypeDefault": True,
+        "permissionType": "AWS_MANAGED",
+        "featureSet": "STANDARD",
+    }
+
+
+def _page(
+    call: Call, items: list[tuple[str, dict[str, Any]]], scope: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of ``(unique sort key, view)`` items; RAM's own token and size errors."""
+    items.sort(key=lambda pair: pair[0])
+    keys = [key for key, _ in items]
+    start = 0
+    token = call.params.get("nextToken")
+    full_scope = f"ram:{call.operation}:{call.account}:{call.region}:{scope}"
+    if token:
+        try:
+            last = paging.decode_token(token, full_scope)
+        except ApiError:
+            raise _error(
+                "InvalidNextTokenException", "The specified value for nextToken is not valid."
+            ) from None
+        if not isinstance(last, str):
+            raise _error("InvalidNextTokenException", "The specified value for nextToken is not valid.")
+        start = bisect.bisect_right(keys, last)
+    size = int(call.params.get("maxResults") or DEFAULT_PAGE_SIZE)
+    chunk = items[start : start + size]
+    more = start + size < len(items)
+    return [view for _, view in chunk], paging.encode_token(
+        full_scope, chunk[-1][0]
+    ) if more and chunk else None
+
+
+def _paged(key: str, views: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+    result: dict[str, Any] = {key: views}
+    if token:
+        result["nextToken"] = token
+    return result
+
+
+def _canonical_type(value: str) -> str | None:
+    """The RAM resource type string, or ``None`` for a syntactically valid type not emulated."""
+    if _RESOURCE_TYPE.match(value) is None:
+        raise _error("InvalidResourceTypeException", f"The specified resource type {value} is not valid.")
+    for known in sharing.SHAREABLE_TYPES:
+        if known.lower() == value.lower():
+            return known
+    return None
+
+
+def _all_shares(world: World, region: str) -> list[tuple[RegionState, ResourceShare]]:
+    now = world.clock.now()
+    found = []
+    for (_, share_region), state in sorted(world.regions.items()):
+        if share_region != region:
+            continue
+        for share in state.resource_shares.values():
+            sharing.settle(share, now)
+            found.append((state, share))
+    return found
+
+
+def _shares_for(call: Call, owner: str) -> list[tuple[RegionState, ResourceShare]]:
+    """Caller's own shares (SELF) or shares other accounts share with the caller (OTHER-ACCOUNTS)."""
+    if owner == "SELF":
+        return [(s, share) for s, share in _all_shares(call.world, call.region) if s.account == call.account]
+    visible = {share.arn for share in sharing.shares_visible_to(call.world, call.account, call.region)}
+    return [(s, share) for s, share in _all_shares(call.world, call.region) if share.arn in visible]
+
+
+def _check_arn_list(arns: Iterable[str]) -> None:
+    for arn in arns:
+        if _SHARE_ARN.match(arn) is None:
+            raise _error("MalformedArnException", f"The format of ARN {arn} is not valid.")
+
+
+# ---- operations ---------------------------------------------------------------------------------
+
+
+@operation(RAM, "CreateResourceShare")
+def create_resource_share(call: Call) -> dict[str, Any]:
+    def produce() -> dict[str, Any]:
+        params = call.params
+        _refuse_sources(call)
+        allow_external = bool(params.get("allowExternalPrincipals", True))
+        resources = [_check_resource(call, arn) for arn in params.get("resourceArns", [])]
+        principals = [(p, _check_principal(call, p, allow_external)) for p in params.get("principals", [])]
+        permissions = _check_permissions(params.get("permissionArns", [])) or [SMS_VOICE_PERMISSION_ARN]
+        tags = params.get("tags", [])
+        now = call.now()
+        arn = f"arn:aws:ram:{call.region}:{call.account}:resource-share/{uuid.uuid4()}"
+        share = ResourceShare(
+            arn, params["name"], call.account, allow_external, now, now, "ACTIVE", permissions
+        )
+        call.state.resource_shares[arn] = share
+        if tags:
+            call.state.tags[arn] = {tag["key"]: tag.get("value", "") for tag in tags}
+        for principal, external in principals:
+            _associate(call, share, "PRINCIPAL", principal, external)
+        for resource in resources:
+            _associate(call, share, "RESOURCE", resource, False)
+        return {"resourceShare": _share_view(call.state, share)}
+
+    return _idempotent(call, produce)
+
+
+@operation(RAM, "UpdateResourceShare")
+def update_resource_share(call: Call) -> dict[str, Any]:
+    def produce() -> dict[str, Any]:
+        share = _own_share(call, call.params["resourceShareArn"])
+        if share.status != "ACTIVE":
+            raise _error("OperationNotPermittedException", f"ResourceShare {share.arn} is {share.status}.")
+        if "name" in call.params:
+            share.name = call.params["name"]
+        if "allowExternalPrincipals" in call.params:
+            allow = bool(call.params["allowExternalPrincipals"])
+            live_external = [
+                a.entity
+                for a in share.associations
+                if a.association_type == "PRINCIPAL"
+                and a.external
+                and a.status in ("ASSOCIATED", "ASSOCIATING")
+            ]
+            if not allow and live_external:
+                # Strictest plausible: refuse rather than silently cut off external consumers.
+                raise _error(
+                    "OperationNotPermittedException",
+                    f"The resource share has external principals ({', '.join(sorted(live_external))}); disassociate them first.",
+                )
+            share.allow_external_principals = allow
+        share.updated = call.now()
+        return {"resourceShare": _share_view(call.state, share)}
+
+    return _idempotent(call, produce)
+
+
+@operation(RAM, "DeleteResourceShare")
+def delete_resource_share(call: Call) -> dict[str, Any]:
+    def produce() -> dict[str, Any]:
+        share = _own_share(call, call.params["resourceShareArn"])
+        if share.status != "ACTIVE":
+            raise _error(
+                "InvalidStateTransitionException", f"ResourceShare {share.arn} is already {share.status}."
+            )
+        now = call.now()
+        share.status = "DELETED"
+        share.updated = now
+        for association in share.associations:
+            if association.status in ("ASSOCIATED", "ASSOCIATING", "DISASSOCIATING"):
+                association.status = "DISASSOCIATED"
+                association.updated = now
+        return {"returnValue": True}
+
+    return _idempotent(call, produce)
+
+
+@operation(RAM, "GetResourceShares")
+def get_resource_shares(call: Call) -> dict[str, Any]:
+    params = call.params
+    wanted_arns = params.get("resourceShareArns")
+    if wanted_arns:
+        _check_arn_list(wanted_arns)
+    if params.get("permissionArn"):
+        _check_permissions([params["permissionArn"]])
+    filters = params.get("tagFilters", [])
+    items = []
+    for state, share in _shares_for(call, params["resourceOwner"]):
+        if wanted_arns and share.arn not in wanted_arns:
+            continue
+        if "resourceShareStatus" in params and share.status != params["resourceShareStatus"]:
+            continue
+        if "name" in params and share.name != params["name"]:
+            continue
+        if (
+            params.get("permissionArn")
+            and params["permissionArn"].split(":version/")[0] not in share.permission_arns
+        ):
+            continue
+        tags = state.tags.get(share.arn, {})
+        if not all(
+            f.get("tagKey") in tags and (not f.get("tagValues") or tags[f["tagKey"]] in f["tagValues"])
+            for f in filters
+        ):
+            continue
+        items.append((share.arn, _share_view(state, share)))
+    views, token = _page(call, items, params["resourceOwner"])
+    return _paged("resourceShares", views, token)
+
+
+@operation(RAM, "AssociateResourceShare")
+def associate_resource_share(call: Call) -> dict[str, Any]:
+    def produce() -> dict[str, Any]:
+        share = _own_share(call, call.params["resourceShareArn"])
+        _refuse_sources(call)
+        if share.status != "ACTIVE":
+            raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
+        resources = [_check_resource(call, arn) for arn in call.params.get("resourceArns", [])]
+        principals = [
+            (p, _check_principal(call, p, share.allow_external_principals))
+            for p in call.params.get("principals", [])
+        ]
+        if not resources and not principals:
+            raise _error("MissingRequiredParameterException", "Specify resourceArns or principals.")
+        views = []
+        for principal, external in principals:
+            views.append(_association_view(share, _associate(call, share, "PRINCIPAL", principal, external)))
+        for resource in resources:
+            views.append(_association_view(share, _associate(call, share, "RESOURCE", resource, False)))
+        share.updated = call.now()
+        return {"resourceShareAssociations": views}
+
+    return _idempotent(call, produce)
+
+
+@operation(RAM, "DisassociateResourceShare")
+def disassociate_resource_share(call: Call) -> dict[str, Any]:
+    def produce() -> dict[str, Any]:
+        share = _own_share(call, call.params["resourceShareArn"])
+        _refuse_sources(call)
+        if share.status != "ACTIVE":
+            raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
+        entities = [("RESOURCE", arn) for arn in call.params.get("resourceArns", [])]
+        entities += [("PRINCIPAL", p) for p in call.params.get("principals", [])]
+        if not entities:
+            raise _error("MissingRequiredParameterException", "Specify resourceArns or principals.")
+        now = call.now()
+        targets = []
+        for kind, entity in entities:
+            if kind == "RESOURCE" and not entity.startswith("arn:"):
+                raise _error("MalformedArnException", f"The format of ARN {entity} is not valid.")
+            match = next(
+                (
+                    a
+                    for a in share.associations
+                    if a.association_type == kind
+                    and a.entity == entity
+                    and a.status in ("ASSOCIATED", "ASSOCIATING")
+                ),
+                None,
+            )
+            if match is None:
+                raise _error(
+                    "UnknownResourceException", f"{entity} is not associated with ResourceShare {share.arn}."
+                )
+            targets.append(match)
+        for association in targets:
+            association.status = "DISASSOCIATING"
+            association.updated = now
+            association.settles_at = now + _delay(call.world)
+        share.updated = now
+        return {"resourceShareAssociations": [_association_view(share, a) for a in targets]}
+
+    return _idempotent(call, produce)
+
+
+@operation(RAM, "GetResourceShareAssociations")
+def get_resource_share_associations(call: Call) -> dict[str, Any]:
+    params = call.params
+    kind = params["associationType"]
+    if kind == "SOURCE":
+        return {"resourceShareAssociations": []}
+    if params.get("resourceArn") and kind != "RESOURCE":
+        raise _error(
+            "InvalidParameterException", "resourceArn can be used only with associationType RESOURCE."
+        )
+    if params.get("principal") and kind != "PRINCIPAL":
+        raise _error(
+            "InvalidParameterException", "principal can be used only with associationType PRINCIPAL."
+        )
+    wanted = params.get("resourceShareArns")
+    if wanted:
+        _check_arn_list(wanted)
+    items = []
+    for _, share in _shares_for(call, "SELF"):
+        if wanted and share.arn not in wanted:
+            continue
+        for association in share.associations:
+            if association.association_type != kind:
+                continue
+            if params.get("resourceArn") and association.entity != params["resourceArn"]:
+                continue
+            if params.get("principal") and association.entity != params["principal"]:
+                continue
+            if params.get("associationStatus") and association.status != params["associationStatus"]:
+                continue
+            items.append((f"{share.arn}|{association.entity}", _association_view(share, association)))
+    views, token = _page(call, items, kind)
+    return _paged("resourceShareAssociations", views, token)
+
+
+@operation(RAM, "ListResources")
+def list_resources(call: Call) -> dict[str, Any]:
+    params = call.params
+    wanted_type = _canonical_type(params["resourceType"]) if params.get("resourceType") else None
+    if params.get("resourceType") and wanted_type is None:
+        return {"resources": []}
+    if params.get("resourceRegionScope") == "GLOBAL":
+        return {"resources": []}
+    if params.get("principal") and params["resourceOwner"] == "OTHER-ACCOUNTS":
+        raise _error("InvalidParameterException", "principal can be used only with resourceOwner SELF.")
+    wanted_shares = params.get("resourceShareArns")
+    if wanted_shares:
+        _check_arn_list(wanted_shares)
+    wanted_arns = params.get("resourceArns")
+    items = []
+    for _, share in _shares_for(call, params["resourceOwner"]):
+        if share.status != "ACTIVE" or (wanted_shares and share.arn not in wanted_shares):
+            continue
+        principals = [
+            a for a in share.associations if a.association_type == "PRINCIPAL" and a.status == "ASSOCIATED"
+        ]
+        if params.get("principal") and not any(a.entity == params["principal"] for a in principals):
+            continue
+        for association in share.associations:
+            if association.association_type != "RESOURCE" or association.status != "ASSOCIATED":
+                continue
+            parsed = sharing.parse_sms_arn(association.entity)
+            resource_type = parsed[2] if parsed else "unknown"
+            if wanted_type and resource_type != wanted_type:
+                continue
+            if wanted_arns and association.entity not in wanted_arns:
+                continue
+            exists = sharing.find_resource(call.world, association.entity) is not None
+            view = {
+                "arn": association.entity,
+                "type": resource_type,
+                "resourceShareArn": share.arn,
+                "status": "AVAILABLE" if exists else "UNAVAILABLE",
+                "creationTime": _ts(association.created),
+                "lastUpdatedTime": _ts(association.updated),
+                "resourceRegionScope": "REGIONAL",
+            }
+            if not exists:
+                view["statusMessage"] = "The resource no longer exists."
+            items.append((f"{association.entity}|{share.arn}", view))
+    views, token = _page(call, items, params["resourceOwner"])
+    return _paged("resources", views, token)
+
+
+@operation(RAM, "ListPrincipals")
+def list_principals(call: Call) -> dict[str, Any]:
+    params = call.params
+    owner = params["resourceOwner"]
+    wanted_type = _canonical_type(params["resourceType"]) if params.get("resourceType") else None
+    if params.get("resourceType") and wanted_type is None:
+        return {"principals": []}
+    wanted_shares = params.get("resourceShareArns")
+    if wanted_shares:
+        _check_arn_list(wanted_shares)
+    items = []
+    for _, share in _shares_for(call, owner):
+        if share.status != "ACTIVE" or (wanted_shares and share.arn not in wanted_shares):
+            continue
+        resources = [
+            a.entity
+            for a in share.associations
+            if a.association_type == "RESOURCE" and a.status == "ASSOCIATED"
+        ]
+        if params.get("resourceArn") and params["resourceArn"] not in resources:
+            continue
+        if wanted_type and not any(
+            (sharing.parse_sms_arn(r) or ("", "", "", ""))[2] == wanted_type for r in resources
+        ):
+            continue
+        if owner == "OTHER-ACCOUNTS":
+            # Shared with me: the principals are the accounts that share with the caller.
+            view = {
+                "id": share.owner_account_id,
+                "resourceShareArn": share.arn,
+                "creationTime": _ts(share.created),
+                "lastUpdatedTime": _ts(share.updated),
+                "external": not sharing.same_organization(call.world, call.account, share.owner_account_id),
+            }
+            items.append((f"{share.owner_account_id}|{share.arn}", view))
+            continue
+        for association in share.associations:
+            if association.association_type != "PRINCIPAL" or association.status != "ASSOCIATED":
+                continue
+            if params.get("principals") and association.entity not in params["principals"]:
+                continue
+            view = {
+                "id": association.entity,
+                "resourceShareArn": share.arn,
+                "creationTime": _ts(association.created),
+                "lastUpdatedTime": _ts(association.updated),
+                "external": association.external,
+            }
+            items.append((f"{association.entity}|{share.arn}", view))
+    views, token = _page(call, items, owner)
+    return _paged("principals", views, token)
+
+
+@operation(RAM, "ListPermissions")
+def list_permissions(call: Call) -> dict[str, Any]:
+    params = call.params
+    if params.get("permissionType") == "CUSTOMER_MANAGED":
+        return {"permissions": []}
+    if params.get("resourceType"):
+        wanted = _canonical_type(params["resourceType"])
+        types = [wanted] if wanted else []
+    else:
+        types = [sharing.PHONE_NUMBER]
+    items = [(t, _permission_view(t)) for t in types]
+    views, token = _page(call, items, "permissions")
+    return _paged("permissions", views, token)
+
+
+@operation(RAM, "ListResourceSharePermissions")
+def list_resource_share_permissions(call: Call) -> dict[str, Any]:
+    arn = call.params["resourceShareArn"]
+    _check_arn_list([arn])
+    share = call.state.resource_shares.get(arn)
+    if share is None:
+        visible = {s.arn: s for s in sharing.shares_visible_to(call.world, call.account, call.region)}
+        share = visible.get(arn)
+    if share is None:
+        raise _error("UnknownResourceException", f"ResourceShare {arn} could not be found.")
+    items = [(p, _permission_view(sharing.PHONE_NUMBER)) for p in share.permission_arns]
+    views, token = _page(call, items, arn)
+    return _paged("permissions", views, token)
+
+
+@operation(RAM, "AssociateResourceSharePermission")
+def associate_resource_share_permission(call: Call) -> dict[str, Any]:
+    def produce() -> dict[str, Any]:
+        share = _own_share(call, call.params["resourceShareArn"])
+        if share.status != "ACTIVE":
+            raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
+        permission = _check_permissions([call.params["permissionArn"]])[0]
+        version = call.params.get("permissionVersion")
+        if version is not None and version != 1:
+            raise _error("InvalidParameterException", f"Permission {permission} has no version {version}.")
+        if permission in share.permission_arns and not call.params.get("replace"):
+            return {"returnValue": True}
+        share.permission_arns = sorted(set(share.permission_arns) | {permission})
+        share.updated = call.now()
+        return {"returnValue": True}
+
+    return _idempotent(call, produce)

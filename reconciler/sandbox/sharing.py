@@ -1,0 +1,190 @@
+"""What a consumer account can see and use through RAM shares of sms-voice resources.
+
+Used by the RAM handlers and by the pinpoint-sms-voice-v2 handlers (``Owner=SHARED`` listings,
+``SendTextMessage`` with a shared origination identity). Stable interface:
+
+- :func:`shared_resources` ``(world, consumer_account, region, resource_type)`` →
+  ``[(owner RegionState, record), ...]`` sorted by ARN: resources of that type other accounts
+  share with the consumer in that region (associations settled to ASSOCIATED).
+- :func:`usable_by` ``(world, consumer_account, region, arn)`` → ``bool``: the consumer owns the
+  resource in that region, or it is shared with the consumer *and*, for a pool or an opt-out list,
+  every member identity is in the same share (the rule AWS documents for shared pools and lists).
+
+Only ASSOCIATED associations count: access starts when an association settles and ends as soon
+as a disassociation starts (strictest reading of AWS's asynchronous associations).
+
+Organization model (``World.organization``): ``{account id: "o-orgid/ou-a/ou-b"}`` — the account's
+organization id followed by the OUs it sits in, root first. An empty map means no account is in an
+organization, so every principal is external.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.sandbox.state import RegionState, ResourceShare, ShareAssociation, World
+
+PHONE_NUMBER = "sms-voice:PhoneNumber"
+SENDER_ID = "sms-voice:SenderId"
+POOL = "sms-voice:Pool"
+OPT_OUT_LIST = "sms-voice:OptOutList"
+
+# ARN resource prefix (``arn:aws:sms-voice:REGION:ACCOUNT:<prefix>/...``) -> RAM resource type.
+ARN_PREFIX_TO_TYPE = {
+    "phone-number": PHONE_NUMBER,
+    "sender-id": SENDER_ID,
+    "pool": POOL,
+    "opt-out-list": OPT_OUT_LIST,
+}
+SHAREABLE_TYPES = tuple(sorted(ARN_PREFIX_TO_TYPE.values()))
+
+_PENDING_TO_FINAL = {"ASSOCIATING": "ASSOCIATED", "DISASSOCIATING": "DISASSOCIATED"}
+
+
+def parse_sms_arn(arn: str) -> tuple[str, str, str, str] | None:
+    """``(region, account, resource_type, resource_key)`` of an sms-voice ARN, else ``None``.
+
+    ``resource_key`` is the key of the record in its :class:`RegionState` dict (sender IDs are
+    keyed ``SENDERID/CC``).
+    """
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sms-voice":
+        return None
+    _, _, _, region, account, resource = parts
+    prefix, _, key = resource.partition("/")
+    resource_type = ARN_PREFIX_TO_TYPE.get(prefix)
+    if resource_type is None or not key or not region or not (len(account) == 12 and account.isdigit()):
+        return None
+    return region, account, resource_type, key
+
+
+def _collection(state: RegionState, resource_type: str) -> dict[str, Any]:
+    collections: dict[str, dict[str, Any]] = {
+        PHONE_NUMBER: state.phone_numbers,
+        SENDER_ID: state.sender_ids,
+        POOL: state.pools,
+        OPT_OUT_LIST: state.opt_out_lists,
+    }
+    return collections[resource_type]
+
+
+def find_resource(world: World, arn: str) -> tuple[RegionState, Any] | None:
+    """The owner's region state and the record an sms-voice ARN names, if it exists."""
+    parsed = parse_sms_arn(arn)
+    if parsed is None:
+        return None
+    region, account, resource_type, key = parsed
+    state = world.regions.get((account, region))
+    if state is None:
+        return None
+    record = _collection(state, resource_type).get(key)
+    if record is None or getattr(record, "arn", None) != arn:
+        return None
+    return state, record
+
+
+def settle(share: ResourceShare, now: float) -> None:
+    """Finish pending associations whose delay has elapsed (ASSOCIATING → ASSOCIATED, ...)."""
+    for association in share.associations:
+        final = _PENDING_TO_FINAL.get(association.status)
+        if final is not None and association.settles_at <= now:
+            association.status = final
+            association.updated = association.settles_at
+
+
+def principal_covers(world: World, principal: str, account: str) -> bool:
+    """Whether a share principal (account id, organization ARN or OU ARN) includes ``account``."""
+    if principal == account:
+        return True
+    path = str(world.organization.get(account, ""))
+    if not path or not principal.startswith("arn:aws:organizations::"):
+        return False
+    resource = principal.split(":", 5)[5]
+    kind, _, ids = resource.partition("/")
+    chain = path.split("/")
+    if kind == "organization":
+        return ids == chain[0]
+    if kind == "ou":
+        org_id, _, ou_id = ids.partition("/")
+        return org_id == chain[0] and ou_id in chain[1:]
+    return False
+
+
+def same_organization(world: World, first: str, second: str) -> bool:
+    a = str(world.organization.get(first, "")).split("/")[0]
+    b = str(world.organization.get(second, "")).split("/")[0]
+    return bool(a) and a == b
+
+
+def _associated(share: ResourceShare, association_type: str) -> list[ShareAssociation]:
+    return [
+        a for a in share.associations if a.association_type == association_type and a.status == "ASSOCIATED"
+    ]
+
+
+def shares_visible_to(world: World, consumer_account: str, region: str) -> list[ResourceShare]:
+    """Active shares in ``region`` owned by other accounts whose principals include the consumer."""
+    now = world.clock.now()
+    visible: list[ResourceShare] = []
+    for (account, share_region), state in sorted(world.regions.items()):
+        if share_region != region or account == consumer_account:
+            continue
+        for share in state.resource_shares.values():
+            if share.status != "ACTIVE":
+                continue
+            settle(share, now)
+            if any(
+                principal_covers(world, a.entity, consumer_account) for a in _associated(share, "PRINCIPAL")
+            ):
+                visible.append(share)
+    return visible
+
+
+def shared_resources(
+    world: World, consumer_account: str, region: str, resource_type: str
+) -> list[tuple[RegionState, Any]]:
+    """Resources of ``resource_type`` (e.g. ``sms-voice:PhoneNumber``) shared with the consumer."""
+    found: dict[str, tuple[RegionState, Any]] = {}
+    for share in shares_visible_to(world, consumer_account, region):
+        for association in _associated(share, "RESOURCE"):
+            parsed = parse_sms_arn(association.entity)
+            if parsed is None or parsed[2] != resource_type or parsed[0] != region:
+                continue
+            hit = find_resource(world, association.entity)
+            if hit is not None:
+                found[association.entity] = hit
+    return [found[arn] for arn in sorted(found)]
+
+
+def member_arns(state: RegionState, record: Any) -> list[str]:
+    """Identities a shared pool or opt-out list depends on, in the owner's account.
+
+    A pool's members are its origination identities. An opt-out list's members are the owner's
+    phone numbers and pools that use it (sender IDs carry no opt-out list in this model).
+    """
+    if hasattr(record, "members") and hasattr(record, "pool_id"):
+        return list(record.members)
+    if hasattr(record, "entries"):
+        name = record.name
+        numbers = [p.arn for p in state.phone_numbers.values() if p.opt_out_list_name == name]
+        pools = [p.arn for p in state.pools.values() if p.opt_out_list_name == name]
+        return sorted(numbers + pools)
+    return []
+
+
+def usable_by(world: World, consumer_account: str, region: str, arn: str) -> bool:
+    """Whether the consumer may use the resource ``arn`` in ``region`` (own or shared and complete)."""
+    hit = find_resource(world, arn)
+    if hit is None:
+        return False
+    state, record = hit
+    if state.region != region:
+        return False
+    if state.account == consumer_account:
+        return True
+    needed = set(member_arns(state, record))
+    for share in shares_visible_to(world, consumer_account, region):
+        in_share = {a.entity for a in _associated(share, "RESOURCE")}
+        if arn in in_share and needed <= in_share:
+            return True
+    return False

@@ -1,0 +1,259 @@
+"""Plan -> apply -> verify against the in-process sandbox, through the engine's Python API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import ACCOUNT, OTHER_ACCOUNT, REGION, Harness, policy, replace
+from sortedcontainers import SortedDict
+
+from reconciler.apply import StalePlan
+from reconciler.areas.protect import ProtectArea
+from reconciler.aws import SandboxSessionFactory
+from reconciler.config.model import (
+    CapabilityRules,
+    ConfigurationSetSpec,
+    EmergencyBlock,
+    NumberOverrideSpec,
+    OptOutListSpec,
+    PhoneNumberSpec,
+    ProtectConfigurationSpec,
+)
+from reconciler.engine import AccountMismatch, Engine
+from reconciler.guard import GuardError, GuardOptions
+from reconciler.sandbox.state import OptOutEntry, OptOutList
+
+AU = "+61491570156"
+AU_TEST_HANDSET = "+61491570157"
+GB = "+447700900123"
+US = "+12065550100"
+
+
+def protect_policy(**overrides: Any) -> Any:
+    spec = ProtectConfigurationSpec(
+        name="prod",
+        rules={
+            "SMS": CapabilityRules("ALLOW", {"AU": "BLOCK", "NG": "MONITOR"}),
+            "VOICE": CapabilityRules("BLOCK", {"US": "ALLOW", "GB": "ALLOW"}),
+        },
+        account_default=True,
+        deletion_protection=True,
+        configuration_sets=("tx",),
+        number_overrides=(NumberOverrideSpec(AU_TEST_HANDSET, "ALLOW", "2026-12-31T00:00:00Z"),),
+    )
+    values: dict[str, Any] = {"protect_configurations": (spec,), "configuration_sets": (ConfigurationSetSpec("tx"),)}
+    values.update(overrides)
+    return policy(**values)
+
+
+def send_error(client: Any, destination: str, **kwargs: Any) -> str | None:
+    try:
+        client.send_text_message(DestinationPhoneNumber=destination, MessageBody="hi", **kwargs)
+    except client.exceptions.ConflictException as error:
+        return str(error.response.get("Reason"))
+    return None
+
+
+def test_protect_plan_apply_then_plan_is_empty_and_sends_follow_the_policy(harness: Harness) -> None:
+    client = harness.client()
+    client.create_configuration_set(ConfigurationSetName="tx")
+    client.request_phone_number(IsoCountryCode="US", MessageType="TRANSACTIONAL", NumberCapabilities=["SMS", "VOICE"],
+                                NumberType="TOLL_FREE")
+    p = protect_policy()
+    plan = harness.plan(p)
+    assert {c.key for c in plan.changes} >= {"protect/prod", "protect/prod/rules/SMS/block", "protect/prod/account-default"}
+    result = harness.apply(p)
+    assert result.ok, result
+    assert harness.plan(p).changes == []
+    # Live behaviour, checked through the API: AU is blocked for SMS, GB is not, the override wins.
+    assert send_error(client, AU, ConfigurationSetName="tx") == "DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION"
+    assert send_error(client, AU) == "DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION"  # account default
+    assert send_error(client, GB, ConfigurationSetName="tx") is None
+    assert send_error(client, AU_TEST_HANDSET) is None
+    configs = client.describe_protect_configurations()["ProtectConfigurations"]
+    assert [(c["AccountDefault"], c["DeletionProtectionEnabled"]) for c in configs] == [(True, True)]
+
+
+def test_emergency_block_is_written_before_any_opt_out_read_on_a_million_number_list(harness: Harness) -> None:
+    harness.client().create_configuration_set(ConfigurationSetName="tx")
+    p = protect_policy(opt_out_lists=(OptOutListSpec("big", "additive", (US,)),))
+    assert harness.apply(p).ok
+    # A million opted-out numbers, built directly in the sandbox state.
+    state = harness.state()
+    big = state.opt_out_lists["big"]
+    now = harness.sandbox.world.clock.now()
+    entries = SortedDict({f"+1555{n:07d}": OptOutEntry(now, n % 3 == 0) for n in range(1_000_000)})
+    entries[US] = big.entries[US]
+    big.entries = entries
+    harness.sandbox.calls.clear()
+
+    blocked = replace(p, emergency_blocks=(EmergencyBlock("GB", ("SMS",), "incident"),))
+    result = harness.apply(blocked)
+    assert result.ok, result
+    calls = [(c.operation, c.error) for c in harness.sandbox.calls]
+    block_write = next(i for i, (op, _) in enumerate(calls) if op == "UpdateProtectConfigurationCountryRuleSet")
+    opt_out_reads = [i for i, (op, _) in enumerate(calls) if op in {"DescribeOptedOutNumbers", "DescribeOptOutLists"}]
+    assert opt_out_reads and block_write < min(opt_out_reads), calls
+    assert send_error(harness.client(), GB) == "DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION"
+
+
+def test_saved_plan_is_refused_when_live_state_changed(harness: Harness) -> None:
+    harness.client().create_configuration_set(ConfigurationSetName="tx")
+    p = protect_policy()
+    assert harness.apply(p).ok
+    changed = replace(p, emergency_blocks=(EmergencyBlock("FR", ("SMS",)),))
+    saved = harness.plan(changed)
+    config_id = harness.client().describe_protect_configurations()["ProtectConfigurations"][0]["ProtectConfigurationId"]
+    harness.client().update_protect_configuration_country_rule_set(
+        ProtectConfigurationId=config_id, NumberCapability="SMS", CountryRuleSetUpdates={"DE": {"ProtectStatus": "BLOCK"}}
+    )
+    with pytest.raises(StalePlan) as excinfo:
+        harness.apply(changed, expected=saved)
+    assert "live state of protect changed" in excinfo.value.message
+    assert send_error(harness.client(), "+33612345678") is None  # nothing was applied
+
+
+def test_saved_plan_is_refused_when_the_policy_changed(harness: Harness) -> None:
+    harness.client().create_configuration_set(ConfigurationSetName="tx")
+    p = protect_policy()
+    saved = harness.plan(p)
+    other = replace(p, emergency_blocks=(EmergencyBlock("FR", ("SMS",)),))
+    with pytest.raises(StalePlan) as excinfo:
+        harness.apply(other, expected=saved)
+    assert "no longer matches the policy" in excinfo.value.message
+    assert harness.client().describe_protect_configurations()["ProtectConfigurations"] == []
+
+
+def test_saved_plan_applies_when_fresh(harness: Harness) -> None:
+    harness.client().create_configuration_set(ConfigurationSetName="tx")
+    p = protect_policy()
+    saved = harness.plan(p)
+    result = harness.apply(p, expected=saved)
+    assert result.ok and {c.key for c in result.applied} == {c.key for c in saved.changes}
+
+
+def test_credentials_of_another_account_are_refused_before_any_read(harness: Harness) -> None:
+    class WrongAccount(SandboxSessionFactory):
+        def base_session(self, account_id: str, region: str) -> Any:
+            return self.sandbox.session(OTHER_ACCOUNT, region)
+
+    engine = Engine(protect_policy(), WrongAccount(harness.sandbox), rate_scale=0)
+    with pytest.raises(AccountMismatch) as excinfo:
+        engine.start("prod")
+    assert f"is account {ACCOUNT}, but the credentials belong to account {OTHER_ACCOUNT}" in excinfo.value.message
+    assert [c.operation for c in harness.sandbox.calls] == ["GetCallerIdentity"]
+
+
+def test_deletion_thresholds_and_force_stop_apply_with_named_overrides(harness: Harness) -> None:
+    client = harness.client()
+    for index in range(12):
+        client.create_protect_configuration(
+            Tags=[{"Key": "Name", "Value": f"old-{index:02d}"}, {"Key": "managed-by", "Value": "sms-policy-reconciler"}],
+            DeletionProtectionEnabled=index == 0,
+        )
+    p = policy()
+    with pytest.raises(GuardError) as excinfo:
+        harness.apply(p)
+    message = excinfo.value.message
+    assert "protect: 12 deletions exceed the limit of 10; rerun with --max-deletions 12" in message
+    assert "protect: 12 of 12 (100.0%) deletions exceed the limit of 25%; rerun with --max-deletion-percent 101" in message
+    assert "always need --force: protect/old-00/deletion-protection" in message
+    assert len(client.describe_protect_configurations()["ProtectConfigurations"]) == 12
+    result = harness.apply(p, guard=GuardOptions(force=True, max_deletions=12, max_deletion_percent=100))
+    assert result.ok
+    assert client.describe_protect_configurations()["ProtectConfigurations"] == []
+
+
+def test_failed_apply_reports_what_was_and_was_not_done_and_a_rerun_converges(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.client().create_configuration_set(ConfigurationSetName="tx")
+    p = protect_policy()
+    original = ProtectArea.apply
+    calls = {"n": 0}
+
+    def crash_on_fourth(self: ProtectArea, api: Any, change: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise ConnectionError("connection reset")
+        original(self, api, change)
+
+    monkeypatch.setattr(ProtectArea, "apply", crash_on_fourth)
+    result = harness.apply(p)
+    assert not result.ok and result.failed is not None
+    assert len(result.applied) == 3 and result.not_done
+    assert "ConnectionError: connection reset" in (result.error or "")
+    monkeypatch.setattr(ProtectArea, "apply", original)
+    assert harness.apply(p).ok
+    assert harness.plan(p).changes == []
+
+
+def test_verification_fails_loudly_when_a_change_did_not_stick(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    harness.client().create_configuration_set(ConfigurationSetName="tx")
+    p = protect_policy()
+    original = ProtectArea.apply
+
+    def forget_rules(self: ProtectArea, api: Any, change: Any) -> None:
+        if change.resource_type != "country-rules":
+            original(self, api, change)
+
+    monkeypatch.setattr(ProtectArea, "apply", forget_rules)
+    result = harness.apply(p)
+    assert not result.ok
+    assert {c.key for c in result.residue} == {
+        "protect/prod/rules/SMS/block", "protect/prod/rules/SMS", "protect/prod/rules/VOICE/block",
+    }
+
+
+def _pool_with(harness: Harness, members: int) -> tuple[str, list[dict[str, Any]]]:
+    client = harness.client()
+    numbers = [
+        client.request_phone_number(IsoCountryCode="US", MessageType="TRANSACTIONAL", NumberCapabilities=["SMS"],
+                                    NumberType="TOLL_FREE")
+        for _ in range(members)
+    ]
+    pool = client.create_pool(OriginationIdentity=numbers[0]["PhoneNumberId"], IsoCountryCode="US",
+                              MessageType="TRANSACTIONAL")
+    for number in numbers[1:]:
+        client.associate_origination_identity(PoolId=pool["PoolId"], OriginationIdentity=number["PhoneNumberId"],
+                                              IsoCountryCode="US")
+    return pool["PoolId"], numbers
+
+
+def test_pooled_number_needs_the_juggling_flag_and_rejoins_its_pool(harness: Harness) -> None:
+    pool_id, numbers = _pool_with(harness, 2)
+    target = numbers[0]
+    p = policy(phone_numbers=(PhoneNumberSpec(target["PhoneNumber"], international_sending=True),))
+    plan = harness.plan(p)
+    [change] = plan.changes
+    assert change.data["steps"] == [f"leave pool {pool_id}", "update", f"rejoin pool {pool_id}"]
+    with pytest.raises(GuardError) as excinfo:
+        harness.apply(p)
+    assert "--allow-pool-juggling" in excinfo.value.message
+    assert harness.apply(p, guard=GuardOptions(allow_pool_juggling=True)).ok
+    live = harness.client().describe_phone_numbers(PhoneNumberIds=[target["PhoneNumberId"]])["PhoneNumbers"][0]
+    assert live["InternationalSendingEnabled"] is True and live["PoolId"] == pool_id
+    assert harness.plan(p).changes == []
+
+
+def test_the_last_number_of_a_pool_is_never_taken_out(harness: Harness) -> None:
+    pool_id, numbers = _pool_with(harness, 1)
+    p = policy(phone_numbers=(PhoneNumberSpec(numbers[0]["PhoneNumber"], deletion_protection=True),))
+    [change] = harness.plan(p).changes
+    assert "blocked" in change.flags and "only member of pool" in change.data["reason"]
+    with pytest.raises(GuardError) as excinfo:
+        harness.apply(p, guard=GuardOptions(allow_pool_juggling=True))
+    assert f"the only member of pool {pool_id}" in excinfo.value.message
+
+
+def test_international_sending_on_a_non_toll_free_number_cannot_proceed(harness: Harness) -> None:
+    number = harness.client().request_phone_number(IsoCountryCode="GB", MessageType="TRANSACTIONAL",
+                                                   NumberCapabilities=["SMS"], NumberType="LONG_CODE")
+    p = policy(phone_numbers=(PhoneNumberSpec(number["PhoneNumberId"], international_sending=True),))
+    [change] = harness.plan(p).changes
+    assert "INTERNATIONAL_SENDING_NOT_SUPPORTED" in change.data["reason"]
+
+
+def test_region_is_part_of_the_target(harness: Harness) -> None:
+    assert REGION == "us-east-1"

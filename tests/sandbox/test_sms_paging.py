@@ -1,0 +1,126 @@
+"""Contract tests: NextToken pagination to the last page, token tampering, and page cost at scale."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+from sms_support import OWNER, REGION, Sandbox, error_of
+from sortedcontainers import SortedDict
+
+from reconciler.sandbox import paging
+from reconciler.sandbox.resources import ensure_default_opt_out_list
+from reconciler.sandbox.state import OptOutEntry, OptOutList
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return Sandbox()
+
+
+def _fill(sandbox: Sandbox, name: str, count: int) -> None:
+    client = sandbox.client()
+    client.create_opt_out_list(OptOutListName=name)
+    state = sandbox.state()
+    entries = state.opt_out_lists[name].entries
+    for index in range(count):
+        entries[f"+1206555{index:04d}"] = OptOutEntry(sandbox.world.clock.now(), end_user_opted_out=index % 2 == 0)
+
+
+def test_pages_to_the_last_page(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    _fill(sandbox, "big", 250)
+    seen: list[str] = []
+    sizes: list[int] = []
+    token = None
+    while True:
+        page = client.describe_opted_out_numbers(
+            OptOutListName="big", MaxResults=100, **({"NextToken": token} if token else {})
+        )
+        sizes.append(len(page["OptedOutNumbers"]))
+        seen += [n["OptedOutNumber"] for n in page["OptedOutNumbers"]]
+        token = page.get("NextToken")
+        if token is None:
+            break
+    assert sizes == [100, 100, 50]
+    assert seen == sorted(seen) and len(set(seen)) == 250
+
+
+def test_boto3_paginator_and_default_page_size(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    _fill(sandbox, "big", 250)
+    first = client.describe_opted_out_numbers(OptOutListName="big")
+    assert len(first["OptedOutNumbers"]) == paging.DEFAULT_PAGE_SIZE and "NextToken" in first
+    paginator = client.get_paginator("describe_opted_out_numbers")
+    pages = list(paginator.paginate(OptOutListName="big", Filters=[{"Name": "end-user-opted-out", "Values": ["true"]}],
+                                    PaginationConfig={"PageSize": 40}))
+    assert [len(p["OptedOutNumbers"]) for p in pages] == [40, 40, 40, 5]
+    assert all(n["EndUserOptedOut"] for p in pages for n in p["OptedOutNumbers"])
+
+
+def test_items_changing_between_pages_are_not_repeated(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    _fill(sandbox, "live", 30)
+    first = client.describe_opted_out_numbers(OptOutListName="live", MaxResults=10)
+    client.put_opted_out_number(OptOutListName="live", OptedOutNumber="+12065550000")  # sorts before every page
+    client.delete_opted_out_number(OptOutListName="live", OptedOutNumber=first["OptedOutNumbers"][-1]["OptedOutNumber"])
+    second = client.describe_opted_out_numbers(OptOutListName="live", MaxResults=10, NextToken=first["NextToken"])
+    assert second["OptedOutNumbers"][0]["OptedOutNumber"] == "+12065550010"
+
+
+def test_forged_and_foreign_tokens_are_rejected(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    _fill(sandbox, "a", 20)
+    _fill(sandbox, "b", 20)
+    token = client.describe_opted_out_numbers(OptOutListName="a", MaxResults=5)["NextToken"]
+    body, _, checksum = token.partition(".")
+    tampered = body[:-2] + ("AA" if body[-2:] != "AA" else "BB") + "." + checksum
+    for bad in ("not-a-token", tampered, token + "x"):
+        with pytest.raises(client.exceptions.ValidationException) as excinfo:
+            client.describe_opted_out_numbers(OptOutListName="a", NextToken=bad)
+        assert error_of(excinfo)["Reason"] == "INVALID_NEXT_TOKEN"
+    with pytest.raises(client.exceptions.ValidationException) as excinfo:
+        client.describe_opted_out_numbers(OptOutListName="b", NextToken=token)  # another list's token
+    assert error_of(excinfo)["Reason"] == "INVALID_NEXT_TOKEN"
+    with pytest.raises(client.exceptions.ValidationException):
+        client.describe_phone_numbers(NextToken=token)  # another operation's token
+    other_account = sandbox.client("999988887777")
+    with pytest.raises(other_account.exceptions.ValidationException):
+        other_account.describe_opt_out_lists(NextToken=token)
+
+
+def _median_page_seconds(client: object, name: str, token: str, rounds: int = 15) -> float:
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        page = client.describe_opted_out_numbers(OptOutListName=name, MaxResults=100, NextToken=token)  # type: ignore[attr-defined]
+        timings.append(time.perf_counter() - started)
+        assert len(page["OptedOutNumbers"]) == 100
+    return statistics.median(timings)
+
+
+def test_a_page_of_a_million_numbers_costs_about_the_same_as_a_small_one(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    state = sandbox.state()
+    now = sandbox.world.clock.now()
+    ensure_default_opt_out_list(state, now)
+    shared_entry = OptOutEntry(now, end_user_opted_out=False)
+    huge = OptOutList("huge", f"arn:aws:sms-voice:{REGION}:{OWNER}:opt-out-list/huge", now)
+    huge.entries = SortedDict((f"+1{2000000000 + i * 7}", shared_entry) for i in range(1_000_000))
+    state.opt_out_lists["huge"] = huge
+    _fill(sandbox, "small", 250)
+
+    big_token = client.describe_opted_out_numbers(OptOutListName="huge", MaxResults=100)["NextToken"]
+    small_token = client.describe_opted_out_numbers(OptOutListName="small", MaxResults=100)["NextToken"]
+    # A token deep inside the big list: its position costs O(log n) to find, like the first page's.
+    middle_key = huge.entries.keys()[500_000]
+    deep_token = paging.encode_token(f"DescribeOptedOutNumbers/{huge.arn}", middle_key)
+
+    small = _median_page_seconds(client, "small", small_token)
+    big = _median_page_seconds(client, "huge", big_token)
+    deep = _median_page_seconds(client, "huge", deep_token)
+    assert big < small * 3 + 0.005, (small, big)
+    assert deep < small * 3 + 0.005, (small, deep)
+    deep_page = client.describe_opted_out_numbers(OptOutListName="huge", MaxResults=100, NextToken=deep_token)
+    assert deep_page["OptedOutNumbers"][0]["OptedOutNumber"] == huge.entries.keys()[500_001]
