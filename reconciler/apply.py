@@ -50,11 +50,12 @@ class ApplyResult:
     not_done: list[Change] = field(default_factory=list)
     residue: list[Change] = field(default_factory=list)
     declined: bool = False
+    refused: str | None = None  # a guard or staleness refusal (after the blocks, when they ran)
     plan: Plan | None = None  # everything that was planned (both stages)
 
     @property
     def ok(self) -> bool:
-        return self.failed is None and not self.residue and not self.declined
+        return self.failed is None and not self.residue and not self.declined and self.refused is None
 
 
 @dataclass
@@ -158,17 +159,26 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
             return result
     done = {c.key for c in result.applied}
 
-    # Stage 2: everything else, in dependency order.
+    # Stage 2: everything else, in dependency order. A refusal here is reported with the blocks
+    # already written (rather than raised), so the user sees exactly what was done.
     full = engine.plan(run)
-    if expected is not None:
-        check_fresh(expected, full, engine.other_areas(run))
     rest = [c for c in full.changes if c.key not in done]
     result.plan = full
+    try:
+        if expected is not None:
+            check_fresh(expected, full, engine.other_areas(run))
+        if rest:
+            enforce(full, rest, options.guard)
+    except UserError as refusal:
+        if not result.applied:
+            raise
+        result.refused = refusal.message
+        result.not_done = list(rest)
+        return result
     if rest:
         stage = Plan(target=name, changes=rest, account_id=full.account_id, region=full.region, areas=full.areas,
                      strategies=full.strategies, warnings=full.warnings, unmanaged=full.unmanaged,
                      scope_sizes=full.scope_sizes)
-        enforce(full, rest, options.guard)
         if options.confirm is not None and not options.confirm(stage, "changes"):
             result.declined = True
             result.not_done = list(rest)
@@ -201,6 +211,9 @@ def describe(result: ApplyResult) -> list[str]:
         lines.append(f"  FAILED: {result.failed.key}: {result.error}")
     if result.declined:
         lines.append("  declined: nothing more was changed")
+    if result.refused:
+        lines.append("  refused, nothing more was changed:")
+        lines += [f"    {line.strip()}" for line in result.refused.splitlines()[1:] or [result.refused]]
     lines += _listed("not done", result.not_done)
     if result.residue:
         lines.append(f"  verification failed: {len(result.residue)} change(s) still planned after apply:")

@@ -297,19 +297,47 @@ class SessionFactory:
 
 
 class SandboxSessionFactory(SessionFactory):
-    """An in-process sandbox: sessions whose calls are answered by ``sandbox`` (see reconciler.sandbox)."""
+    """An in-process sandbox: sessions whose calls are answered by ``sandbox`` (see reconciler.sandbox).
+
+    The sandbox names the account by the access key id. Sessions share one botocore data loader,
+    so service models are parsed once per process rather than once per session.
+    """
+
+    _loader: Any = None
 
     def __init__(self, sandbox: Any) -> None:
         self.sandbox = sandbox
 
-    def base_session(self, account_id: str, region: str) -> boto3.Session:
-        session: boto3.Session = self.sandbox.session(account_id, region)
+    def _session(
+        self, account_id: str, region: str, secret: str | None = None, token: str | None = None
+    ) -> boto3.Session:
+        import botocore.loaders
+        import botocore.session
+
+        from reconciler.sandbox import SANDBOX_SECRET
+
+        if SandboxSessionFactory._loader is None:
+            SandboxSessionFactory._loader = botocore.loaders.create_loader()
+        core = botocore.session.get_session()
+        core.register_component("data_loader", SandboxSessionFactory._loader)
+        session = boto3.Session(
+            aws_access_key_id=account_id,
+            aws_secret_access_key=secret or SANDBOX_SECRET,
+            aws_session_token=token,
+            region_name=region,
+            botocore_session=core,
+        )
+        self.sandbox.attach(session)
         return session
 
+    def base_session(self, account_id: str, region: str) -> boto3.Session:
+        return self._session(account_id, region)
+
     def assumed_session(self, credentials: Mapping[str, Any], account_id: str, region: str) -> boto3.Session:
-        # The sandbox names the account by the access key id; the role's account is the target's.
-        session: boto3.Session = self.sandbox.session(account_id, region)
-        return session
+        # The sandbox's AssumeRole issues real session credentials that act as the role's account.
+        return self._session(
+            credentials["AccessKeyId"], region, credentials["SecretAccessKey"], credentials["SessionToken"]
+        )
 
 
 def connect(

@@ -11,11 +11,13 @@ strategy           calls                                       when it is correc
 ``watermark``      0 reads                                     additive list unchanged since the last
                                                                apply (the list's watermark tag holds
                                                                the digest of the numbers it wrote)
-``read-all``       ceil(L/100) reads at 1/s                    always (``exact`` must use it)
-``lookup``         ceil(d/5) reads at 1/s                      additive lists
-``write-through``  0 reads; up to d writes at 10/s in apply    additive lists, plan and apply only:
+``write-through``  0 reads; up to d writes at 10/s in apply    additive, plan/apply, d = numbers new
+                                                               since the apply the watermark records;
                                                                the plan shows "up to d additions
                                                                (unverified)"
+``read-all``       ceil(L/100) reads at 1/s                    always (``exact`` and ``import`` use it)
+``lookup``         ceil(d/5) reads at 1/s                      additive lists
+``probe``          pages, then lookups: <= 2 x min(both)       additive lists of unknown size
 =================  ==========================================  =====================================
 
 ``L`` is unknown before reading (``DescribeOptOutLists`` gives no counts). The watermark tag stores

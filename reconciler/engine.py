@@ -94,8 +94,10 @@ class Engine:
         exclude: Sequence[str] = (),
         rate_scale: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        command: str = "plan",
     ) -> None:
         self.policy = policy
+        self.command = command  # "plan" | "apply" | "drift" | "import": handed to every area
         self.factory = factory or SessionFactory()
         self.classes = area_classes(only, exclude)
         self.rate_scale = rate_scale
@@ -139,10 +141,15 @@ class Engine:
             )
         run = TargetRun(target, desired, api, list(classes if classes is not None else self.classes))
         for cls in run.classes:
-            area = cls()
+            area = self.new_area(cls)
             if area.manages(desired) or cls.block_phase:
                 run.areas[cls.name] = area
         return run
+
+    def new_area(self, cls: type[Area]) -> Area:
+        area = cls()
+        area.command = self.command
+        return area
 
     # Reading and diffing ------------------------------------------------------------------------
 
@@ -205,7 +212,7 @@ class Engine:
         """Re-read ``names`` with new area instances (verification after apply)."""
         again = TargetRun(run.target, run.desired, run.api, run.classes)
         for name in names:
-            again.areas[name] = type(run.areas[name])()
+            again.areas[name] = self.new_area(type(run.areas[name]))
         self.read(again, names)
         return self.build_plan(again, names)
 

@@ -49,8 +49,23 @@ def _sid(prefix: str, mode: str) -> str:
     return f"{words}{mode.title()}"
 
 
-def policy(mode: Mode, regions: Iterable[str] = (), role_arns: Iterable[str] = ()) -> dict[str, Any]:
-    """The IAM policy document for ``mode``: one statement per service prefix and access level."""
+# The S3 lock (reconciler.locking.s3) reads, writes (conditionally) and deletes one object per target.
+LOCK_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
+
+
+def lock_resource(lock_url: str) -> str:
+    """``s3://bucket/prefix`` -> the ARN pattern of the lock objects."""
+    bucket, _, prefix = lock_url.removeprefix("s3://").partition("/")
+    return f"arn:aws:s3:::{bucket}/{prefix or 'reconciler/locks/'}*"
+
+
+def policy(
+    mode: Mode, regions: Iterable[str] = (), role_arns: Iterable[str] = (), lock_url: str | None = None
+) -> dict[str, Any]:
+    """The IAM policy document for ``mode``: one statement per service prefix and access level.
+
+    ``lock_url`` (``s3://bucket/prefix``, apply only): the objects of the apply lock.
+    """
     regions = sorted(set(regions))
     by_key: dict[tuple[str, str], set[str]] = {}
     ops = {op.iam_action: op for op in declared_operations()}
@@ -74,8 +89,12 @@ def policy(mode: Mode, regions: Iterable[str] = (), role_arns: Iterable[str] = (
     roles = sorted(set(role_arns))
     if roles:
         statements.append({"Sid": "AssumeTargetRoles", "Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": roles})
+    if lock_url and mode == "apply":
+        statements.append({"Sid": "ApplyLock", "Effect": "Allow", "Action": list(LOCK_ACTIONS), "Resource": lock_resource(lock_url)})
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def policy_json(mode: Mode, regions: Iterable[str] = (), role_arns: Iterable[str] = ()) -> str:
-    return json.dumps(policy(mode, regions, role_arns), indent=2, sort_keys=False) + "\n"
+def policy_json(
+    mode: Mode, regions: Iterable[str] = (), role_arns: Iterable[str] = (), lock_url: str | None = None
+) -> str:
+    return json.dumps(policy(mode, regions, role_arns, lock_url), indent=2, sort_keys=False) + "\n"

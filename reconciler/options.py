@@ -96,7 +96,13 @@ def rate_scale(sandboxed: bool) -> float:
 class Context:
     """What a command needs: the policy, the sandbox (if any) and an engine factory."""
 
-    def __init__(self, args: argparse.Namespace, only: list[str] | None = None, exclude: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        only: list[str] | None = None,
+        exclude: list[str] | None = None,
+        command: str = "plan",
+    ) -> None:
         setup_logging(args)
         self.args = args
         self.policy = load(args.config)
@@ -108,6 +114,7 @@ class Context:
             only=only if only is not None else getattr(args, "only", []),
             exclude=exclude if exclude is not None else getattr(args, "exclude", []),
             rate_scale=rate_scale(self.sandbox is not None),
+            command=command,
         )
 
     def persist(self) -> None:

@@ -71,6 +71,9 @@ class Area(ABC):
     block_phase: ClassVar[bool] = False
     # Read order among areas (lower first); also the order of sections in reports.
     read_order: ClassVar[int] = 50
+    # The command being run ("plan", "apply", "drift", "import"), set by the engine on each
+    # instance before ``read``: lets the cost model decide what it may trust (drift verifies).
+    command: str = "plan"
 
     @abstractmethod
     def read(self, api: Api, desired: Desired) -> Any:

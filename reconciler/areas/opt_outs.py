@@ -12,13 +12,18 @@ Policy: ``OptOutListSpec(name, mode, numbers)``. Missing lists are created (at m
 Reading a list is the expensive part of a plan (1 request/s, 100 entries a page), so how each list
 is read is chosen by :mod:`reconciler.costs`. After an apply that added numbers to an additive list,
 the list carries a *watermark* tag: the count and SHA-256 digest of the numbers the policy listed.
-A later plan whose list of numbers has the same digest needs no reads at all; one that only adds
-numbers to a baseline the watermark vouches for (``baseline`` below) writes the new ones through.
+A later plan whose list of numbers has the same digest needs no reads at all. A plan whose list
+only grew since then finds the version the watermark records in git (:class:`GitBaseline`: the
+``numbers_file`` at an earlier commit with the same digest) and writes just the new numbers
+through, unread ("up to N additions (unverified)"): a pull request adding 1,000 numbers to a
+million-number list plans with no list reads and applies in ~100 s. Without such a version the
+list is verified by reading (so an imported policy plans to zero changes).
 ``drift`` trusts no watermark and verifies. A number the watermark vouches for that someone deleted
 by hand is therefore found by ``drift``, not by ``plan``: the documented price of fast plans.
 
 Personal data: numbers appear in changes only masked (``key``/``before``/``after``); the raw number
-travels in ``Change.secret`` (memory only).
+travels in ``Change.secret`` (memory only), and so does the watermark's digest (a digest of a few
+numbers could be brute-forced).
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ import os
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 
 from botocore.exceptions import ClientError
 
@@ -65,11 +71,15 @@ BaselineFinder = Callable[[OptOutListSpec, str], Sequence[str] | None]
 
 def numbers_digest(numbers: Iterable[str]) -> str:
     """SHA-256 of the sorted, de-duplicated numbers, one per line (stable across runs)."""
-    digest = hashlib.sha256()
-    for number in sorted(set(numbers)):
-        digest.update(number.encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
+    ordered = numbers if _strictly_sorted(numbers) else sorted(set(numbers))
+    return hashlib.sha256(("\n".join(ordered) + "\n").encode() if ordered else b"").hexdigest()
+
+
+def _strictly_sorted(numbers: Iterable[str]) -> TypeGuard[Sequence[str]]:
+    """Policy numbers arrive sorted and unique: checking that is ~10x cheaper than sorting again."""
+    if not isinstance(numbers, tuple | list):
+        return False
+    return all(a < b for a, b in pairwise(numbers))
 
 
 @dataclass(frozen=True)
@@ -266,7 +276,7 @@ class OptOutsArea(Area):
                 summary=f"create opt-out list {spec.name} ({spec.mode}, {len(spec.numbers)} numbers)",
             )
         ]
-        changes.extend(_additions(spec.name, spec.numbers, True, unique_masks(spec.numbers)))
+        changes.extend(_additions(spec.name, sorted(set(spec.numbers)), True, unique_masks(spec.numbers)))
         if spec.mode == "additive" and spec.numbers:
             changes.append(_watermark_change(spec, live_count=len(spec.numbers)))
         return changes
@@ -274,14 +284,15 @@ class OptOutsArea(Area):
     def _membership(self, spec: OptOutListSpec, live: LiveList) -> list[Change]:
         if live.strategy.kind in ("watermark", "none"):
             return []
+        # Set arithmetic on str runs in C: a million-number list diffs in well under a second.
+        listed = frozenset(spec.numbers)
         if live.strategy.kind == "write-through":
-            missing: Sequence[str] = live.unverified
+            missing: Sequence[str] = sorted(set(live.unverified))
         else:
-            missing = [number for number in spec.numbers if number not in live.present]
+            missing = sorted(listed - live.present)
         extra: list[str] = []
         if spec.mode == "exact" and live.complete:
-            listed = set(spec.numbers)
-            extra = sorted(n for n in live.present if n not in listed and n not in live.end_user)
+            extra = sorted(live.present - listed - live.end_user)
         # One labelling per list, so an added and a removed number never share a key.
         labels = unique_masks([*missing, *extra])
         changes = _additions(spec.name, missing, live.strategy.kind != "write-through", labels)
@@ -294,7 +305,10 @@ class OptOutsArea(Area):
     # Reporting ------------------------------------------------------------------------------
 
     def strategy(self, desired: Desired, live: LiveOptOuts) -> str:
-        parts = [f"{name}: {item.strategy.describe()}" for name, item in sorted(live.read.items())]
+        parts = [
+            f"{name}: {item.strategy.describe()}; made {item.calls} calls" + (" (whole list read)" if item.complete else "")
+            for name, item in sorted(live.read.items())
+        ]
         new = sorted({s.name for s in desired.opt_out_lists} - set(live.lists))
         parts.extend(f"{name}: none (list does not exist yet)" for name in new)
         return "; ".join(parts)
@@ -369,7 +383,9 @@ class OptOutsArea(Area):
             arn = self._arns.get(name) or list_opt_out_lists(api, names=[name]).get(name)
             if arn is None:
                 raise UserError(f"opt-out list {name} disappeared before its watermark could be written")
-            api.call(SMS_VOICE, "TagResource", ResourceArn=arn, Tags=[{"Key": WATERMARK_TAG, "Value": change.after}])
+            if not change.secret:
+                raise UserError(f"{change.key}: the change carries no watermark (plans from files are re-planned first)")
+            api.call(SMS_VOICE, "TagResource", ResourceArn=arn, Tags=[{"Key": WATERMARK_TAG, "Value": change.secret}])
             return
         number = change.secret
         if not number:
@@ -513,7 +529,7 @@ def lookup(api: Api, name: str, arn: str, strategy: Strategy, numbers: Sequence[
     present: set[str] = set()
     end_user: set[str] = set()
     calls = 0
-    ordered = sorted(set(numbers))
+    ordered = numbers if _strictly_sorted(numbers) else sorted(set(numbers))
     for start in range(0, len(ordered), costs.LOOKUP_BATCH):
         batch = ordered[start : start + costs.LOOKUP_BATCH]
         calls += 1
@@ -612,7 +628,7 @@ def _additions(name: str, numbers: Sequence[str], verified: bool, labels: dict[s
             scope=scope,
             summary=f"{label} {labels[number]} to {name}",
         )
-        for number in sorted(set(numbers))
+        for number in numbers  # sorted and unique
     ]
 
 
@@ -639,15 +655,22 @@ def _removals(name: str, numbers: Sequence[str], labels: dict[str, str]) -> list
 
 
 def _watermark_change(spec: OptOutListSpec, live_count: int | None) -> Change:
+    """Record the listed numbers on the list after its additions.
+
+    The tag value (count and digest) travels in ``secret``: a digest of a small set of numbers can
+    be brute-forced, so it never enters a report or a saved plan (the engine re-plans before
+    applying a saved plan, which restores it).
+    """
     mark = Watermark(len(spec.numbers), numbers_digest(spec.numbers), live_count)
     return Change(
         AREA,
         "update",
         "opt-out-list-watermark",
         f"{AREA}/{spec.name}/watermark",
-        after=mark.encode(),
+        after={"numbers": mark.count, "live_entries": live_count},
         order=ORDER_WATERMARK,
         data={"list": spec.name},
+        secret=mark.encode(),
         summary=f"record the {len(spec.numbers)} listed numbers on {spec.name} (lets later plans skip reading it)",
     )
 

@@ -127,6 +127,8 @@ class SharesArea(Area):
         ram("AssociateResourceShare", "write"),
         ram("DisassociateResourceShare", "write"),
         ram("AssociateResourceSharePermission", "write"),
+        # Not called directly: CreateResourceShare with tags needs ram:TagResource in IAM.
+        ram("TagResource", "write"),
         ram("DisassociateResourceSharePermission", "write"),
         sms("DescribePhoneNumbers"),
         sms("DescribeSenderIds"),
@@ -140,7 +142,9 @@ class SharesArea(Area):
         self._created: dict[str, str] = {}  # share name -> ARN created in this run
 
     def manages(self, desired: Desired) -> bool:
-        return bool(desired.shares) or AREA in desired.prune
+        # Always: a share the reconciler created is deleted when the policy drops it, even when the
+        # policy drops its last share (one GetResourceShares call finds out).
+        return True
 
     # Reading --------------------------------------------------------------------------------
 
@@ -256,14 +260,16 @@ class SharesArea(Area):
         for principal in sorted(have_principals - want_principals):
             changes.append(_member(base, "remove", "principal", principal, principal, data, ORDER_UNSHARE))
         want_resources = {live.resolved[ref_key(ref)]: ref_key(ref) for ref in spec.resources}
-        have_resources = share.current("resource")
+        # Only sms-voice resources are the policy's business: a share may hold other types too.
+        have_resources = {arn for arn in share.current("resource") if resource_ref(arn) is not None}
         for arn in sorted(set(want_resources) - have_resources):
             changes.append(_member(base, "add", "resource", arn, want_resources[arn], data, ORDER_SHARE))
         for arn in sorted(have_resources - set(want_resources)):
             label = live.labels.get(arn) or (ref_key(ref) if (ref := resource_ref(arn)) else arn)
             changes.append(_member(base, "remove", "resource", arn, label, data, ORDER_UNSHARE))
         want_permissions = {permission_arn(p) for p in spec.permissions}
-        have_permissions = set(share.permissions)
+        # Permissions for other resource types are left alone, as those resources are.
+        have_permissions = {arn for arn in share.permissions if "SmsVoice" in arn or arn in want_permissions}
         for arn in sorted(want_permissions - have_permissions):
             changes.append(
                 Change(AREA, "associate", "share-permission", f"{base}/permission/{permission_name(arn)}",
@@ -439,7 +445,13 @@ def pick_share(shares: Sequence[LiveShare], name: str) -> LiveShare | None:
 
 
 def maybe_external(desired: Desired, principal: str) -> bool:
-    """Whether a principal may be outside the organization (accounts cannot be told apart offline)."""
+    """Whether a principal may be outside the organization.
+
+    Inside: the organization itself, its OUs, the target's account and the member accounts the
+    policy declares (``organization.accounts``). Any other account may be external.
+    """
+    if principal == desired.target.account_id or principal in desired.organization_accounts:
+        return False
     org = desired.organization_arn
     if org is None:
         return True

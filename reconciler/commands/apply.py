@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("--only/--exclude cannot be combined with a saved plan: it covers the areas it was made for")
         plans = json_report.load(args.planfile)
         saved = {plan.target: plan for plan in plans}
-    context = Context(args, only=[], exclude=[]) if saved else Context(args)
+    context = Context(args, only=[], exclude=[], command="apply") if saved else Context(args, command="apply")
     names = context.engine.target_names(args.target or sorted(saved))
     unknown = [n for n in names if saved and n not in saved]
     if unknown:
@@ -132,6 +132,12 @@ def report(results: list[ApplyResult], names: list[str]) -> int:
     skipped = names[len(results):]
     if not failed:
         print(f"Apply complete: {applied} change(s) applied to {len(results)} target(s); verified: the plan is now empty.")
+    elif any(r.residue for r in failed):
+        print(f"Apply FAILED verification: {applied} change(s) applied, but the plan is not empty afterwards; see below.")
+    elif any(r.refused for r in failed):
+        print(f"Apply REFUSED after the block phase: {applied} change(s) applied; see below.")
+    elif any(r.declined for r in failed):
+        print(f"Apply cancelled: {applied} change(s) applied before cancelling.")
     else:
         print(f"Apply FAILED: {applied} change(s) applied before stopping; see below.")
     for result in results:

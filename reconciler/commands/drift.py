@@ -29,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(parser)
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument("--accept", action="store_true",
+                        help="rewrite the policy files to match live for the drift found (comments and layout kept)")
     parser.set_defaults(func=run)
 
 
@@ -39,7 +41,7 @@ def categorise(plan: Plan) -> dict[str, list[Any]]:
 
 
 def compute(args: argparse.Namespace) -> list[Plan]:
-    return compute_plans(Context(args), args.target)
+    return compute_plans(Context(args, command="drift"), args.target)
 
 
 def render_text(plans: list[Plan], colour: bool) -> str:
@@ -99,4 +101,23 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render(plans, mode="drift"))
     else:
         sys.stdout.write(render_text(plans, out_stream_is_tty()))
+    if args.accept:
+        accept(args.config, plans)
     return 2 if has_drift(plans) else 0
+
+
+def accept(config_dir: str, plans: list[Plan]) -> None:
+    """``--accept``: fold the drift into the policy files (see reconciler.config.edit)."""
+    from reconciler.cli import UserError
+    from reconciler.config.edit import EditError, accept_drift
+
+    try:
+        result = accept_drift(config_dir, plans)
+    except EditError as error:
+        raise UserError(str(error)) from None
+    for path in result.changed_files:
+        print(f"rewrote {path}")
+    for key in result.accepted:
+        print(f"accepted live state: {key}")
+    for reason in result.skipped:
+        print(f"not accepted (edit by hand): {reason}")

@@ -12,6 +12,7 @@ https://api.github.com). Any failure to post exits 1, so the workflow step fails
 from __future__ import annotations
 
 import argparse
+import html
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from reconciler.github.client import GitHubClient, GitHubError
 from reconciler.github.comments import check_head, marker, upsert_comment
 from reconciler.github.issues import DRIFT_LABEL, close_issue, upsert_issue
 from reconciler.github.plans import load_plans
-from reconciler.report.markdown import render
+from reconciler.report.markdown import LIMIT, mask, render
 
 
 def register(subparsers: Any) -> None:
@@ -41,6 +42,7 @@ def register(subparsers: Any) -> None:
     r.add_argument("--title", default=None)
     r.add_argument("--artifact-url", default=None, help="link to the run's artifacts")
     r.add_argument("--fork", action="store_true", help="say the plan ran against the sandbox snapshot (fork pull request)")
+    r.add_argument("--log", default=None, metavar="FILE", help="append this command output (e.g. the apply log), escaped and collapsed")
     r.add_argument("--out", default="-", metavar="FILE", help="output file (default: stdout)")
     r.set_defaults(func=_render)
 
@@ -80,11 +82,26 @@ def _render(args: argparse.Namespace) -> int:
     base = None if args.base_drift is None else [p for path in args.base_drift for p in load_plans(path)]
     title = args.title or ("SMS policy drift" if args.mode == "drift" else "SMS policy plan")
     text = render(plans, title=title, mode=args.mode, base_drift=base, artifact_url=args.artifact_url, fork_mode=args.fork)
+    if args.log:
+        text += _log_block(_read_body(args.log), LIMIT - len(text))
     if args.out == "-":
         sys.stdout.write(text)
     else:
         Path(args.out).write_text(text, encoding="utf-8")
     return 0
+
+
+def _log_block(log: str, room: int) -> str:
+    """A collapsed, escaped copy of a command's output; its tail when it does not fit."""
+    head = "\n<details><summary>Log</summary>\n\n<pre>\n"
+    tail = "</pre>\n</details>\n"
+    body = html.escape(mask(log), quote=False)
+    budget = room - len(head) - len(tail) - 40
+    if budget <= 0:
+        return ""
+    if len(body) > budget:
+        body = "… (start cut; the full log is in the artifact)\n" + body[len(body) - budget :]
+    return head + body + ("" if body.endswith("\n") else "\n") + tail
 
 
 def _comment(args: argparse.Namespace) -> int:

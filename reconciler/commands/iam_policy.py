@@ -28,6 +28,12 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="policy directory: scope the statements to its targets' regions and role ARNs",
     )
+    parser.add_argument(
+        "--lock-url",
+        default=None,
+        metavar="s3://BUCKET/PREFIX",
+        help="apply mode: also allow the S3 apply lock's objects (as passed to `apply --lock-url`)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -43,5 +49,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{args.config}: the policy has errors", hint="fix them (see `reconciler validate`) and retry")
         regions = sorted({t.region for t in policy.targets.values()})
         roles = sorted({t.role_arn for t in policy.targets.values() if t.role_arn})
-    sys.stdout.write(policy_json(args.mode, regions, roles))
+    if args.lock_url and not args.lock_url.startswith("s3://"):
+        raise UserError(f"--lock-url {args.lock_url!r}: only S3 locks need IAM permissions", hint="use s3://BUCKET/PREFIX")
+    sys.stdout.write(policy_json(args.mode, regions, roles, args.lock_url))
     return 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -35,7 +36,7 @@ from reconciler.areas.opt_outs import LiveOptOuts, OptOutsArea
 from reconciler.areas.phone_numbers import NumbersLive, PhoneNumbersArea
 from reconciler.areas.protect import ProtectArea, ProtectLive
 from reconciler.areas.shares import LiveShares, SharesArea, permission_name, resource_ref
-from reconciler.aws import SMS_VOICE, Api, SessionFactory
+from reconciler.aws import SMS_VOICE, Api, SandboxSessionFactory, SessionFactory
 from reconciler.cli import UserError
 from reconciler.config.model import (
     CAPABILITIES,
@@ -50,6 +51,7 @@ from reconciler.config.model import (
     Target,
 )
 from reconciler.countries import SUPPORTED
+from reconciler.options import add_common, load, open_sandbox, rate_scale, setup_logging
 
 NUMBERS_DIR = "numbers"
 ALL_RULES = {capability: CapabilityRules() for capability in CAPABILITIES}
@@ -76,31 +78,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "changes. Targets come from --config, or from --account/--region."
         ),
     )
+    add_common(parser, areas=False)
     parser.add_argument("--out", required=True, metavar="DIR", help="directory to write the policy into")
-    parser.add_argument("--config", default="config", help="policy directory holding the targets (default: config)")
-    parser.add_argument("--target", action="append", default=[], metavar="NAME", help="import only these targets")
     parser.add_argument("--account", help="import this account instead of the targets of --config")
     parser.add_argument("--region", help="the region of --account")
     parser.add_argument("--name", default="imported", help="target name for --account (default: imported)")
-    parser.add_argument(
-        "--sandbox",
-        nargs="?",
-        const="",
-        default=None,
-        metavar="SNAPSHOT",
-        help="read an in-process sandbox (seeded from SNAPSHOT if given) instead of AWS",
-    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    targets = _targets(args)
-    factory = _factory(args.sandbox)
+    setup_logging(args)
+    policy = _policy(args)
+    targets = [policy.targets[name] for name in (args.target or sorted(policy.targets))]
+    sandbox = open_sandbox(args.sandbox, policy) if args.sandbox else None
+    factory: SessionFactory = SandboxSessionFactory(sandbox) if sandbox is not None else SessionFactory()
     out = Path(args.out)
     _refuse_existing(out, POLICY_FILES)
-    # Client-side rate limits for AWS; an in-process sandbox enforces its own quotas (if any).
-    rate_scale = 0.0 if args.sandbox is not None else 1.0
-    imports = [import_target(factory, target, rate_scale=rate_scale) for target in targets]
+    imports = [import_target(factory, t, rate_scale=rate_scale(sandbox is not None)) for t in targets]
     files = render(imports)
     write_files(out, files)
     for item in imports:
@@ -110,39 +104,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _targets(args: argparse.Namespace) -> list[Target]:
+def _policy(args: argparse.Namespace) -> Policy:
+    """A policy holding just the targets to import."""
     if args.account or args.region:
         if not (args.account and args.region):
             raise UserError("--account and --region go together", hint="e.g. --account 111122223333 --region us-east-1")
         if not (len(args.account) == 12 and args.account.isdigit()):
             raise UserError(f"--account {args.account!r} is not a 12-digit account id")
-        return [Target(args.name, args.account, args.region)]
-    from reconciler.config import format_text, load_policy
-
-    policy, diagnostics = load_policy(args.config)
-    if policy is None:
-        raise UserError(
-            f"cannot read the targets from {args.config}:\n{format_text(diagnostics)}",
-            hint="fix the policy, or pass --account and --region",
-        )
-    names = args.target or sorted(policy.targets)
-    unknown = [n for n in names if n not in policy.targets]
+        target = Target(args.name, args.account, args.region)
+        return Policy(config_dir=args.out, targets={target.name: target}, desired={})
+    policy = load(args.config)
+    unknown = [name for name in args.target if name not in policy.targets]
     if unknown:
         raise UserError(f"unknown target {', '.join(unknown)}", hint=f"targets: {', '.join(sorted(policy.targets))}")
-    return [policy.targets[n] for n in names]
-
-
-def _factory(sandbox: str | None) -> SessionFactory:
-    if sandbox is None:
-        return SessionFactory()
-    from reconciler.aws import SandboxSessionFactory
-    from reconciler.sandbox import Sandbox
-
-    if sandbox:
-        if not Path(sandbox).exists():
-            raise UserError(f"sandbox snapshot {sandbox} does not exist")
-        return SandboxSessionFactory(Sandbox.from_snapshot(sandbox))
-    return SandboxSessionFactory(Sandbox())
+    return Policy(config_dir=policy.config_dir, targets=policy.targets, desired={})
 
 
 # Reading ----------------------------------------------------------------------------------------
@@ -269,10 +244,17 @@ def _today() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
 
 
+POOL_NAME = re.compile(r"[A-Za-z0-9_.:/+=@-]{1,256}")  # the policy's pool_ref pattern
+
+
 def _pool_refs(numbers: NumbersLive) -> dict[str, str]:
-    """Pool ARN -> reference: the Name tag when no other pool carries it, else the id."""
+    """Pool ARN -> reference: the Name tag when it is unique and writable as a reference, else the id."""
     names = Counter(p.name for p in numbers.pools if p.name)
-    return {p.arn: (p.name if p.name and names[p.name] == 1 and not p.name.startswith("pool-") else p.id) for p in numbers.pools}
+
+    def usable(name: str | None) -> bool:
+        return bool(name) and names[name] == 1 and not str(name).startswith("pool-") and bool(POOL_NAME.fullmatch(str(name)))
+
+    return {p.arn: (str(p.name) if usable(p.name) else p.id) for p in numbers.pools}
 
 
 def _identities(numbers: NumbersLive, pool_refs: dict[str, str]) -> dict[str, list[dict[str, Any]]]:

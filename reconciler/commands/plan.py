@@ -47,7 +47,7 @@ def compute(context: Context, names: list[str]) -> list[Plan]:
 
 
 def run(args: argparse.Namespace) -> int:
-    context = Context(args)
+    context = Context(args, command="plan")
     plans = compute(context, args.target)
     sys.stdout.write(render(plans, args.format))
     if args.out:

@@ -89,10 +89,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     snap.add_argument("--out", type=Path, required=True, help="snapshot file to write")
     snap.add_argument("--account", help="account id of the generated account")
-    snap.add_argument("--region", default="us-east-1", help="region (default us-east-1)")
+    snap.add_argument("--region", help="region (default: the policy's target region, else us-east-1)")
     snap.add_argument("--seed", type=int, default=None, help="random seed")
     snap.add_argument(
         "--opt-out-numbers", type=int, default=None, help="size of the large opt-out list (large only)"
+    )
+    snap.add_argument(
+        "--config",
+        type=Path,
+        default=Path("config"),
+        help="policy directory whose resources the example account holds (default: config, if present)",
     )
     snap.set_defaults(func=run_snapshot)
 
@@ -210,7 +216,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
     from reconciler.sandbox.snapshot import save
     from reconciler.sandbox.state import World
 
-    options: dict[str, Any] = {"region": args.region}
+    options: dict[str, Any] = {"region": args.region} if args.region else {}
     if args.account:
         if not (len(args.account) == 12 and args.account.isdigit()):
             raise UserError(f"--account {args.account!r} is not a 12-digit account id")
@@ -223,8 +229,17 @@ def run_snapshot(args: argparse.Namespace) -> int:
         if args.opt_out_numbers < 0:
             raise UserError("--opt-out-numbers must not be negative")
         options["opt_out_numbers"] = args.opt_out_numbers
+    if args.generate == "example" and args.config.is_dir():
+        options["config_dir"] = args.config
     world = World()
-    generate(args.generate, world, **options)
+    try:
+        generate(args.generate, world, **options)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UserError(
+            f"cannot build the {args.generate} account: {error}",
+            hint="check the policy with 'reconciler validate'",
+        ) from None
     save(world, args.out)
-    print(f"Wrote {args.generate} snapshot to {args.out}")
+    source = f" from the policy in {args.config}" if "config_dir" in options else ""
+    print(f"Wrote {args.generate} snapshot{source} to {args.out}")
     return 0

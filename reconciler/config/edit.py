@@ -9,6 +9,7 @@ restored when the result does not validate, so a failed edit changes nothing.
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from reconciler.config.model import CAPABILITIES, STATUSES, EmergencyBlock, Policy
+from reconciler.countries import SUPPORTED
 from reconciler.plan import Change, Plan
 
 EMERGENCY_FILE = "emergency.yaml"
@@ -155,6 +157,30 @@ def _set_country(rules: CommentedMap, country: str, status: str) -> None:
         listed.append(country)  # the author's own order: keep it, add at the end
 
 
+def _normalise(rules: CommentedMap) -> None:
+    """Flip ``default`` to the status most countries have, so the exceptions stay short.
+
+    Only when the current default is no longer the most common status (e.g. live opened a
+    ``default: BLOCK`` capability everywhere): the lists are then rewritten from scratch.
+    """
+    default = str(rules.get("default", "ALLOW"))
+    status = {c: default for c in SUPPORTED}
+    for name in STATUSES:
+        for country in rules.get(name) or []:
+            status[str(country)] = name
+    counts = Counter(status.values())
+    best = max(STATUSES, key=lambda s: (counts[s], s == default))
+    if best == default:
+        return
+    rules["default"] = best
+    for name in STATUSES:
+        listed = sorted(c for c, s in status.items() if s == name and name != best)
+        if listed:
+            rules[name] = _flow_list(listed)
+        elif name in rules:
+            del rules[name]
+
+
 def _drop_empty(rules: CommentedMap) -> None:
     for name in STATUSES:
         listed = rules.get(name)
@@ -163,10 +189,13 @@ def _drop_empty(rules: CommentedMap) -> None:
 
 
 def _accept_country_rules(docs: list[Document], target: str, change: Change, emergency: set[tuple[str, str]],
-                          result: AcceptResult) -> Document | None:
+                          missing: set[str], result: AcceptResult, finalise: list[CommentedMap]) -> Document | None:
     data = change.data or {}
     name, capability = str(data.get("name", "")), str(data.get("capability", ""))
     live = change.before if isinstance(change.before, dict) else {}
+    if name in missing:
+        result.skipped.append(f"{change.key}: protect configuration {name!r} does not exist live; nothing to accept")
+        return None
     found = _find(docs, "protect_configurations", "name", name, target)
     if found is None or not capability:
         result.skipped.append(f"{change.key}: protect configuration {name!r} is not in the policy files")
@@ -184,9 +213,9 @@ def _accept_country_rules(docs: list[Document], target: str, change: Change, eme
             continue
         _set_country(rules, country, str(live[country]))
         touched = True
-    _drop_empty(rules)
     if touched:
         result.accepted.append(change.key)
+        finalise.append(rules)
         return doc
     return None
 
@@ -248,14 +277,26 @@ def accept_drift(config_dir: str | Path, plans: Plan | Sequence[Plan], policy: P
     emergency: set[tuple[str, str]] = {(b.country, str(c)) for b in blocks for c in b.capabilities}
     result = AcceptResult()
     touched: dict[Path, Document] = {}
+    # Rule maps edited; tidied once all their countries moved (a list emptied by one change and
+    # refilled by the next keeps its place and comment).
+    finalise: list[CommentedMap] = []
     for plan in [plans] if isinstance(plans, Plan) else plans:
+        # Configurations the plan would create do not exist live: their rule "drift" is not drift.
+        missing = {
+            str((c.data or {}).get("name", c.key.split("/")[-1]))
+            for c in plan.changes
+            if c.area == "protect" and c.resource_type == "protect-configuration" and c.action == "create"
+        }
         for change in plan.sorted_changes():
             if change.area == "protect" and change.resource_type == "country-rules":
-                doc = _accept_country_rules(docs, plan.target, change, emergency, result)
+                doc = _accept_country_rules(docs, plan.target, change, emergency, missing, result, finalise)
             else:
                 doc = _accept_attributes(docs, plan.target, change, result)
             if doc is not None:
                 touched[doc.path] = doc
+    for rules in finalise:
+        _drop_empty(rules)
+        _normalise(rules)
     originals = {path: doc.text for path, doc in touched.items()}
     try:
         for path, doc in sorted(touched.items()):

@@ -102,46 +102,71 @@ def read_numbers(path: Path, max_issues: int = 50) -> NumbersFile:
     """Parse a numbers file: one E.164 number per line, blank lines and ``#`` comments ignored.
 
     Raises OSError/UnicodeDecodeError for unreadable files (the caller reports them). At most
-    ``max_issues`` problems are kept with positions; the counts cover all of them.
+    ``max_issues`` problems are kept with positions (the first ones by line); the counts cover all.
+
+    Built for million-line files: bare numbers (the bulk of any real file) are checked with
+    comprehension-level operations, the phone-number library is consulted once per
+    (prefix, length) shape rather than per line, and only unusual lines are looked at one by one.
     """
-    result = NumbersFile()
-    seen: set[str] = set()
     text = path.read_bytes().decode("utf-8-sig")
-    fullmatch = E164_SYNTAX.fullmatch
-    for line_number, raw in enumerate(text.splitlines(), start=1):
-        line = raw
-        if "#" in line:
-            line = line.split("#", 1)[0]
-        number = line.strip()
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    matches = list(map(E164_SYNTAX.fullmatch, lines))
+    bare = [line for line, match in zip(lines, matches, strict=True) if match]
+    verdicts = {shape: _shape_ok(shape) for shape in {(n[:5], len(n)) for n in bare}}
+    doubtful = {shape for shape, ok in verdicts.items() if ok is not True}
+    # Lines to look at one by one: anything but a bare number, and bare numbers of a doubtful shape.
+    special = [index for index, match in enumerate(matches) if not match]
+    if doubtful:
+        special += [i for i, m in enumerate(matches) if m and (lines[i][:5], len(lines[i])) in doubtful]
+    kept = set(bare)
+    has_duplicates = len(kept) != len(bare)
+
+    result = NumbersFile()
+    issues: list[NumberIssue] = []
+    extra: list[str] = []
+    for index in sorted(special):
+        raw = lines[index]
+        number = raw.split("#", 1)[0].strip() if "#" in raw else raw.strip()
         if not number:
             continue
-        column = raw.index(number[0]) + 1
-        problem = None if fullmatch(number) and _fast_ok(number) else e164_problem(number)
-        if problem is not None:
-            result.invalid_count += 1
-            if len(result.issues) < max_issues:
-                result.issues.append(NumberIssue(line_number, column, "invalid", mask(number), problem))
+        ok = verdicts.get((number[:5], len(number))) if E164_SYNTAX.fullmatch(number) else False
+        problem = None if ok is True else e164_problem(number)
+        if problem is None:
+            if number != raw:  # written with spaces or a comment
+                extra.append(number)
             continue
-        if number in seen:
-            result.duplicate_count += 1
-            if len(result.issues) < max_issues:
-                result.issues.append(NumberIssue(line_number, column, "duplicate", mask(number), ""))
-            continue
-        seen.add(number)
-        result.numbers.append(number)
+        kept.discard(number)  # a bare invalid number must not reach the list
+        result.invalid_count += 1
+        issues.append(NumberIssue(index + 1, raw.index(number) + 1, "invalid", mask(number), problem))
+    if extra or has_duplicates:
+        seen: set[str] = set()
+        extra_set = set(extra)
+        for index, raw in enumerate(lines):
+            number = raw if matches[index] else (raw.split("#", 1)[0].strip() if "#" in raw else raw.strip())
+            if number not in kept and number not in extra_set:
+                continue
+            if number in seen:
+                result.duplicate_count += 1
+                issues.append(NumberIssue(index + 1, raw.index(number) + 1, "duplicate", mask(number), ""))
+            seen.add(number)
+        kept |= extra_set
+    issues.sort(key=lambda issue: issue.line)
+    result.issues = issues[:max_issues]
+    result.numbers = list(kept)
     return result
 
 
-def _fast_ok(number: str) -> bool:
-    # Inlined e164_problem for the hot loop (syntax already checked by the caller).
-    digits = number[1:]
+def _shape_ok(shape: tuple[str, int]) -> bool | None:
+    """True/False for every number of this (first five characters, length) shape, or None when
+    the answer depends on the whole number (a national number with a leading 0)."""
+    head, length = shape
+    digits = head[1:]
     for size in (1, 2, 3):
-        code = int(digits[:size])
-        if code in _COUNTRY_CODES:
-            national = digits[size:]
-            if not national:
-                return False
-            if national.startswith("0"):
-                return _leading_zero_problem(number, national) is None
-            return _length_verdict(code, len(national)) is None
+        if int(digits[:size]) in _COUNTRY_CODES:
+            if digits[size : size + 1] == "0":
+                return None
+            national_length = length - 1 - size
+            return national_length > 0 and _length_verdict(int(digits[:size]), national_length) is None
     return False

@@ -96,7 +96,7 @@ def code(value: Any, limit: int = CELL_CHARS) -> str:
 
 
 def fmt_value(value: Any) -> str:
-    if value is None:
+    if value is None or (isinstance(value, dict | list | str) and not value):
         return "—"
     if isinstance(value, bool):
         return "on" if value else "off"
@@ -377,7 +377,7 @@ def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mo
         for change in report.kept_drift:
             # Not this pull request's doing, but applying it reverts a live change made outside git.
             for rank, text in highlights(change, mode):
-                ranked.append((rank + 10, report.plan.target, f"- {code(report.plan.target)}: {text} (reverts drift already on the base branch)"))
+                ranked.append((rank + 10, report.plan.target, f"- {code(report.plan.target)}: {text} (drift already on the base branch, not this pull request)"))
     lines = [line for _, _, line in sorted(ranked, key=lambda item: (item[0], item[1]))]
     if lines:
         out += ["#### Review carefully", ""]

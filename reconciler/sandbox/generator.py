@@ -10,15 +10,17 @@ start time differs between wall-clock worlds).
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import yaml
 from sortedcontainers import SortedDict
 
 from reconciler.sandbox import ids
 from reconciler.sandbox.handlers.ram import SMS_VOICE_PERMISSION_ARN
 from reconciler.sandbox.state import (
     ConfigurationSet,
-    NumberOverride,
     OptOutEntry,
     OptOutList,
     PhoneNumber,
@@ -161,41 +163,135 @@ def generate_large(
     return state
 
 
+@dataclass
+class ExampleSpec:
+    """What the example account holds: the resources an example policy refers to."""
+
+    account: str = EXAMPLE_ACCOUNT
+    region: str = "us-east-1"
+    phone_numbers: list[str] = field(default_factory=lambda: ["+18885550100"])
+    sender_ids: list[tuple[str, str]] = field(default_factory=lambda: [("DEMOTP", "GB")])
+    configuration_sets: list[str] = field(default_factory=lambda: ["transactional"])
+    opt_out_lists: dict[str, list[str]] = field(
+        default_factory=lambda: {"marketing": ["+12065550142", "+12065550199"]}
+    )
+    protect_configurations: list[str] = field(default_factory=lambda: ["baseline"])
+    consumers: list[str] = field(default_factory=lambda: [EXAMPLE_CONSUMER])
+    organization: dict[str, str] = field(default_factory=dict)
+
+
+_TOLL_FREE_PREFIXES = ("+1800", "+1833", "+1844", "+1855", "+1866", "+1877", "+1888")
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def spec_from_policy(config_dir: str | Path) -> ExampleSpec:
+    """The resources a policy directory (``config/``) refers to, for an account that already has them.
+
+    Reads only what it needs (targets, organization, identities, opt-out lists, protect
+    configuration names, share principals); the policy loader validates the rest.
+    """
+    root = Path(config_dir)
+    merged: dict[str, Any] = {}
+    for path in sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")):
+        merged.update(_yaml(path))
+    spec = ExampleSpec(
+        phone_numbers=[],
+        sender_ids=[],
+        configuration_sets=[],
+        opt_out_lists={},
+        protect_configurations=[],
+        consumers=[],
+    )
+    targets = merged.get("targets") or []
+    if targets:
+        spec.account = str(targets[0].get("account_id", spec.account))
+        spec.region = str(targets[0].get("region", spec.region))
+    spec.phone_numbers = [
+        str(item["phone_number"]) for item in merged.get("phone_numbers") or [] if "phone_number" in item
+    ]
+    spec.sender_ids = [
+        (str(item["sender_id"]), str(item["country"]))
+        for item in merged.get("sender_ids") or []
+        if "sender_id" in item
+    ]
+    spec.configuration_sets = [
+        str(item["name"]) for item in merged.get("configuration_sets") or [] if "name" in item
+    ]
+    for item in merged.get("opt_out_lists") or []:
+        numbers: list[str] = [str(n) for n in item.get("numbers") or []]
+        if item.get("numbers_file"):
+            lines = (root / str(item["numbers_file"])).read_text(encoding="utf-8").splitlines()
+            numbers += [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+        # The live list starts with every other number of the policy's: plans have something to add.
+        spec.opt_out_lists[str(item["name"])] = numbers[::2]
+    spec.protect_configurations = [
+        str(item["name"]) for item in merged.get("protect_configurations") or [] if "name" in item
+    ]
+    principals = {str(p) for share in merged.get("shares") or [] for p in share.get("principals") or []}
+    spec.consumers = sorted(p for p in principals if len(p) == 12 and p.isdigit() and p != spec.account)
+    organization = merged.get("organization") or {}
+    org_arn = str(organization.get("arn", ""))
+    if "/o-" in org_arn:
+        org_id = org_arn.rsplit("/", 1)[1]
+        management = org_arn.split(":")[4]
+        members = {management, spec.account, *(str(a) for a in organization.get("accounts") or [])}
+        spec.organization = {account: org_id for account in sorted(members) if account}
+    return spec
+
+
 def generate_example(
     world: World,
-    account: str = EXAMPLE_ACCOUNT,
-    region: str = "us-east-1",
-    consumer: str = EXAMPLE_CONSUMER,
+    account: str | None = None,
+    region: str | None = None,
     seed: int = 7,
+    config_dir: str | Path | None = None,
 ) -> RegionState:
     """The small account the README demo plans against.
 
-    A US toll-free number (international sending off), a US 10DLC number, a GB sender ID
-    ``DEMOTP``, a pool holding the toll-free number, a ``transactional`` configuration set, a
-    ``baseline`` protect configuration (blocks AU for SMS), a ``marketing`` opt-out list with one
-    end-user opt-out, and a consumer account ``consumer`` (empty) to share with.
+    From a policy directory (``config_dir``): the numbers, sender IDs, configuration sets,
+    opt-out lists (holding every other number of the policy's, plus one end-user opt-out) and
+    protect configurations (named by their ``Name`` tag, allowing everything) the policy refers
+    to, its organization, and empty consumer accounts for its share principals — the live state
+    before the policy's first apply. Without one: a US toll-free number, a GB sender ID ``DEMOTP``,
+    a ``transactional`` configuration set, a ``baseline`` protect configuration, a ``marketing``
+    opt-out list and an empty consumer account ``444455556666``. Both add a US 10DLC number in a
+    pool (numbers the policy does not manage).
     """
+    spec = spec_from_policy(config_dir) if config_dir is not None else ExampleSpec()
+    account = account or spec.account
+    region = region or spec.region
     rng = random.Random(seed)
     now = world.clock.now()
     state = world.region(account, region)
     created = now - 30 * DAY
-    for name in ("Default", "marketing"):
+    for name in ["Default", *spec.opt_out_lists]:
         state.opt_out_lists[name] = OptOutList(
             name, ids.arn(region, account, ids.OPT_OUT_LIST, name), created
         )
-    marketing = state.opt_out_lists["marketing"]
-    marketing.entries["+12065550142"] = OptOutEntry(now - 3 * DAY, True)
-    marketing.entries["+12065550199"] = OptOutEntry(now - 2 * DAY, False)
+    for name, listed in spec.opt_out_lists.items():
+        entries = state.opt_out_lists[name].entries
+        for index, e164 in enumerate(listed):
+            entries[e164] = OptOutEntry(now - (index + 2) * DAY, False)
+        entries["+12065550198"] = OptOutEntry(now - DAY, True)  # a recipient who replied STOP
 
-    def number(kind: str, e164: str, capabilities: list[str]) -> PhoneNumber:
+    def number(kind: str, e164: str) -> PhoneNumber:
         number_id = ids.new_id(ids.PHONE_NUMBER, rng)
+        country = "US" if e164.startswith("+1") else "GB"
         record = PhoneNumber(
             number_id,
             ids.arn(region, account, ids.PHONE_NUMBER, number_id),
             e164,
-            "US",
+            country,
             "TRANSACTIONAL",
-            capabilities,
+            ["SMS", "VOICE"] if kind != "TEN_DLC" else ["SMS"],
             kind,
             "2.00",
             created,
@@ -203,34 +299,35 @@ def generate_example(
         state.phone_numbers[number_id] = record
         return record
 
-    toll_free = number("TOLL_FREE", "+18885550100", ["SMS", "VOICE"])
-    number("TEN_DLC", "+12065550123", ["SMS"])
-    sender = SenderId("DEMOTP", "GB", ids.sender_id_arn(region, account, "DEMOTP", "GB"), ["TRANSACTIONAL"])
-    state.sender_ids[ids.sender_id_key("DEMOTP", "GB")] = sender
+    for e164 in spec.phone_numbers:
+        number("TOLL_FREE" if e164.startswith(_TOLL_FREE_PREFIXES) else "LONG_CODE", e164)
+    # The pool holds a number the policy does not manage: numbers in a pool refuse UpdatePhoneNumber.
+    ten_dlc = number("TEN_DLC", "+12065550123")
+    for sender_id, country in spec.sender_ids:
+        state.sender_ids[ids.sender_id_key(sender_id, country)] = SenderId(
+            sender_id, country, ids.sender_id_arn(region, account, sender_id, country), ["TRANSACTIONAL"]
+        )
     pool_id = ids.new_id(ids.POOL, rng)
     pool = Pool(
-        pool_id,
-        ids.arn(region, account, ids.POOL, pool_id),
-        "TRANSACTIONAL",
-        created,
-        members=[toll_free.arn],
+        pool_id, ids.arn(region, account, ids.POOL, pool_id), "TRANSACTIONAL", created, members=[ten_dlc.arn]
     )
-    toll_free.pool_id = pool_id
+    ten_dlc.pool_id = pool_id
     state.pools[pool_id] = pool
-    state.tags[pool.arn] = {"Name": "transactional-pool"}
-    config_set = ConfigurationSet(
-        "transactional", ids.arn(region, account, ids.CONFIGURATION_SET, "transactional"), created
-    )
-    state.configuration_sets[config_set.name] = config_set
-    protect_id = ids.new_id(ids.PROTECT_CONFIGURATION, rng)
-    protect = ProtectConfiguration(
-        protect_id, ids.arn(region, account, ids.PROTECT_CONFIGURATION, protect_id), created
-    )
-    protect.rules = {"SMS": {"AU": "BLOCK"}}
-    protect.number_overrides["+61491570006"] = NumberOverride("+61491570006", "ALLOW", created)
-    state.protect_configurations[protect_id] = protect
-    state.tags[protect.arn] = {"Name": "baseline"}
-    world.region(consumer, region)
+    state.tags[pool.arn] = {"Name": "marketing-pool"}
+    for name in spec.configuration_sets:
+        state.configuration_sets[name] = ConfigurationSet(
+            name, ids.arn(region, account, ids.CONFIGURATION_SET, name), created
+        )
+    for name in spec.protect_configurations:
+        protect_id = ids.new_id(ids.PROTECT_CONFIGURATION, rng)
+        protect = ProtectConfiguration(
+            protect_id, ids.arn(region, account, ids.PROTECT_CONFIGURATION, protect_id), created
+        )
+        state.protect_configurations[protect_id] = protect
+        state.tags[protect.arn] = {"Name": name}
+    for consumer in spec.consumers:
+        world.region(consumer, region)
+    world.organization.update(spec.organization)
     return state
 
 

@@ -101,12 +101,12 @@ def resolve_arn(world: World, value: str) -> tuple[RegionState, Any] | None:
     parsed = parse_arn(value)
     if parsed is None:
         return None
-    if parsed.resource_type == OPT_OUT_LIST and parsed.resource_id == DEFAULT_OPT_OUT_LIST:
-        owner = world.region(parsed.account, parsed.region)
-        return owner, ensure_default_opt_out_list(owner, world.clock.now())
     found = world.regions.get((parsed.account, parsed.region))
     if found is None:
+        # An account the sandbox has never seen has nothing (a lookup must not create accounts).
         return None
+    if parsed.resource_type == OPT_OUT_LIST and parsed.resource_id == DEFAULT_OPT_OUT_LIST:
+        return found, ensure_default_opt_out_list(found, world.clock.now())
     record = _lookup(found, parsed.resource_type, parsed.resource_id)
     if record is None or record.arn != value:
         return None

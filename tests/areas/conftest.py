@@ -8,14 +8,11 @@ from typing import Any
 
 import pytest
 import structlog
+from area_support import ACCOUNT, REGION, START
 
 from reconciler.aws import Api
 from reconciler.config.model import Target
 from reconciler.sandbox import Clock, Sandbox, World
-
-ACCOUNT = "111122223333"
-REGION = "us-east-1"
-START = 1_800_000_000.0
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +41,3 @@ def sms(sandbox: Sandbox) -> Any:
 def target() -> Target:
     return Target("prod", ACCOUNT, REGION)
 
-
-def calls(sandbox: Sandbox, operation: str) -> int:
-    """How many times the sandbox answered ``operation`` so far."""
-    return sum(1 for record in sandbox.calls if record.operation == operation)

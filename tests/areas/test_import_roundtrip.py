@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, REGION
+from area_support import ACCOUNT, REGION
 
 from reconciler.aws import SandboxSessionFactory
 from reconciler.cli import main
+from reconciler.commands.import_ import import_target, render, write_files
 from reconciler.config import format_text, load_policy
+from reconciler.config.model import Target
 from reconciler.engine import Engine
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.handlers.opt_outs import simulate_inbound_stop
@@ -103,3 +105,22 @@ def test_import_of_an_empty_account_still_validates(sandbox: Sandbox, tmp_path: 
     assert policy is not None, format_text(diagnostics)
     engine = Engine(policy, SandboxSessionFactory(sandbox), rate_scale=0)
     assert engine.plan(engine.start("prod")).changes == []
+
+
+def test_import_of_several_targets_scopes_items_and_files(sandbox: Sandbox, tmp_path: Path) -> None:
+    build_account(sandbox)
+    other = "555566667777"
+    sms = sandbox.client("pinpoint-sms-voice-v2", other, REGION)
+    sms.create_opt_out_list(OptOutListName="marketing")
+    sms.put_opted_out_number(OptOutListName="marketing", OptedOutNumber="+12065559999")
+    targets = [Target("a", ACCOUNT, REGION), Target("b", other, REGION)]
+    files = render([import_target(SandboxSessionFactory(sandbox), t, rate_scale=0) for t in targets])
+    assert files["numbers/b/marketing.txt"].splitlines()[1:] == ["+12065559999"]
+    assert "numbers/a/marketing.txt" in files
+    out = tmp_path / "cfg"
+    write_files(out, files)
+    policy, diagnostics = load_policy(out)
+    assert policy is not None, format_text(diagnostics)
+    engine = Engine(policy, SandboxSessionFactory(sandbox), rate_scale=0)
+    for name in ("a", "b"):
+        assert engine.plan(engine.start(name)).changes == []

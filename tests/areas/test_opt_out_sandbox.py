@@ -3,16 +3,18 @@ reads follow the cost model, end-user opt-outs survive, and AWS's 30-day rule su
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, REGION, START, calls
+from area_support import ACCOUNT, REGION, START, calls
 
 from reconciler.areas.opt_outs import OptOutsArea, numbers_digest
 from reconciler.aws import Api
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, OptOutListSpec, Target
+from reconciler.config.model import Desired, OptOutListSpec, Source, Target
 from reconciler.plan import Change
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.handlers.opt_outs import simulate_inbound_stop
@@ -118,7 +120,7 @@ def test_a_few_numbers_on_a_big_list_are_probed_then_looked_up(
     area, changes = plan(api, desired)
     reads = calls(sandbox, "DescribeOptedOutNumbers") - before
     assert reads <= 2 * 1  # lookup of 3 numbers costs 1 call; the probe never spends more than that again
-    assert sorted(c.secret for c in changes if c.action == "add") == ["+13125550100", "+13125550101"]
+    assert sorted(c.secret or "" for c in changes if c.action == "add") == ["+13125550100", "+13125550101"]
     for change in changes:
         area.apply(api, change)
     # After the apply the watermark vouches for the listed numbers: the next plan reads nothing.
@@ -144,7 +146,7 @@ def test_numbers_added_since_the_last_apply_are_written_through_without_reads(
     area, changes = plan(api, desired, OptOutsArea(baseline=baseline))
     assert calls(sandbox, "DescribeOptedOutNumbers") == before
     adds = [c for c in changes if c.action == "add"]
-    assert sorted(c.secret for c in adds) == ["+13125550100", "+13125550101"]
+    assert sorted(c.secret or "" for c in adds) == ["+13125550100", "+13125550101"]
     assert all("unverified" in c.flags for c in adds)
     puts = calls(sandbox, "PutOptedOutNumber")
     for change in changes:
@@ -171,3 +173,52 @@ def test_prune_deletes_unnamed_lists_but_not_default(api: Api, sms: Any, target:
     names = {item["OptOutListName"] for item in sms.describe_opt_out_lists()["OptOutLists"]}
     assert names == {"Default"}
     assert plan(api, desired)[1] == []
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                   check=True, capture_output=True)
+
+
+def file_spec(config: Path, numbers: Sequence[str]) -> OptOutListSpec:
+    (config / "numbers").mkdir(parents=True, exist_ok=True)
+    (config / "numbers" / "list.txt").write_text("# opt-outs\n" + "".join(f"{n}\n" for n in numbers))
+    source = Source(str(config / "opt_out_lists.yaml"), 3, 3)
+    return OptOutListSpec("list", "additive", tuple(sorted(set(numbers))), "numbers/list.txt", source)
+
+
+def test_a_pull_request_adding_numbers_plans_from_git_history_without_reading_the_list(
+    sandbox: Sandbox, api: Api, sms: Any, target: Target, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    config = repo / "config"
+    old = [f"+1206{i:07d}" for i in range(400)]
+    git(tmp_path, "init", "-q", str(repo))
+    base = file_spec(config, old)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    apply(api, policy(target, base))  # main applied: the watermark records the committed list
+    # The pull request appends two numbers to the file (committed or not: both work).
+    head = file_spec(config, [*old, "+13125550100", "+13125550101"])
+    before = calls(sandbox, "DescribeOptedOutNumbers")
+    area, changes = plan(api, policy(target, head))
+    assert calls(sandbox, "DescribeOptedOutNumbers") == before
+    assert sorted(c.secret or "" for c in changes if c.action == "add") == ["+13125550100", "+13125550101"]
+    assert "write-through" in area.strategy(policy(target, head), area.read(api, policy(target, head)))
+    for change in changes:
+        area.apply(api, change)
+    assert plan(api, policy(target, head))[1] == []
+
+
+def test_without_a_matching_history_the_list_is_verified(
+    sandbox: Sandbox, api: Api, sms: Any, target: Target, tmp_path: Path
+) -> None:
+    config = tmp_path / "not-a-repo" / "config"
+    old = [f"+1206{i:07d}" for i in range(10)]
+    apply(api, policy(target, file_spec(config, old)))
+    head = file_spec(config, [*old, "+13125550100"])
+    before = calls(sandbox, "DescribeOptedOutNumbers")
+    _, changes = plan(api, policy(target, head))
+    assert calls(sandbox, "DescribeOptedOutNumbers") > before  # verified by reading
+    adds = [c for c in changes if c.action == "add"]
+    assert [c.secret for c in adds] == ["+13125550100"] and not adds[0].flags

@@ -148,3 +148,20 @@ def test_pool_shared_without_its_members_is_a_warning_with_the_fix() -> None:
     assert "pool pool-1 is shared without its members phone_number:phone-2" in warnings[0]
     assert "config/shares.yaml:5:7" in warnings[0]
     assert "add them to the share's resources" in warnings[0]
+
+
+def test_declared_member_accounts_are_not_flagged_external() -> None:
+    live = resolved()
+    live.shares = [share(allow_external_principals=True)]
+    want = spec(principals=(OU, "222222222222", "999999999999"), allow_external_principals=True)
+    policy = Desired(TARGET, shares=(want,), organization_arn=ORG, organization_accounts=frozenset({"222222222222"}))
+    flagged = {c.key for c in SharesArea().diff(policy, live) if FLAG_EXTERNAL_PRINCIPALS in c.flags}
+    assert flagged == {"shares/eum/principal/999999999999"}
+
+
+def test_resources_and_permissions_of_other_services_are_left_alone() -> None:
+    subnet = "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0123"
+    live = resolved()
+    live.shares = [share(resources={NUMBER_ARN: "ASSOCIATED", subnet: "ASSOCIATED"},
+                         permissions=(PERMISSION, "arn:aws:ram::aws:permission/AWSRAMDefaultPermissionSubnet"))]
+    assert SharesArea().diff(desired(spec()), live) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, calls
+from area_support import ACCOUNT, calls
 
 from reconciler.areas.shares import SharesArea
 from reconciler.aws import Api

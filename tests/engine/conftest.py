@@ -40,7 +40,8 @@ class Harness:
         self.sandbox = Sandbox(world=World(Clock(start=START, simulated=True)))
 
     def client(self, account: str = ACCOUNT) -> Any:
-        return self.sandbox.client(SMS, account_id=account, region=REGION)
+        # Through the engine's session factory: one shared botocore loader keeps tests fast.
+        return SandboxSessionFactory(self.sandbox).base_session(account, REGION).client(SMS)
 
     def engine(self, p: Policy, **kwargs: Any) -> Engine:
         return Engine(p, SandboxSessionFactory(self.sandbox), rate_scale=0, **kwargs)

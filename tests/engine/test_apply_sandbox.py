@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, OTHER_ACCOUNT, REGION, Harness, policy, replace
+from conftest import ACCOUNT, OTHER_ACCOUNT, Harness, policy, replace
 from sortedcontainers import SortedDict
 
 from reconciler.apply import StalePlan
@@ -18,11 +19,12 @@ from reconciler.config.model import (
     NumberOverrideSpec,
     OptOutListSpec,
     PhoneNumberSpec,
+    Policy,
     ProtectConfigurationSpec,
 )
 from reconciler.engine import AccountMismatch, Engine
 from reconciler.guard import GuardError, GuardOptions
-from reconciler.sandbox.state import OptOutEntry, OptOutList
+from reconciler.sandbox.state import OptOutEntry
 
 AU = "+61491570156"
 AU_TEST_HANDSET = "+61491570157"
@@ -136,7 +138,7 @@ def test_saved_plan_applies_when_fresh(harness: Harness) -> None:
 def test_credentials_of_another_account_are_refused_before_any_read(harness: Harness) -> None:
     class WrongAccount(SandboxSessionFactory):
         def base_session(self, account_id: str, region: str) -> Any:
-            return self.sandbox.session(OTHER_ACCOUNT, region)
+            return self._session(OTHER_ACCOUNT, region)
 
     engine = Engine(protect_policy(), WrongAccount(harness.sandbox), rate_scale=0)
     with pytest.raises(AccountMismatch) as excinfo:
@@ -255,5 +257,20 @@ def test_international_sending_on_a_non_toll_free_number_cannot_proceed(harness:
     assert "INTERNATIONAL_SENDING_NOT_SUPPORTED" in change.data["reason"]
 
 
-def test_region_is_part_of_the_target(harness: Harness) -> None:
-    assert REGION == "us-east-1"
+
+def test_role_assumption_reaches_the_target_account_and_a_wrong_role_is_refused(harness: Harness) -> None:
+    class CiAccount(SandboxSessionFactory):
+        def base_session(self, account_id: str, region: str) -> Any:
+            return self._session(OTHER_ACCOUNT, region)
+
+    p = protect_policy()
+    target = dataclasses.replace(p.targets["prod"], role_arn=f"arn:aws:iam::{ACCOUNT}:role/reconciler")
+    with_role = Policy(p.config_dir, {"prod": target}, {"prod": dataclasses.replace(p.desired["prod"], target=target)})
+    engine = Engine(with_role, CiAccount(harness.sandbox), rate_scale=0)
+    run = engine.start("prod")
+    assert run.api.call("sts", "GetCallerIdentity")["Arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/reconciler/")
+
+    wrong = dataclasses.replace(target, role_arn=f"arn:aws:iam::{OTHER_ACCOUNT}:role/reconciler")
+    misdirected = Policy(p.config_dir, {"prod": wrong}, {"prod": dataclasses.replace(p.desired["prod"], target=wrong)})
+    with pytest.raises(AccountMismatch):
+        Engine(misdirected, CiAccount(harness.sandbox), rate_scale=0).start("prod")

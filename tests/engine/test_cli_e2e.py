@@ -211,3 +211,44 @@ def test_targets_github_matrix(server: Server, tmp_path: Path) -> None:
     config = write_config(tmp_path, targets=TARGETS)
     result = cli(server, "targets", "--config", str(config), "--github-matrix")
     assert json.loads(result.stdout) == {"include": [{"account_id": ACCOUNT, "region": REGION, "target": "prod"}]}
+
+
+def test_opt_outs_plan_apply_then_second_plan_exits_zero(server: Server, tmp_path: Path) -> None:
+    numbers = ["+12065550123", "+12065550124"]
+    opt_outs = f"""
+    opt_out_lists:
+      - name: marketing
+        mode: additive
+        numbers: ["{numbers[0]}", "{numbers[1]}"]
+    """
+    config = write_config(tmp_path, targets=TARGETS, **{"opt-outs": opt_outs})
+    plan = cli(server, "plan", "--config", str(config), "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stderr
+    assert "+1206555****" in plan.stdout and numbers[0] not in plan.stdout and numbers[0] not in plan.stderr
+    assert cli(server, "apply", "--config", str(config), "--auto-approve").returncode == 0
+    listed = server.client().describe_opted_out_numbers(OptOutListName="marketing")["OptedOutNumbers"]
+    assert sorted(n["OptedOutNumber"] for n in listed) == numbers
+    assert cli(server, "plan", "--config", str(config), "--detailed-exitcode").returncode == 0
+
+
+def test_shares_plan_apply_then_second_plan_exits_zero(server: Server, tmp_path: Path) -> None:
+    sms = server.client()
+    number = sms.request_phone_number(IsoCountryCode="US", MessageType="TRANSACTIONAL", NumberCapabilities=["SMS"],
+                                      NumberType="TOLL_FREE")
+    shares = f"""
+    shares:
+      - name: partner
+        principals: ["{OTHER}"]
+        allow_external_principals: true
+        resources:
+          - {{phone_number: "{number['PhoneNumber']}"}}
+    """
+    config = write_config(tmp_path, targets=TARGETS, shares=shares)
+    plan = cli(server, "plan", "--config", str(config), "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    apply = cli(server, "apply", "--config", str(config), "--auto-approve")
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    shared = server.client("pinpoint-sms-voice-v2", account=OTHER).describe_phone_numbers(Owner="SHARED")["PhoneNumbers"]
+    assert [n["PhoneNumberArn"] for n in shared] == [number["PhoneNumberArn"]]
+    again = cli(server, "plan", "--config", str(config), "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr

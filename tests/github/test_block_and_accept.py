@@ -153,3 +153,57 @@ def test_accept_live_restores_files_when_the_result_does_not_validate(config: Pa
     with pytest.raises(EditError, match="does not validate"):
         accept_live(config, drift)
     assert (config / "protect.yaml").read_text() == original
+
+
+def test_accept_live_flips_the_default_when_live_opened_a_blocked_capability(config: Path) -> None:
+    from reconciler.countries import SUPPORTED
+
+    # Someone set VOICE to ALLOW everywhere but NG in the console; the policy says default BLOCK.
+    live = {c: "ALLOW" for c in sorted(SUPPORTED) if c not in ("US", "CA", "GB", "NG")}
+    policy = dict.fromkeys(live, "BLOCK")
+    accept_live(config, Plan(target="prod", changes=[rules_change("VOICE", live, policy)]))
+    text = (config / "protect.yaml").read_text()
+    assert "      VOICE:\n        default: ALLOW     # voice OTP only where" in text  # comment kept
+    assert "callbacks\n        BLOCK: [NG]\n    number_overrides:" in text
+    voice = desired(config).protect_configurations[0].rules["VOICE"]
+    assert voice.status("NG") == "BLOCK" and voice.status("FR") == "ALLOW" and voice.status("US") == "ALLOW"
+
+
+def test_accept_live_skips_configurations_that_do_not_exist_live(config: Path) -> None:
+    original = (config / "protect.yaml").read_text()
+    drift = Plan(target="prod", changes=[
+        Change("protect", "create", "protect-configuration", "protect/prod-default", None, {"name": "prod-default"},
+               data={"name": "prod-default"}),
+        rules_change("SMS", {"AU": "ALLOW"}, {"AU": "BLOCK"}),
+    ])
+    result = accept_drift(config, drift)
+    assert result.changed_files == []
+    assert "protect/prod-default/rules/SMS: protect configuration 'prod-default' does not exist live; nothing to accept" in result.skipped
+    assert (config / "protect.yaml").read_text() == original
+
+
+def test_drift_accept_end_to_end_on_the_sandbox(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Console change in the sandbox -> `drift --accept` -> the policy matches live, comments kept."""
+    from reconciler.sandbox import Sandbox
+
+    snap = str(config / "snap.json")
+    assert main(["sandbox", "snapshot", "--generate", "example", "--account", "111111111111", "--out", snap]) == 0
+    assert main(["apply", "--only", "protect", "--config", str(config), "--sandbox", snap, "--auto-approve"]) == 0
+    sandbox = Sandbox.from_snapshot(snap)
+    client = sandbox.session("111111111111", "us-east-1").client("pinpoint-sms-voice-v2")
+    for item in client.describe_protect_configurations()["ProtectConfigurations"]:
+        tags = client.list_tags_for_resource(ResourceArn=item["ProtectConfigurationArn"])["Tags"]
+        if {"Key": "Name", "Value": "prod-default"} in tags:
+            client.update_protect_configuration_country_rule_set(
+                ProtectConfigurationId=item["ProtectConfigurationId"], NumberCapability="SMS",
+                CountryRuleSetUpdates={"GH": {"ProtectStatus": "BLOCK"}, "AU": {"ProtectStatus": "ALLOW"}},
+            )
+    sandbox.save(snap)
+    capsys.readouterr()
+
+    assert main(["drift", "--only", "protect", "--config", str(config), "--sandbox", snap, "--accept"]) == 2
+    out = capsys.readouterr().out
+    assert f"rewrote {config / 'protect.yaml'}" in out
+    assert "        BLOCK: [GH]        # SMS pumping seen" in (config / "protect.yaml").read_text()
+    assert main(["drift", "--only", "protect", "--config", str(config), "--sandbox", snap]) in (0, 2)
+    assert "0 drifted, 0 missing" in capsys.readouterr().out

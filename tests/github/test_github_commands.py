@@ -249,3 +249,31 @@ def test_subprocess_comment_exit_codes(github: FakeGitHub, tmp_path: Path) -> No
     assert failed.returncode == 1
     assert failed.stderr.startswith("error: GitHub API PATCH")
     assert "Traceback" not in failed.stderr
+
+
+# -- render ----------------------------------------------------------------------------------------
+
+
+def test_render_reads_engine_plan_files_and_appends_an_escaped_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from reconciler.report import json_report
+
+    pr = Plan(target="prod", changes=[
+        Change("protect", "update", "country-rules", "protect/main/rules/SMS", {"AU": "BLOCK", "NG": "BLOCK"},
+               {"AU": "ALLOW", "NG": "ALLOW"}, data={"name": "main", "capability": "SMS"},
+               flags=frozenset({"opens-country"})),
+    ])
+    base = Plan(target="prod", changes=[
+        Change("protect", "update", "country-rules", "protect/main/rules/SMS", {"NG": "BLOCK"}, {"NG": "ALLOW"},
+               data={"name": "main", "capability": "SMS"}, flags=frozenset({"opens-country"})),
+    ])
+    pr_file, base_file = tmp_path / "pr.json", tmp_path / "base.json"
+    json_report.save([pr], pr_file)
+    json_report.save([base], base_file)
+    log = write(tmp_path, "apply.txt", "applied <b>2</b> changes to +12065550123\n")
+    assert main(["github", "render", "--plan", str(pr_file), "--base-drift", str(base_file), "--log", log]) == 0
+    out = capsys.readouterr().out
+    assert "**1 change(s) in this pull request** across 1 target(s); **1 already drifted**" in out
+    assert "<pre>\napplied &lt;b&gt;2&lt;/b&gt; changes to +1206555****\n</pre>" in out
+
+    assert main(["github", "render", "--plan", str(tmp_path / "missing.json")]) == 1
+    assert "missing.json: no such plan file" in capsys.readouterr().err

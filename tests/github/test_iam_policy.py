@@ -102,3 +102,21 @@ def test_cli_prints_valid_json(capsys: pytest.CaptureFixture[str]) -> None:
     actions = [a for s in document["Statement"] for a in s["Action"]]
     assert "sms-voice:DescribeProtectConfigurations" in actions
     assert not any(a.startswith(("sms-voice:Update", "sms-voice:Put", "sms-voice:Delete", "ram:Create")) for a in actions)
+
+
+def test_lock_bucket_only_for_apply(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["iam-policy", "--mode", "apply", "--lock-url", "s3://acme-locks/sms/"]) == 0
+    statements = {s["Sid"]: s for s in json.loads(capsys.readouterr().out)["Statement"]}
+    assert statements["ApplyLock"] == {
+        "Sid": "ApplyLock", "Effect": "Allow", "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+        "Resource": "arn:aws:s3:::acme-locks/sms/*",
+    }
+    assert main(["iam-policy", "--mode", "plan", "--lock-url", "s3://acme-locks/sms/"]) == 0
+    assert "ApplyLock" not in capsys.readouterr().out
+
+
+def test_config_scopes_regions(capsys: pytest.CaptureFixture[str]) -> None:
+    config = Path(__file__).resolve().parents[2] / "config"
+    assert main(["iam-policy", "--mode", "plan", "--config", str(config)]) == 0
+    statements = {s["Sid"]: s for s in json.loads(capsys.readouterr().out)["Statement"]}
+    assert statements["SmsVoiceRead"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": ["us-east-1"]}}

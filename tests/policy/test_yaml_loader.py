@@ -34,7 +34,7 @@ def test_positions_of_keys_values_and_items() -> None:
     assert position_of(root, ("top", 0)) == (2, 5)
     assert position_of(root, ("top", 0, "name")) == (2, 11)
     assert position_of(root, ("top", 0, "list"), key=True) == (3, 5)
-    assert position_of(root, ("top", 0, "list", 1)) == (3, 17)
+    assert position_of(root, ("top", 0, "list", 1)) == (3, 16)
     # A path that goes past the data falls back to the deepest known position.
     assert position_of(root, ("top", 0, "missing")) == (2, 5)
 

@@ -60,7 +60,7 @@ CASES: dict[str, tuple[dict[str, bytes | str], set[str]]] = {
     "huge-scalar-10MiB": ({"policy.yaml": "targets: " + "x" * (10 * MiB) + "\n"}, {"file-too-large"}),
     "big-scalar-under-limit": ({"policy.yaml": TARGETS_YAML + "note: " + "x" * (MiB - 200) + "\n"}, set()),
     "long-key-under-limit": ({"policy.yaml": TARGETS_YAML + "k" * (MiB - 200) + ": 1\n"}, set()),
-    "many-keys": ({"policy.yaml": TARGETS_YAML + "".join(f"k{i}: {i}\n" for i in range(20_000))}, set()),
+    "many-keys": ({"policy.yaml": TARGETS_YAML + "".join(f"k{i}: {i}\n" for i in range(5_000))}, set()),
     "utf16-bom": ({"policy.yaml": "\ufeff".encode("utf-16-le") + TARGETS_YAML.encode("utf-16-le")}, {"file-not-utf8"}),
     "utf16-be-bom": ({"policy.yaml": TARGETS_YAML.encode("utf-16")}, {"file-not-utf8"}),
     "utf32": ({"policy.yaml": TARGETS_YAML.encode("utf-32")}, {"file-not-utf8"}),
@@ -93,7 +93,7 @@ def test_hostile_policy_ends_in_clean_diagnostics(tmp_path: Path, name: str) -> 
     outcome = load_checked(write_files(tmp_path / "config", files), seconds=20, max_peak=96 * MiB)
     soakmode.tally("hostile inputs (hand-made)")
     assert outcome.codes >= expected_codes, [str(d) for d in outcome.diagnostics]
-    if name.startswith(("numbers-file", "utf", "latin", "nul-bytes", "huge", "billion", "merge", "alias", "deep")):
+    if name.startswith(("numbers-file", "utf16", "utf32", "latin", "nul-bytes", "huge", "billion", "merge", "alias", "deep")):
         assert outcome.policy is None, f"{name} was accepted"
     assert outcome.seconds < 15
 

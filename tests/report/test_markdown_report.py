@@ -251,7 +251,7 @@ def test_a_rule_map_mixing_pr_and_drift_countries_is_split() -> None:
     check_golden("pr_vs_drift_mixed.md", text)
     review = text.split("#### Review carefully", 1)[1].split("### Target", 1)[0]
     assert "- `prod`: **Opens** AU (Australia) for SMS on `prod-default` (BLOCK → ALLOW)\n" in review
-    assert "**Opens** NG (Nigeria) for SMS on `prod-default` (BLOCK → ALLOW) (reverts drift already on the base branch)" in review
+    assert "**Opens** NG (Nigeria) for SMS on `prod-default` (BLOCK → ALLOW) (drift already on the base branch, not this pull request)" in review
     assert review.index("AU (Australia)") < review.index("NG (Nigeria)")
     assert "| update | `protect/prod-default/rules/SMS` | AU: BLOCK | AU: ALLOW |" in text
     assert "| update | `protect/prod-default/rules/SMS` | NG: BLOCK | NG: ALLOW |" in text

@@ -60,7 +60,10 @@ def test_missing_required_member_has_reason_missing_parameter(sandbox):
     error = error_of(excinfo)
     assert error["Reason"] == "MISSING_PARAMETER"
     assert error["Fields"] == [
-        {"Name": "OptedOutNumber", "Message": "Value null at 'OptedOutNumber' failed to satisfy constraint: Member must not be null"}
+        {
+            "Name": "OptedOutNumber",
+            "Message": "Value null at 'OptedOutNumber' failed to satisfy constraint: Member must not be null",
+        }
     ]
 
 
@@ -83,7 +86,9 @@ def test_nothing_changes_when_validation_fails(sandbox):
 def test_unknown_member_is_refused_on_the_wire():
     # botocore never sends unknown members, so build the request by hand.
     protocol = protocol_for(SMS)
-    headers = Headers({"X-Amz-Target": "PinpointSMSVoiceV2.DescribePools", "Content-Type": "application/x-amz-json-1.0"})
+    headers = Headers(
+        {"X-Amz-Target": "PinpointSMSVoiceV2.DescribePools", "Content-Type": "application/x-amz-json-1.0"}
+    )
     decoded = protocol.decode(RawRequest("POST", "/", {}, headers, json.dumps({"Colour": "blue"}).encode()))
     assert [(i.path, i.kind) for i in decoded.issues] == [("Colour", UNKNOWN)]
     error = protocol.validation_error(decoded.issues)
@@ -114,7 +119,9 @@ def test_ram_validation_errors_use_rams_own_exceptions(sandbox):
 def test_sts_validation_error_is_query_style(sandbox):
     sts = sandbox.raw_client("sts")
     with pytest.raises(ClientError) as excinfo:
-        sts.assume_role(RoleArn="arn:aws:iam::444455556666:role/Deployer", RoleSessionName="x", DurationSeconds=60)
+        sts.assume_role(
+            RoleArn="arn:aws:iam::444455556666:role/Deployer", RoleSessionName="x", DurationSeconds=60
+        )
     error = excinfo.value.response["Error"]
     assert error["Code"] == "ValidationError"
     assert error["Type"] == "Sender"

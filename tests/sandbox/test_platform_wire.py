@@ -21,13 +21,18 @@ SMS = "pinpoint-sms-voice-v2"
 
 def _signed_headers(service: str, account: str = OWNER, region: str = "us-east-1", **extra: str) -> Headers:
     scope = f"{account}/20260101/{region}/{service}/aws4_request"
-    return Headers({"Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=00", **extra})
+    return Headers(
+        {"Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=00", **extra}
+    )
 
 
 def test_state_is_per_account_and_region(sandbox):
     sandbox.raw_client(SMS, OWNER).create_opt_out_list(OptOutListName="owner-list")
     names = {
-        (account, region): {item["OptOutListName"] for item in sandbox.raw_client(SMS, account, region).describe_opt_out_lists()["OptOutLists"]}
+        (account, region): {
+            item["OptOutListName"]
+            for item in sandbox.raw_client(SMS, account, region).describe_opt_out_lists()["OptOutLists"]
+        }
         for account in (OWNER, CONSUMER)
         for region in ("us-east-1", "eu-west-1")
     }
@@ -37,7 +42,9 @@ def test_state_is_per_account_and_region(sandbox):
 
 def test_non_numeric_access_key_maps_to_default_account():
     sandbox = Sandbox(World(Clock(start=START, simulated=True)))
-    session = boto3.Session(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="x", region_name="eu-west-1")
+    session = boto3.Session(
+        aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="x", region_name="eu-west-1"
+    )
     sandbox.attach(session)
     assert session.client("sts").get_caller_identity()["Account"] == "123456789012"
     assert sandbox.calls[-1].region == "eu-west-1"
@@ -52,7 +59,9 @@ def test_modelled_errors_are_catchable_with_their_fields(sandbox):
     assert error["ResourceId"] == "missing"
     ram = sandbox.raw_client("ram")
     with pytest.raises(ram.exceptions.UnknownResourceException) as excinfo:
-        ram.delete_resource_share(resourceShareArn=f"arn:aws:ram:us-east-1:{OWNER}:resource-share/{'0' * 8}-0000-0000-0000-{'0' * 12}")
+        ram.delete_resource_share(
+            resourceShareArn=f"arn:aws:ram:us-east-1:{OWNER}:resource-share/{'0' * 8}-0000-0000-0000-{'0' * 12}"
+        )
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     with pytest.raises(ram.exceptions.MalformedArnException):
         ram.delete_resource_share(resourceShareArn="not-an-arn")
@@ -78,13 +87,22 @@ def test_unknown_operation_and_bad_bodies_get_aws_errors():
     json_headers = {"Content-Type": "application/x-amz-json-1.0"}
 
     def sms(target: str, body: bytes, **headers: str) -> tuple[int, dict]:
-        raw = RawRequest("POST", "/", {}, _signed_headers("sms-voice", **{"X-Amz-Target": target, **json_headers, **headers}), body)
+        raw = RawRequest(
+            "POST",
+            "/",
+            {},
+            _signed_headers("sms-voice", **{"X-Amz-Target": target, **json_headers, **headers}),
+            body,
+        )
         response = gateway.handle(SMS, raw)
         return response.status, json.loads(response.body)
 
     assert sms("PinpointSMSVoiceV2.DescribeUnicorns", b"{}") == (
         400,
-        {"__type": "UnknownOperationException", "Message": "Unknown operation 'DescribeUnicorns' for pinpoint-sms-voice-v2"},
+        {
+            "__type": "UnknownOperationException",
+            "Message": "Unknown operation 'DescribeUnicorns' for pinpoint-sms-voice-v2",
+        },
     )
     status, body = sms("PinpointSMSVoiceV2.DescribePools", b"{not json")
     assert (status, body["__type"]) == (400, "SerializationException")
@@ -98,7 +116,9 @@ def test_unknown_operation_and_bad_bodies_get_aws_errors():
 
 def test_unsigned_requests_are_refused():
     gateway = Gateway(World())
-    headers = Headers({"X-Amz-Target": "PinpointSMSVoiceV2.DescribePools", "Content-Type": "application/x-amz-json-1.0"})
+    headers = Headers(
+        {"X-Amz-Target": "PinpointSMSVoiceV2.DescribePools", "Content-Type": "application/x-amz-json-1.0"}
+    )
     response = gateway.handle(SMS, RawRequest("POST", "/", {}, headers, b"{}"))
     assert response.status == 403
     assert json.loads(response.body)["__type"] == "MissingAuthenticationTokenException"
@@ -107,13 +127,17 @@ def test_unsigned_requests_are_refused():
 def test_ram_routes_by_method_and_path():
     protocol = protocol_for("ram")
     headers = _signed_headers("ram", **{"Content-Type": "application/json"})
-    decoded = protocol.decode(RawRequest("DELETE", "/deleteresourceshare", {"resourceShareArn": ["arn:x"]}, headers, b""))
+    decoded = protocol.decode(
+        RawRequest("DELETE", "/deleteresourceshare", {"resourceShareArn": ["arn:x"]}, headers, b"")
+    )
     assert decoded.operation.name == "DeleteResourceShare"
     assert decoded.params == {"resourceShareArn": "arn:x"}
     with pytest.raises(ApiError) as excinfo:
         protocol.decode(RawRequest("GET", "/deleteresourceshare", {}, headers, b""))
     assert excinfo.value.code == "UnknownOperationException"
-    decoded = protocol.decode(RawRequest("POST", "/getresourceshares", {}, headers, b'{"resourceOwner": "SELF", "colour": 1}'))
+    decoded = protocol.decode(
+        RawRequest("POST", "/getresourceshares", {}, headers, b'{"resourceOwner": "SELF", "colour": 1}')
+    )
     assert [issue.path for issue in decoded.issues] == ["colour"]
 
 
@@ -126,11 +150,16 @@ def test_sts_query_protocol_checks_action_and_version():
     with pytest.raises(ApiError) as excinfo:
         protocol.decode(RawRequest("POST", "/", {}, headers, b"Action=FlyAway&Version=2011-06-15"))
     assert excinfo.value.code == "InvalidAction"
-    decoded = protocol.decode(RawRequest("POST", "/", {}, headers, b"Action=GetCallerIdentity&Version=2011-06-15&Extra=1"))
+    decoded = protocol.decode(
+        RawRequest("POST", "/", {}, headers, b"Action=GetCallerIdentity&Version=2011-06-15&Extra=1")
+    )
     assert [issue.path for issue in decoded.issues] == ["Extra"]
     decoded = protocol.decode(
         RawRequest(
-            "POST", "/", {}, headers,
+            "POST",
+            "/",
+            {},
+            headers,
             b"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A444455556666%3Arole%2Fr"
             b"&RoleSessionName=s1&Tags.member.1.Key=team&Tags.member.1.Value=sms&DurationSeconds=900",
         )
@@ -158,7 +187,9 @@ def test_injected_throttling_is_retryable_and_in_the_service_envelope():
         sandbox.session().client("sts", config=no_retry).get_caller_identity()
     assert excinfo.value.response["Error"]["Code"] == "Throttling"
     # botocore's standard mode retries throttling: both attempts reach the sandbox.
-    retrying = sandbox.session().client(SMS, config=Config(retries={"total_max_attempts": 2, "mode": "standard"}))
+    retrying = sandbox.session().client(
+        SMS, config=Config(retries={"total_max_attempts": 2, "mode": "standard"})
+    )
     before = len(sandbox.calls)
     with pytest.raises(retrying.exceptions.ThrottlingException):
         retrying.describe_pools()

@@ -24,7 +24,9 @@ def owner(sandbox):
 
 
 def _share(ram, **extra):
-    return ram.create_resource_share(name="EUM-Shared-Resources", permissionArns=[SMS_VOICE_PERMISSION_ARN], **extra)["resourceShare"]
+    return ram.create_resource_share(
+        name="EUM-Shared-Resources", permissionArns=[SMS_VOICE_PERMISSION_ARN], **extra
+    )["resourceShare"]
 
 
 def test_seed_walkthrough_share_associate_list_disassociate(sandbox, owner):
@@ -32,25 +34,36 @@ def test_seed_walkthrough_share_associate_list_disassociate(sandbox, owner):
     number = _number(sms)
     share = _share(ram, principals=[CONSUMER], allowExternalPrincipals=True)
     assert (share["owningAccountId"], share["status"], share["featureSet"]) == (OWNER, "ACTIVE", "STANDARD")
-    associations = ram.associate_resource_share(resourceShareArn=share["resourceShareArn"], resourceArns=[number["PhoneNumberArn"]])
-    assert [(a["associatedEntity"], a["associationType"], a["status"]) for a in associations["resourceShareAssociations"]] == [
-        (number["PhoneNumberArn"], "RESOURCE", "ASSOCIATING")
-    ]
+    associations = ram.associate_resource_share(
+        resourceShareArn=share["resourceShareArn"], resourceArns=[number["PhoneNumberArn"]]
+    )
+    assert [
+        (a["associatedEntity"], a["associationType"], a["status"])
+        for a in associations["resourceShareAssociations"]
+    ] == [(number["PhoneNumberArn"], "RESOURCE", "ASSOCIATING")]
     shares = ram.get_resource_shares(resourceOwner="SELF", name="EUM-Shared-Resources")["resourceShares"]
     assert [s["resourceShareArn"] for s in shares] == [share["resourceShareArn"]]
-    resources = ram.list_resources(resourceOwner="SELF", resourceShareArns=[share["resourceShareArn"]])["resources"]
-    assert [(r["arn"], r["type"], r["status"]) for r in resources] == [(number["PhoneNumberArn"], "sms-voice:PhoneNumber", "AVAILABLE")]
+    resources = ram.list_resources(resourceOwner="SELF", resourceShareArns=[share["resourceShareArn"]])[
+        "resources"
+    ]
+    assert [(r["arn"], r["type"], r["status"]) for r in resources] == [
+        (number["PhoneNumberArn"], "sms-voice:PhoneNumber", "AVAILABLE")
+    ]
     # The consumer sees it shared with them, and may use it.
     consumer_ram = sandbox.raw_client("ram", CONSUMER)
     seen = consumer_ram.list_resources(resourceOwner="OTHER-ACCOUNTS")["resources"]
     assert [r["arn"] for r in seen] == [number["PhoneNumberArn"]]
     assert sharing.usable_by(sandbox.world, CONSUMER, REGION, number["PhoneNumberArn"])
     assert not sharing.usable_by(sandbox.world, OUTSIDER, REGION, number["PhoneNumberArn"])
-    gone = ram.disassociate_resource_share(resourceShareArn=share["resourceShareArn"], resourceArns=[number["PhoneNumberArn"]])
+    gone = ram.disassociate_resource_share(
+        resourceShareArn=share["resourceShareArn"], resourceArns=[number["PhoneNumberArn"]]
+    )
     assert gone["resourceShareAssociations"][0]["status"] == "DISASSOCIATING"
     assert consumer_ram.list_resources(resourceOwner="OTHER-ACCOUNTS")["resources"] == []
     assert not sharing.usable_by(sandbox.world, CONSUMER, REGION, number["PhoneNumberArn"])
-    listed = ram.get_resource_share_associations(associationType="RESOURCE", resourceArn=number["PhoneNumberArn"])
+    listed = ram.get_resource_share_associations(
+        associationType="RESOURCE", resourceArn=number["PhoneNumberArn"]
+    )
     assert [a["status"] for a in listed["resourceShareAssociations"]] == ["DISASSOCIATED"]
 
 
@@ -64,7 +77,10 @@ def test_associations_settle_after_the_configured_delay(sandbox, owner):
     assert ram.list_resources(resourceOwner="SELF")["resources"] == []
     assert not sharing.usable_by(sandbox.world, CONSUMER, REGION, number["PhoneNumberArn"])
     sandbox.world.clock.advance(30)
-    assert [a["status"] for a in ram.get_resource_share_associations(associationType="RESOURCE")["resourceShareAssociations"]] == ["ASSOCIATED"]
+    assert [
+        a["status"]
+        for a in ram.get_resource_share_associations(associationType="RESOURCE")["resourceShareAssociations"]
+    ] == ["ASSOCIATED"]
     assert sharing.usable_by(sandbox.world, CONSUMER, REGION, number["PhoneNumberArn"])
     ram.disassociate_resource_share(resourceShareArn=share["resourceShareArn"], principals=[CONSUMER])
     # Strict: access ends when the disassociation starts, not when it settles.
@@ -105,7 +121,10 @@ def test_principal_rules(sandbox, owner):
     with pytest.raises(ram.exceptions.OperationNotPermittedException):
         _share(ram, principals=["arn:aws:organizations::111122223333:organization/o-exampleorgid"])
     # Inside one organization no external flag is needed, and an OU principal covers its members.
-    sandbox.world.organization = {OWNER: "o-exampleorgid/ou-abcd-11111111", CONSUMER: "o-exampleorgid/ou-abcd-22222222"}
+    sandbox.world.organization = {
+        OWNER: "o-exampleorgid/ou-abcd-11111111",
+        CONSUMER: "o-exampleorgid/ou-abcd-22222222",
+    }
     share = _share(ram, principals=[CONSUMER], allowExternalPrincipals=False)
     principals = ram.list_principals(resourceOwner="SELF")["principals"]
     assert [(p["id"], p["external"]) for p in principals] == [(CONSUMER, False)]
@@ -120,16 +139,24 @@ def test_principal_rules(sandbox, owner):
 def test_shared_pool_works_only_when_all_members_are_in_the_same_share(sandbox, owner):
     ram, sms = owner
     first, second = _number(sms), _number(sms)
-    pool = sms.create_pool(OriginationIdentity=first["PhoneNumberArn"], IsoCountryCode="US", MessageType="TRANSACTIONAL")
-    sms.associate_origination_identity(PoolId=pool["PoolId"], OriginationIdentity=second["PhoneNumberArn"], IsoCountryCode="US")
+    pool = sms.create_pool(
+        OriginationIdentity=first["PhoneNumberArn"], IsoCountryCode="US", MessageType="TRANSACTIONAL"
+    )
+    sms.associate_origination_identity(
+        PoolId=pool["PoolId"], OriginationIdentity=second["PhoneNumberArn"], IsoCountryCode="US"
+    )
     share = _share(ram, principals=[CONSUMER], resourceArns=[pool["PoolArn"], first["PhoneNumberArn"]])
     shared_pools = sharing.shared_resources(sandbox.world, CONSUMER, REGION, sharing.POOL)
     assert [record.arn for _, record in shared_pools] == [pool["PoolArn"]]
     assert not sharing.usable_by(sandbox.world, CONSUMER, REGION, pool["PoolArn"])
-    ram.associate_resource_share(resourceShareArn=share["resourceShareArn"], resourceArns=[second["PhoneNumberArn"]])
+    ram.associate_resource_share(
+        resourceShareArn=share["resourceShareArn"], resourceArns=[second["PhoneNumberArn"]]
+    )
     assert sharing.usable_by(sandbox.world, CONSUMER, REGION, pool["PoolArn"])
     # Members spread over two shares do not count.
-    ram.disassociate_resource_share(resourceShareArn=share["resourceShareArn"], resourceArns=[second["PhoneNumberArn"]])
+    ram.disassociate_resource_share(
+        resourceShareArn=share["resourceShareArn"], resourceArns=[second["PhoneNumberArn"]]
+    )
     _share(ram, principals=[CONSUMER], resourceArns=[second["PhoneNumberArn"]])
     assert not sharing.usable_by(sandbox.world, CONSUMER, REGION, pool["PoolArn"])
 
@@ -141,7 +168,9 @@ def test_shared_opt_out_list_needs_the_numbers_that_use_it(sandbox, owner):
     sms.update_phone_number(PhoneNumberId=number["PhoneNumberId"], OptOutListName="shared-list")
     share = _share(ram, principals=[CONSUMER], resourceArns=[listing["OptOutListArn"]])
     assert not sharing.usable_by(sandbox.world, CONSUMER, REGION, listing["OptOutListArn"])
-    ram.associate_resource_share(resourceShareArn=share["resourceShareArn"], resourceArns=[number["PhoneNumberArn"]])
+    ram.associate_resource_share(
+        resourceShareArn=share["resourceShareArn"], resourceArns=[number["PhoneNumberArn"]]
+    )
     assert sharing.usable_by(sandbox.world, CONSUMER, REGION, listing["OptOutListArn"])
 
 
@@ -149,18 +178,23 @@ def test_update_delete_and_listing_filters(sandbox, owner):
     ram, _ = owner
     tagged = _share(ram, tags=[{"key": "team", "value": "sms"}])
     _share(ram, tags=[{"key": "team", "value": "voice"}])
-    found = ram.get_resource_shares(resourceOwner="SELF", tagFilters=[{"tagKey": "team", "tagValues": ["sms"]}])["resourceShares"]
+    found = ram.get_resource_shares(
+        resourceOwner="SELF", tagFilters=[{"tagKey": "team", "tagValues": ["sms"]}]
+    )["resourceShares"]
     assert [s["resourceShareArn"] for s in found] == [tagged["resourceShareArn"]]
     assert found[0]["tags"] == [{"key": "team", "value": "sms"}]
-    renamed = ram.update_resource_share(resourceShareArn=tagged["resourceShareArn"], name="renamed")["resourceShare"]
+    renamed = ram.update_resource_share(resourceShareArn=tagged["resourceShareArn"], name="renamed")[
+        "resourceShare"
+    ]
     assert renamed["name"] == "renamed"
     assert ram.delete_resource_share(resourceShareArn=tagged["resourceShareArn"])["returnValue"] is True
     deleted = ram.get_resource_shares(resourceOwner="SELF", resourceShareStatus="DELETED")["resourceShares"]
     assert [s["resourceShareArn"] for s in deleted] == [tagged["resourceShareArn"]]
     with pytest.raises(ram.exceptions.InvalidStateTransitionException):
         ram.delete_resource_share(resourceShareArn=tagged["resourceShareArn"])
-    with pytest.raises(ram.exceptions.UnknownResourceException):
-        sandbox.raw_client("ram", CONSUMER).update_resource_share(resourceShareArn=found[0]["resourceShareArn"], name="stolen")
+    consumer = sandbox.raw_client("ram", CONSUMER)
+    with pytest.raises(consumer.exceptions.UnknownResourceException):
+        consumer.update_resource_share(resourceShareArn=found[0]["resourceShareArn"], name="stolen")
 
 
 def test_client_token_makes_create_idempotent(sandbox, owner):
@@ -184,13 +218,18 @@ def test_permissions(sandbox, owner):
     share = ram.create_resource_share(name="default-permission")["resourceShare"]
     listed = ram.list_resource_share_permissions(resourceShareArn=share["resourceShareArn"])["permissions"]
     assert [p["arn"] for p in listed] == [SMS_VOICE_PERMISSION_ARN]
-    assert ram.associate_resource_share_permission(resourceShareArn=share["resourceShareArn"], permissionArn=SMS_VOICE_PERMISSION_ARN)["returnValue"]
+    assert ram.associate_resource_share_permission(
+        resourceShareArn=share["resourceShareArn"], permissionArn=SMS_VOICE_PERMISSION_ARN
+    )["returnValue"]
     with pytest.raises(ram.exceptions.UnknownResourceException):
         ram.associate_resource_share_permission(
-            resourceShareArn=share["resourceShareArn"], permissionArn="arn:aws:ram::aws:permission/AWSRAMDefaultPermissionEC2Subnet"
+            resourceShareArn=share["resourceShareArn"],
+            permissionArn="arn:aws:ram::aws:permission/AWSRAMDefaultPermissionEC2Subnet",
         )
     with pytest.raises(ram.exceptions.MalformedArnException):
-        ram.associate_resource_share_permission(resourceShareArn=share["resourceShareArn"], permissionArn="nope")
+        ram.associate_resource_share_permission(
+            resourceShareArn=share["resourceShareArn"], permissionArn="nope"
+        )
     with pytest.raises(ram.exceptions.InvalidResourceTypeException):
         ram.list_resources(resourceOwner="SELF", resourceType="not a type")
 
@@ -201,7 +240,9 @@ def test_pagination_to_the_last_page(sandbox, owner):
     _share(ram, principals=[CONSUMER], resourceArns=numbers)
     seen, token, pages = [], None, 0
     while True:
-        page = ram.list_resources(resourceOwner="SELF", maxResults=3, **({"nextToken": token} if token else {}))
+        page = ram.list_resources(
+            resourceOwner="SELF", maxResults=3, **({"nextToken": token} if token else {})
+        )
         seen += [r["arn"] for r in page["resources"]]
         pages += 1
         token = page.get("nextToken")
@@ -209,7 +250,11 @@ def test_pagination_to_the_last_page(sandbox, owner):
             break
     assert pages == 3 and sorted(seen) == sorted(numbers) and len(seen) == 7
     paginator = sandbox.session(CONSUMER).client("ram").get_paginator("list_resources")
-    consumer_seen = [r["arn"] for page in paginator.paginate(resourceOwner="OTHER-ACCOUNTS", PaginationConfig={"PageSize": 2}) for r in page["resources"]]
+    consumer_seen = [
+        r["arn"]
+        for page in paginator.paginate(resourceOwner="OTHER-ACCOUNTS", PaginationConfig={"PageSize": 2})
+        for r in page["resources"]
+    ]
     assert sorted(consumer_seen) == sorted(numbers)
     with pytest.raises(ram.exceptions.InvalidNextTokenException):
         ram.list_resources(resourceOwner="SELF", nextToken="forged")

@@ -90,14 +90,12 @@ def test_forged_and_foreign_tokens_are_rejected(sandbox: Sandbox) -> None:
         other_account.describe_opt_out_lists(NextToken=token)
 
 
-def _median_page_seconds(client: object, name: str, token: str, rounds: int = 15) -> float:
-    timings = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        page = client.describe_opted_out_numbers(OptOutListName=name, MaxResults=100, NextToken=token)  # type: ignore[attr-defined]
-        timings.append(time.perf_counter() - started)
-        assert len(page["OptedOutNumbers"]) == 100
-    return statistics.median(timings)
+def _page_seconds(client: object, name: str, token: str) -> float:
+    started = time.perf_counter()
+    page = client.describe_opted_out_numbers(OptOutListName=name, MaxResults=100, NextToken=token)  # type: ignore[attr-defined]
+    elapsed = time.perf_counter() - started
+    assert len(page["OptedOutNumbers"]) == 100
+    return elapsed
 
 
 def test_a_page_of_a_million_numbers_costs_about_the_same_as_a_small_one(sandbox: Sandbox) -> None:
@@ -117,10 +115,16 @@ def test_a_page_of_a_million_numbers_costs_about_the_same_as_a_small_one(sandbox
     middle_key = huge.entries.keys()[500_000]
     deep_token = paging.encode_token(f"DescribeOptedOutNumbers/{huge.arn}", middle_key)
 
-    small = _median_page_seconds(client, "small", small_token)
-    big = _median_page_seconds(client, "huge", big_token)
-    deep = _median_page_seconds(client, "huge", deep_token)
-    assert big < small * 3 + 0.005, (small, big)
-    assert deep < small * 3 + 0.005, (small, deep)
+    # Interleaved so that load from other processes affects every series alike. Reading a
+    # million-entry list linearly would cost well over 100 ms a page; O(log n + page) stays near
+    # the small list's cost.
+    timings: dict[str, list[float]] = {"small": [], "big": [], "deep": []}
+    for _ in range(15):
+        timings["small"].append(_page_seconds(client, "small", small_token))
+        timings["big"].append(_page_seconds(client, "huge", big_token))
+        timings["deep"].append(_page_seconds(client, "huge", deep_token))
+    small, big, deep = (statistics.median(timings[k]) for k in ("small", "big", "deep"))
+    assert big < small * 3 + 0.01, (small, big)
+    assert deep < small * 3 + 0.01, (small, deep)
     deep_page = client.describe_opted_out_numbers(OptOutListName="huge", MaxResults=100, NextToken=deep_token)
     assert deep_page["OptedOutNumbers"][0]["OptedOutNumber"] == huge.entries.keys()[500_001]

@@ -201,3 +201,27 @@ def test_client_token_makes_creates_idempotent(sandbox: Sandbox) -> None:
     assert error_of(excinfo)["Reason"] == "INVALID_REQUEST"
     other = client.create_protect_configuration()  # botocore fills a fresh token
     assert other["ProtectConfigurationId"] != first["ProtectConfigurationId"]
+
+
+def test_a_create_whose_response_is_lost_is_not_applied_twice() -> None:
+    import random
+
+    import boto3
+    from botocore.config import Config
+
+    from reconciler.sandbox.faults import Faults
+    from reconciler.sandbox.state import Clock, World
+    from reconciler.sandbox.wire import Gateway, InProcessAdapter
+
+    # A seed whose first request is applied and then loses its response, and whose retry is clean.
+    seed = next(s for s in range(1000) if (r := random.Random(s)).random() < 0.5 and r.random() >= 0.5)
+    world = World(Clock(start=START, simulated=True))
+    faults = Faults(drop_after_rate=0.5, seed=seed, operations=frozenset({"CreateProtectConfiguration"}))
+    session = boto3.Session(aws_access_key_id=OWNER, aws_secret_access_key="x", region_name=REGION)
+    InProcessAdapter(world, Gateway(world, faults=faults)).attach(session)
+    client = session.client(
+        "pinpoint-sms-voice-v2", config=Config(retries={"total_max_attempts": 3, "mode": "standard"})
+    )
+    created = client.create_protect_configuration()
+    assert created["ResponseMetadata"]["RetryAttempts"] == 1
+    assert list(world.region(OWNER, REGION).protect_configurations) == [created["ProtectConfigurationId"]]

@@ -22,7 +22,11 @@ def _role_session(sandbox, credentials, region="us-east-1", token=None):
 
 def test_get_caller_identity_names_the_account_of_the_key(sandbox):
     identity = sandbox.session(OWNER).client("sts").get_caller_identity()
-    assert (identity["Account"], identity["Arn"], identity["UserId"]) == (OWNER, f"arn:aws:iam::{OWNER}:user/sandbox", OWNER)
+    assert (identity["Account"], identity["Arn"], identity["UserId"]) == (
+        OWNER,
+        f"arn:aws:iam::{OWNER}:user/sandbox",
+        OWNER,
+    )
 
 
 def test_assumed_role_acts_as_the_roles_account(sandbox):
@@ -42,7 +46,9 @@ def test_assumed_role_acts_as_the_roles_account(sandbox):
 
 
 def test_session_token_must_match(sandbox):
-    credentials = sandbox.session(OWNER).client("sts").assume_role(RoleArn=ROLE, RoleSessionName="s1")["Credentials"]
+    credentials = (
+        sandbox.session(OWNER).client("sts").assume_role(RoleArn=ROLE, RoleSessionName="s1")["Credentials"]
+    )
     forged = _role_session(sandbox, credentials, token="forged")
     with pytest.raises(ClientError) as excinfo:
         forged.client("sts").get_caller_identity()

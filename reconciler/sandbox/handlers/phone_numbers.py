@@ -92,16 +92,16 @@ def _new_e164(state: RegionState, iso_country_code: str, number_type: str) -> st
             [{"Name": "IsoCountryCode", "Message": "Country not supported for phone numbers."}],
         )
     used = {n.phone_number for n in state.phone_numbers.values()}
-    national = str(example.national_number)
+    national = phonenumbers.national_significant_number(example)  # keeps Italian leading zeros
     prefix = f"+{example.country_code}"
-    for width in (4, 5, 6, 7):
-        if width >= len(national):
-            break
-        for _ in range(50):
-            digits = national[:-width] + f"{_rng.randrange(10**width):0{width}d}"
-            candidate = prefix + digits
-            if candidate not in used and phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
-                return candidate
+    # Prefer numbers libphonenumber deems valid; a few plans have ranges too narrow for random
+    # digits, so fall back to merely possible numbers of the same length.
+    for check in (phonenumbers.is_valid_number, phonenumbers.is_possible_number):
+        for width in [w for w in (4, 5, 6, 7, 3, 2) if w < len(national)]:
+            for _ in range(50):
+                candidate = prefix + national[:-width] + f"{_rng.randrange(10**width):0{width}d}"
+                if candidate not in used and check(phonenumbers.parse(candidate)):
+                    return candidate
     raise ApiError(
         "ServiceQuotaExceededException", "No more phone numbers are available.", Reason="PHONE_NUMBERS_PER_ACCOUNT"
     )

@@ -1,0 +1,197 @@
+"""Lower bounds: the fewest calls a correct tool must make for a scenario, and the quota-bound time.
+
+A bound is a list of *phases* (a pull-request plan, then its apply), each a count of calls per
+operation. The quota-bound time of a phase is the slowest operation's calls spread over its quota
+(every operation has its own quota and runs in parallel with the others, AWS-style token buckets
+admitting one second's worth at once), plus one request latency; phases add up.
+
+What each scenario must read is derived in docs/performance.md ("Lower bounds"); the consistency
+model is the product's: a plan may trust the watermark tag an apply left on an additive list (the
+numbers it wrote), ``drift`` and ``import`` must see every entry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.sandbox.quotas import default_rate
+
+SMS = "pinpoint-sms-voice-v2"
+RAM = "ram"
+STS = "sts"
+PAGE = 100  # MaxResults maximum of the sms-voice Describe*/List* operations
+RAM_PAGE = 500  # RAM maxResults maximum
+SHARE_ARN_BATCH = 5  # resourceShareArns per GetResourceShareAssociations call (as the product batches)
+CAPABILITIES = 4  # SMS, VOICE, MMS, RCS
+
+
+def pages(items: int, size: int = PAGE) -> int:
+    """Calls to list ``items`` (an empty listing still costs one call)."""
+    return max(1, math.ceil(items / size))
+
+
+@dataclass
+class Phase:
+    name: str
+    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, service: str, operation: str, count: int) -> None:
+        if count > 0:
+            self.calls[(service, operation)] += count
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def seconds(self, latency: float) -> float:
+        slowest = 0.0
+        for (service, operation), count in self.calls.items():
+            if service == STS:
+                continue
+            rate = default_rate(service, operation)
+            burst = max(1.0, rate)
+            slowest = max(slowest, max(0.0, count - burst) / rate)
+        return slowest + latency
+
+
+@dataclass
+class Bound:
+    phases: list[Phase]
+    explanation: str
+
+    def calls(self) -> int:
+        return sum(p.total() for p in self.phases)
+
+    def seconds(self, latency: float) -> float:
+        return sum(p.seconds(latency) for p in self.phases)
+
+    def by_operation(self) -> dict[str, int]:
+        merged: Counter[str] = Counter()
+        for phase in self.phases:
+            for (service, operation), count in phase.calls.items():
+                merged[f"{service}:{operation}"] += count
+        return dict(sorted(merged.items()))
+
+
+# Reads of the large account, per area -------------------------------------------------------------
+
+
+def identify(phase: Phase) -> None:
+    phase.add(STS, "GetCallerIdentity", 1)  # the account check before anything is read or written
+
+
+def protect_reads(phase: Phase, facts: dict[str, Any]) -> None:
+    configs = facts["protect_configurations"]
+    phase.add(SMS, "DescribeProtectConfigurations", pages(configs))
+    phase.add(SMS, "ListTagsForResource", configs)  # the policy's names live in the Name tag
+    phase.add(SMS, "GetProtectConfigurationCountryRuleSet", configs * facts["managed_capabilities"])
+    phase.add(SMS, "ListProtectConfigurationRuleSetNumberOverrides", configs)  # one page each, at least
+    if facts["configuration_sets_managed"]:
+        phase.add(SMS, "DescribeConfigurationSets", pages(facts["configuration_sets"]))
+
+
+def number_reads(phase: Phase, facts: dict[str, Any]) -> None:
+    phase.add(SMS, "DescribePhoneNumbers", pages(facts["phone_numbers"]))
+    if facts["pools_managed"]:
+        phase.add(SMS, "DescribePools", pages(facts["pools"]))
+    if facts["sender_ids_managed"]:
+        phase.add(SMS, "DescribeSenderIds", pages(facts["sender_ids"]))
+
+
+def share_reads(phase: Phase, facts: dict[str, Any]) -> None:
+    shares = facts["shares"]
+    phase.add(RAM, "GetResourceShares", pages(shares, RAM_PAGE))
+    batches = math.ceil(shares / SHARE_ARN_BATCH)
+    per_batch = facts["share_resources"] / max(1, batches)
+    phase.add(RAM, "GetResourceShareAssociations", batches + batches * pages(int(per_batch), RAM_PAGE))
+    phase.add(RAM, "ListResourceSharePermissions", shares)
+
+
+def list_reads(phase: Phase, facts: dict[str, Any], verify: bool) -> None:
+    phase.add(SMS, "DescribeOptOutLists", pages(len(facts["list_sizes"])))
+    if verify:  # every entry: a page holds 100, a lookup 5, so reading beats looking up a listed list
+        phase.add(SMS, "DescribeOptedOutNumbers", sum(pages(size) for size in facts["list_sizes"].values()))
+    else:  # the watermark tag vouches for what the last apply wrote
+        phase.add(SMS, "ListTagsForResource", len(facts["list_sizes"]))
+
+
+def large_account_plan(facts: dict[str, Any], name: str = "plan") -> Phase:
+    phase = Phase(name)
+    identify(phase)
+    protect_reads(phase, facts)
+    number_reads(phase, facts)
+    share_reads(phase, facts)
+    list_reads(phase, facts, verify=False)
+    return phase
+
+
+# Scenarios -----------------------------------------------------------------------------------------
+
+
+def s1(facts: dict[str, Any]) -> Bound:
+    return Bound([large_account_plan(facts)], "identify; read every managed attribute once; lists: watermark tags")
+
+
+def s2(facts: dict[str, Any]) -> Bound:
+    apply = Phase("apply")
+    apply.add(SMS, "PutOptedOutNumber", len(facts["pr_numbers"]))  # idempotent: no read needed first
+    return Bound(
+        [large_account_plan(facts), apply],
+        "the S1 plan (the new numbers are known from the policy's history), then one put per new number",
+    )
+
+
+def s3(facts: dict[str, Any]) -> Bound:
+    phase = Phase("block")
+    identify(phase)
+    configs = facts["protect_configurations"]
+    phase.add(SMS, "DescribeProtectConfigurations", pages(configs))
+    phase.add(SMS, "ListTagsForResource", configs)  # which configurations the policy manages (by name)
+    phase.add(SMS, "UpdateProtectConfigurationCountryRuleSet", configs * CAPABILITIES)  # one capability per call
+    return Bound([phase], "find the managed configurations; one rule-set update per configuration and capability")
+
+
+def s4_apply(facts: dict[str, Any]) -> Bound:
+    example = facts["example"]
+    phase = Phase("apply")
+    identify(phase)
+    for operation in ("DescribeProtectConfigurations", "DescribeOptOutLists", "DescribePhoneNumbers",
+                      "DescribeSenderIds", "DescribeConfigurationSets"):
+        phase.add(SMS, operation, 1)  # see that nothing exists yet, resolve the identities
+    phase.add(RAM, "GetResourceShares", 1)
+    phase.add(SMS, "CreateOptOutList", example["opt_out_lists"])
+    phase.add(SMS, "PutOptedOutNumber", example["opted_out_numbers"])
+    phase.add(SMS, "CreateProtectConfiguration", example["protect_configurations"])  # Name tag and flags inline
+    phase.add(SMS, "UpdateProtectConfigurationCountryRuleSet", example["rule_sets"])
+    phase.add(SMS, "SetAccountDefaultProtectConfiguration", example["account_defaults"])
+    phase.add(SMS, "AssociateProtectConfiguration", example["associations"])
+    phase.add(SMS, "PutProtectConfigurationRuleSetNumberOverride", example["overrides"])
+    phase.add(SMS, "UpdatePhoneNumber", example["phone_numbers"])
+    phase.add(SMS, "UpdateSenderId", example["sender_ids"])
+    phase.add(RAM, "CreateResourceShare", example["shares"])  # principals, resources, permission inline
+    return Bound([phase], "see the account is empty, then one write per resource or setting the policy asks for")
+
+
+def full_read(facts: dict[str, Any], name: str) -> Phase:
+    phase = Phase(name)
+    identify(phase)
+    protect_reads(phase, facts)
+    number_reads(phase, facts)
+    share_reads(phase, facts)
+    list_reads(phase, facts, verify=True)
+    return phase
+
+
+def s4_import(facts: dict[str, Any]) -> Bound:
+    phase = full_read({**facts, "pools_managed": True, "managed_capabilities": CAPABILITIES}, "import")
+    phase.add(SMS, "ListTagsForResource", facts["pools"])  # pools are named by their Name tag
+    return Bound([phase], "every resource and every entry of every list, once")
+
+
+def s5(facts: dict[str, Any]) -> Bound:
+    return Bound([full_read(facts, "drift")], "every managed attribute and every entry of every list, once")
+
+
+BOUNDS = {"S1": s1, "S2": s2, "S3": s3, "S4-apply": s4_apply, "S4-import": s4_import, "S5": s5}

@@ -1,0 +1,164 @@
+"""The product, run through its command line (``reconciler.cli.main``) against the benchmark sandbox.
+
+Every scenario calls the real commands (``plan``, ``apply``, ``block``, ``import``, ``drift``) with
+their real arguments; output is captured, exit codes are checked. Two pieces of plumbing are
+redirected inside the measured (forked) process only:
+
+* ``--sandbox`` opens the benchmark's in-memory sandbox instead of a snapshot file (a million-number
+  snapshot would cost more to load than the scenario);
+* the engine's client-side rate limiter and retry sleeps run on the sandbox's simulated clock, with
+  AWS's quotas (``rate_scale=1``). The engine builds its ``RateLimiter`` on ``time.monotonic`` and
+  offers no clock parameter; on a simulated clock that would wait out each quota interval *after*
+  the simulated latency instead of overlapping it (see docs/performance.md, "Needs").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import reconciler.options as options_module
+from reconciler.areas.base import Area
+from reconciler.cli import build_parser, main
+from reconciler.engine import Engine, TargetRun
+from reconciler.sandbox.state import Clock
+
+from bench import world
+from bench.measure import Context
+
+BLOCK_COUNTRY = "GH"  # blocked by no generated configuration: every (configuration, capability) changes
+UPDATE_RULES = "UpdateProtectConfigurationCountryRuleSet"
+ORIGINAL_ENGINE = Engine
+ORIGINAL_OPEN_SANDBOX = options_module.open_sandbox
+
+
+class BenchEngine(ORIGINAL_ENGINE):  # type: ignore[misc, valid-type]
+    """The engine with AWS's quotas client-side and every wait on the simulated clock."""
+
+    clock: ClassVar[Clock]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["rate_scale"] = 1.0
+        kwargs["sleep"] = self.clock.sleep
+        super().__init__(*args, **kwargs)
+
+    def start(self, name: str, classes: list[type[Area]] | None = None) -> TargetRun:
+        run = super().start(name, classes)
+        if run.api.limiter is not None:
+            run.api.limiter.clock = self.clock.now
+        return run
+
+
+def attach(context: Context) -> None:
+    """Point the CLI's sandbox and engine plumbing at ``context`` (in the measured process only).
+
+    Every loaded ``reconciler`` module that bound ``open_sandbox`` or ``Engine`` gets the redirected
+    one, so commands keep working whichever module they import them from."""
+    BenchEngine.clock = context.clock
+    build_parser()  # import every command module first
+
+    def open_sandbox(snapshot: str, policy: Any) -> Any:
+        return context.sandbox
+
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("reconciler") or module is None:
+            continue
+        if getattr(module, "open_sandbox", None) is ORIGINAL_OPEN_SANDBOX:
+            module.open_sandbox = open_sandbox  # type: ignore[attr-defined]
+        if getattr(module, "Engine", None) is ORIGINAL_ENGINE:
+            module.Engine = BenchEngine  # type: ignore[attr-defined]
+
+
+def cli(context: Context, *argv: str, ok: Sequence[int] = (0,)) -> str:
+    """Run ``reconciler ARGV…``; its stdout, or an error naming the exit code and the output's tail."""
+    attach(context)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    if code not in ok:
+        tail = (out.getvalue() + err.getvalue())[-1500:]
+        raise RuntimeError(f"`reconciler {' '.join(argv[:1])}` exited {code}: {tail}")
+    return out.getvalue()
+
+
+def _sandboxed(directory: Path) -> list[str]:
+    # The builtin marker: the redirected open_sandbox ignores it, and nothing is saved back to a file.
+    return ["--config", str(directory), "--sandbox"]
+
+
+def _note_plan(context: Context, output: str) -> None:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    context.notes.extend(line[:200] for line in lines if "strateg" in line.lower() or line.startswith("Plan"))
+
+
+def plan(context: Context, directory: Path) -> None:
+    output = cli(context, "plan", *_sandboxed(directory), "--detailed-exitcode", ok=(0, 2))
+    _note_plan(context, output)
+
+
+def apply(context: Context, directory: Path) -> None:
+    output = cli(context, "apply", *_sandboxed(directory), "--auto-approve")
+    context.notes.extend(line[:200] for line in output.splitlines()[:1])
+
+
+def s1_plan(context: Context) -> None:
+    plan(context, context.policy_dir)
+
+
+def pull_request(context: Context) -> Path:
+    """A copy of the policy whose large list's numbers file gains the S2 numbers, committed."""
+    directory = world.copy_policy(context.policy_dir, context.workdir / "policy")
+    path = world.numbers_file(directory, "large-list")
+    added = context.facts["pr_numbers"]
+    with path.open("a", encoding="utf-8") as handle:
+        handle.writelines(f"{number}\n" for number in added)
+    world.commit_policy(directory, f"add {len(added)} opted-out numbers")
+    return directory
+
+
+def s2_plan_apply(context: Context) -> None:
+    directory = pull_request(context)
+    plan(context, directory)
+    context.marks["plan_done"] = context.clock.latest()
+    apply(context, directory)
+
+
+def emergency_copy(context: Context) -> Path:
+    directory = world.copy_policy(context.policy_dir, context.workdir / "policy")
+    cli(context, "block", BLOCK_COUNTRY, "--reason", "benchmark S3", "--config", str(directory))
+    return directory
+
+
+def mark_last_block(context: Context) -> None:
+    times = [c.time for c in context.sandbox.calls if c.operation == UPDATE_RULES and c.error is None]
+    if times:
+        context.marks["last_block"] = max(times)
+    context.notes.append(f"{len(times)} {UPDATE_RULES} call(s)")
+
+
+def s3_block(context: Context) -> None:
+    directory = emergency_copy(context)
+    apply(context, directory)
+    mark_last_block(context)
+
+
+def s4_apply(context: Context) -> None:
+    apply(context, world.copy_policy(world.EXAMPLE_POLICY, context.workdir / "example"))
+
+
+def import_into(context: Context, out: Path) -> None:
+    cli(context, "import", "--out", str(out), "--account", world.LARGE_ACCOUNT, "--region", world.REGION,
+        "--name", world.TARGET, "--sandbox")
+
+
+def s4_import(context: Context) -> None:
+    import_into(context, context.workdir / "imported")
+
+
+def s5_drift(context: Context) -> None:
+    output = cli(context, "drift", *_sandboxed(context.policy_dir), ok=(0, 2))
+    context.notes.extend(line[:200] for line in output.splitlines()[:1])

@@ -1,0 +1,68 @@
+"""Hardening rules every workflow must keep (actionlint checks syntax; these check policy)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+WORKFLOWS = sorted((Path(__file__).resolve().parents[2] / ".github" / "workflows").glob("*.yml"))
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # YAML 1.1 reads the key `on` as True.
+    document["on"] = document.pop(True, document.get("on"))
+    return dict(document)
+
+
+def test_the_five_workflows_exist() -> None:
+    names = {p.name for p in WORKFLOWS}
+    assert {"ci.yml", "plan.yml", "apply.yml", "drift.yml", "emergency-block.yml"} <= names
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_are_pinned_to_commit_shas_with_their_version(path: Path) -> None:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        match = re.match(r"\s*(?:-\s*)?uses:\s*(\S+)(.*)$", line)
+        if match:
+            assert PINNED.match(match.group(1)), f"{path.name}:{number}: {match.group(1)} is not pinned to a commit SHA"
+            assert re.search(r"#\s*v\d", match.group(2)), f"{path.name}:{number}: add the version as a comment"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_minimal_permissions_and_no_pull_request_target(path: Path) -> None:
+    document = load(path)
+    triggers = document["on"]
+    assert "pull_request_target" not in (triggers if isinstance(triggers, dict) else [triggers])
+    assert document.get("permissions") == {"contents": "read"}, "default to read-only at the top"
+    for name, job in document["jobs"].items():
+        granted = job.get("permissions", document["permissions"])
+        writes = {scope for scope, level in granted.items() if level == "write"}
+        if path.name in ("ci.yml",):
+            assert not writes, f"{name}: CI needs no write scope"
+        if "id-token" in writes:
+            assert any("configure-aws-credentials" in str(step.get("uses", "")) for step in job["steps"]), name
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_secret_or_untrusted_expression_inside_scripts(path: Path) -> None:
+    document = load(path)
+    for name, job in document["jobs"].items():
+        for step in job.get("steps", []):
+            script = step.get("run", "")
+            # Values reach scripts through env:, never interpolated into the script text.
+            assert "${{" not in script, f"{path.name} {name}: expression inside a script: {script[:80]!r}"
+            for value in (step.get("env") or {}).values():
+                assert "secrets." not in str(value) or "GITHUB_TOKEN" in str(value), (path.name, name)
+
+
+def test_apply_is_serialised_per_target_and_never_cancelled() -> None:
+    job = load(WORKFLOWS[[p.name for p in WORKFLOWS].index("apply.yml")])["jobs"]["apply"]
+    assert job["concurrency"] == {"group": "apply-${{ matrix.target }}", "cancel-in-progress": False}
+    assert job["environment"] == "${{ matrix.target }}"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}

@@ -1,0 +1,70 @@
+"""The JSON Schemas: valid draft 2020-12, self-describing, and their examples are valid policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from reconciler.config.schema import SCHEMA_NAMES, load_schema, schema_dir
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_schemas_come_from_the_repository() -> None:
+    assert schema_dir() == REPO / "schemas"
+    assert sorted(p.name for p in schema_dir().glob("*.schema.json")) == [f"{n}.schema.json" for n in SCHEMA_NAMES]
+
+
+@pytest.mark.parametrize("name", SCHEMA_NAMES)
+def test_schema_is_valid_and_documented(name: str) -> None:
+    schema = load_schema(name)
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["description"] and schema["title"]
+    for key, definition in schema.get("$defs", {}).items():
+        assert definition.get("description"), key
+    assert _undocumented_properties(schema) == []
+
+
+def _undocumented_properties(node: Any, path: str = "#") -> list[str]:
+    """Editors show descriptions on hover: every property of every object must have one."""
+    missing: list[str] = []
+    if isinstance(node, dict):
+        for key, value in (node.get("properties") or {}).items():
+            if isinstance(value, dict) and not value.get("description"):
+                missing.append(f"{path}/properties/{key}")
+        for key, value in node.items():
+            missing.extend(_undocumented_properties(value, f"{path}/{key}"))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            missing.extend(_undocumented_properties(value, f"{path}/{index}"))
+    return missing
+
+
+def _examples(node: Any, path: str = "#") -> list[tuple[str, Any, Any]]:
+    found: list[tuple[str, Any, Any]] = []
+    if isinstance(node, dict):
+        for example in node.get("examples", []):
+            found.append((path, node, example))
+        for key, value in node.items():
+            if key != "examples":
+                found.extend(_examples(value, f"{path}/{key}"))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.extend(_examples(value, f"{path}/{index}"))
+    return found
+
+
+@pytest.mark.parametrize("name", SCHEMA_NAMES)
+def test_every_example_matches_its_own_schema(name: str) -> None:
+    schema = load_schema(name)
+    examples = _examples(schema)
+    assert len(examples) >= 5
+    for path, node, example in examples:
+        sub = {**node, "$defs": schema.get("$defs", {})}
+        errors = list(Draft202012Validator(sub).iter_errors(example))
+        assert errors == [], f"{path}: {json.dumps(example)}: {errors[0].message}"
