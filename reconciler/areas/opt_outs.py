@@ -64,9 +64,9 @@ WATERMARK_TAG = "reconciler:opt-out-watermark"
 ORDER_WATERMARK = ORDER_MEMBERS_ADD + 5
 KEPT_SAMPLE = 10  # masked examples shown per list in the "kept: end-user opt-out" warning
 
-# Optional source of the numbers an earlier policy listed: given a list spec and the digest the
-# live watermark holds, the sorted numbers of the policy version with that digest, or None.
-BaselineFinder = Callable[[OptOutListSpec, str], Sequence[str] | None]
+# Where the numbers an earlier policy listed come from: given a list spec and the live watermark,
+# the sorted numbers of the policy version the watermark records, or None.
+BaselineFinder = Callable[[OptOutListSpec, "Watermark"], Sequence[str] | None]
 
 
 def numbers_digest(numbers: Iterable[str]) -> str:
@@ -210,7 +210,7 @@ class OptOutsArea(Area):
         """Listed numbers the watermark does not vouch for; ``None`` if it vouches for nothing known."""
         if watermark.count == len(spec.numbers) and watermark.digest == numbers_digest(spec.numbers):
             return ()
-        base = self.baseline(spec, watermark.digest)
+        base = self.baseline(spec, watermark)
         if base is None:
             return None
         known = set(base)
@@ -448,7 +448,7 @@ class GitBaseline:
     def __init__(self, max_revisions: int = MAX_REVISIONS) -> None:
         self.max_revisions = max_revisions
 
-    def __call__(self, spec: OptOutListSpec, digest: str) -> Sequence[str] | None:
+    def __call__(self, spec: OptOutListSpec, watermark: Watermark) -> Sequence[str] | None:
         if not spec.numbers_file or spec.source is None:
             return None
         path = Path(spec.source.file).parent / spec.numbers_file
@@ -460,7 +460,8 @@ class GitBaseline:
             for revision in revisions:
                 candidate = parse_numbers(self._git(top, "show", f"{revision}:{relative}"))
                 candidate.update(inline)
-                if numbers_digest(candidate) == digest:
+                # The count is free to compare; the digest (a sort) only for a candidate of the right size.
+                if len(candidate) == watermark.count and numbers_digest(candidate) == watermark.digest:
                     return sorted(candidate)
         except (OSError, ValueError, subprocess.SubprocessError):
             return None

@@ -252,7 +252,9 @@ def _pool_refs(numbers: NumbersLive) -> dict[str, str]:
     names = Counter(p.name for p in numbers.pools if p.name)
 
     def usable(name: str | None) -> bool:
-        return bool(name) and names[name] == 1 and not str(name).startswith("pool-") and bool(POOL_NAME.fullmatch(str(name)))
+        if not name:
+            return False
+        return names[name] == 1 and not name.startswith("pool-") and bool(POOL_NAME.fullmatch(name))
 
     return {p.arn: (str(p.name) if usable(p.name) else p.id) for p in numbers.pools}
 

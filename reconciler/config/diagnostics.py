@@ -62,6 +62,7 @@ CODES: dict[str, str] = {
     "opt-out-list-limit": "more opt-out lists than an account may have",
     "share-incomplete": "a shared opt-out list is shared without its member identities",
     "share-external-principal": "a principal outside the organization without allow_external_principals",
+    "share-principal-unverified": "a share principal that cannot be checked because no organization is declared",
     "emergency-duplicate": "a country is blocked twice for the same capability",
 }
 

@@ -1,4 +1,6 @@
-"""Round-trip edits of the policy files: emergency blocks and folding live drift back into git.
+"""Round-trip edits of the policy files: folding live drift back into git (``drift --accept``),
+and reading the emergency blocks that ``reconciler block`` must not add twice (the one-line append
+itself is :func:`reconciler.config.emergency.append_block`).
 
 Edits go through ruamel.yaml's round-trip mode with the file's own indentation, so comments,
 key order, quoting and flow lists (``BLOCK: [AU]  # why``) survive; only the values that change
@@ -19,11 +21,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from reconciler.config.emergency import EMERGENCY_FILE, KEY
 from reconciler.config.model import CAPABILITIES, STATUSES, EmergencyBlock, Policy
 from reconciler.countries import SUPPORTED
 from reconciler.plan import Change, Plan
 
-EMERGENCY_FILE = "emergency.yaml"
 POLICY_SUFFIXES = (".yaml", ".yml")
 
 
@@ -116,7 +118,7 @@ def read_emergency_blocks(config_dir: str | Path) -> list[EmergencyBlock]:
         doc = Document.load(path)
     except Exception as error:  # ruamel raises many error types; all mean "cannot parse"
         raise EditError(f"{path}: cannot parse: {error}") from None
-    entries = (doc.data or {}).get("emergency_blocks") or []
+    entries = (doc.data or {}).get(KEY) or []
     blocks = []
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("targets"):

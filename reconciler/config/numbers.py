@@ -92,7 +92,7 @@ class NumberIssue:
 
 @dataclass
 class NumbersFile:
-    numbers: list[str] = field(default_factory=list)  # in file order, duplicates removed
+    numbers: set[str] = field(default_factory=set)  # the valid numbers, each once
     issues: list[NumberIssue] = field(default_factory=list)
     invalid_count: int = 0
     duplicate_count: int = 0
@@ -154,7 +154,7 @@ def read_numbers(path: Path, max_issues: int = 50) -> NumbersFile:
         kept |= extra_set
     issues.sort(key=lambda issue: issue.line)
     result.issues = issues[:max_issues]
-    result.numbers = list(kept)
+    result.numbers = kept
     return result
 
 

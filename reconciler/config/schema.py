@@ -148,7 +148,10 @@ class _Reporter:
         kind = str(error.validator)
         if kind == "maxProperties" and limit == 1:
             keys = ", ".join(sorted(error.instance))
-            return f"has several keys ({keys})", "give one resource per list item: split it into one item per key"
+            return (
+                f"has several keys ({keys})",
+                "give one resource per list item: split it into one item per key",
+            )
         if kind == "minProperties" and limit == 1:
             return "is empty", "give one key: phone_number, sender_id, pool or opt_out_list"
         unit = {"Items": "item", "Length": "character", "Properties": "key"}[kind[3:]]

@@ -339,7 +339,9 @@ class PolicyBuilder:
     def _duplicate_items(self, what: str, name: str, items: list[_Item]) -> None:
         key = "name" if items[0].section == "targets" else _key_field(items[0].section)
         for item in items:
-            others = ", ".join(f"{o.doc.file}:{o.mark(key).line}:{o.mark(key).column}" for o in items if o is not item)
+            others = ", ".join(
+                f"{o.doc.file}:{o.mark(key).line}:{o.mark(key).column}" for o in items if o is not item
+            )
             self.ctx.at(
                 item,
                 item.mark(key),
@@ -559,7 +561,8 @@ class PolicyBuilder:
                 first_line[number] = mark.line
         numbers_file = data.get("numbers_file")
         if numbers_file is not None:
-            numbers |= self._numbers_file(item, str(numbers_file), numbers)
+            from_file = self._numbers_file(item, str(numbers_file), numbers)
+            numbers = from_file | numbers if numbers else from_file
         return OptOutListSpec(
             name=str(data["name"]),
             mode=data.get("mode", "additive"),
@@ -665,7 +668,7 @@ class PolicyBuilder:
                 "keep each number in one place",
                 "warning",
             )
-        return set(parsed.numbers)
+        return parsed.numbers
 
     def _share(self, item: _Item) -> ShareSpec:
         data = item.data
@@ -907,33 +910,47 @@ class PolicyBuilder:
             )
 
     def _external_principals(self) -> None:
+        """Principals outside the organization need ``allow_external_principals: true``.
+
+        With ``organization`` declared the rule is checked offline: org and OU ARNs must carry its
+        id, account ids must be targets or listed under ``organization.accounts``. Without it the
+        policy cannot tell inside from outside (RAM itself refuses external principals of a share
+        that does not allow them), so unverifiable principals are a warning, not an error.
+        """
         org_id = self.organization[0].rsplit("/", 1)[-1] if self.organization else None
-        inside_accounts = {t.account_id for t in self.targets.values()} | (
-            self.organization[1] if self.organization else set()
-        )
+        target_accounts = {t.account_id for t in self.targets.values()}
+        members = target_accounts | (self.organization[1] if self.organization else set())
         for item in self.items["shares"]:
             if item.data.get("allow_external_principals") is True:
                 continue
             for index, principal in enumerate(item.data["principals"]):
                 principal = str(principal)
+                mark = item.item_mark("principals", index)
+                name = item.data["name"]
+                if org_id is None:
+                    if principal not in target_accounts:
+                        self.ctx.at(
+                            item,
+                            mark,
+                            "share-principal-unverified",
+                            f"share {name!r} shares with {principal}; with no organization declared the "
+                            "policy cannot check that it is inside the organization",
+                            "declare 'organization: {arn: ..., accounts: [...]}', or set "
+                            "allow_external_principals: true if it is meant to be external",
+                            "warning",
+                        )
+                    continue
                 if principal.isdigit():
-                    inside = org_id is not None and principal in inside_accounts
+                    inside = principal in members
                 else:
-                    inside = org_id is not None and (
-                        principal.endswith(f":organization/{org_id}") or f":ou/{org_id}/" in principal
-                    )
+                    inside = principal.endswith(f":organization/{org_id}") or f":ou/{org_id}/" in principal
                 if inside:
                     continue
-                reason = (
-                    "no organization is declared, so every principal is external"
-                    if org_id is None
-                    else f"it is outside organization {org_id}"
-                )
                 self.ctx.at(
                     item,
-                    item.item_mark("principals", index),
+                    mark,
                     "share-external-principal",
-                    f"share {item.data['name']!r} shares with {principal}, but {reason}",
+                    f"share {name!r} shares with {principal}, but it is outside organization {org_id}",
                     "set allow_external_principals: true to share outside the organization"
                     + (", or list the account under organization.accounts" if principal.isdigit() else ""),
                 )

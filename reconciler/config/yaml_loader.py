@@ -248,7 +248,9 @@ class _Builder:
                 if depth == 0 and not error.located:
                     # Point at the top-level key whose value explodes, not at a leaf deep inside.
                     error.mark, error.located = _mark(key_node), True
-                    error.message = f"aliases in the value of {key!r} expand it by more than {MAX_EXPANSION} values"
+                    error.message = (
+                        f"aliases in the value of {key!r} expand it by more than {MAX_EXPANSION} values"
+                    )
                 raise
             result.key_marks[key] = _mark(key_node)
             result.value_marks[key] = _mark(value_node)

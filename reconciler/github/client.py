@@ -69,6 +69,7 @@ class GitHubClient:
     api_url: str = DEFAULT_API_URL
     max_attempts: int = 5
     timeout: float = 30.0
+    max_wait: float = 300.0  # never sit out a rate-limit window longer than this in CI
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
@@ -118,6 +119,12 @@ class GitHubClient:
                 response_headers = {k.lower(): v for k, v in (error.headers or {}).items()}
                 message = _message(_decode(payload)) or error.reason or "no message"
                 delay = self._retry_delay(error.code, response_headers, message, attempt)
+                if delay is not None and delay > self.max_wait:
+                    raise GitHubError(
+                        f"GitHub API {method} {_redact(url)} failed: HTTP {error.code}: {message}",
+                        status=error.code,
+                        hint=f"rate limited for another {delay:.0f}s (more than {self.max_wait:.0f}s): retry later",
+                    ) from None
                 if delay is None:
                     raise GitHubError(
                         f"GitHub API {method} {_redact(url)} failed: HTTP {error.code}: {message}",

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from area_support import ACCOUNT, REGION, START, calls
 
-from reconciler.areas.opt_outs import OptOutsArea, numbers_digest
+from reconciler.areas.opt_outs import OptOutsArea, Watermark, numbers_digest
 from reconciler.aws import Api
 from reconciler.cli import UserError
 from reconciler.config.model import Desired, OptOutListSpec, Source, Target
@@ -138,8 +138,8 @@ def test_numbers_added_since_the_last_apply_are_written_through_without_reads(
     apply(api, policy(target, spec("list", numbers=old)))
     new = [*old, "+13125550100", "+13125550101"]
 
-    def baseline(list_spec: OptOutListSpec, digest: str) -> Sequence[str] | None:
-        return sorted(old) if digest == numbers_digest(old) else None
+    def baseline(list_spec: OptOutListSpec, mark: Watermark) -> Sequence[str] | None:
+        return sorted(old) if mark.digest == numbers_digest(old) else None
 
     desired = policy(target, spec("list", numbers=new))
     before = calls(sandbox, "DescribeOptedOutNumbers")

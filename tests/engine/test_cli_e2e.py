@@ -243,7 +243,11 @@ def test_shares_plan_apply_then_second_plan_exits_zero(server: Server, tmp_path:
         resources:
           - {{phone_number: "{number['PhoneNumber']}"}}
     """
-    config = write_config(tmp_path, targets=TARGETS, shares=shares)
+    identities = f"""
+    phone_numbers:
+      - phone_number: "{number['PhoneNumber']}"
+    """
+    config = write_config(tmp_path, targets=TARGETS, shares=shares, identities=identities)
     plan = cli(server, "plan", "--config", str(config), "--detailed-exitcode")
     assert plan.returncode == 2, plan.stdout + plan.stderr
     apply = cli(server, "apply", "--config", str(config), "--auto-approve")

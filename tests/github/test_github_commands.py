@@ -277,3 +277,20 @@ def test_render_reads_engine_plan_files_and_appends_an_escaped_log(tmp_path: Pat
 
     assert main(["github", "render", "--plan", str(tmp_path / "missing.json")]) == 1
     assert "missing.json: no such plan file" in capsys.readouterr().err
+
+
+def test_long_rate_limit_window_fails_fast_instead_of_waiting(github: FakeGitHub) -> None:
+    import time
+
+    pr = github.state.add_pull()
+    github.state.faults.append(
+        Fault("GET", r".*/comments", 403, {"message": "API rate limit exceeded"},
+              headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 3000)})
+    )
+    client = GitHubClient.from_env()
+    sleeps: list[float] = []
+    client.sleep = sleeps.append
+    with pytest.raises(GitHubError) as caught:
+        upsert_comment(client, pr, "x", marker("plan", "all"))
+    assert sleeps == []
+    assert caught.value.hint is not None and "rate limited for another" in caught.value.hint

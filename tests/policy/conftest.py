@@ -19,7 +19,8 @@ TARGETS = """targets:
 def reported(config_dir: Path, diagnostics: list[Diagnostic]) -> list[str]:
     """``file:line:col: severity[code]`` with files relative to ``config_dir``."""
     return sorted(
-        f"{os.path.relpath(d.file, config_dir)}:{d.line}:{d.column}: {d.severity}[{d.code}]" for d in diagnostics
+        f"{os.path.relpath(d.file, config_dir)}:{d.line}:{d.column}: {d.severity}[{d.code}]"
+        for d in diagnostics
     )
 
 

@@ -74,14 +74,18 @@ def test_validate_exit_codes_and_formats(tmp_path: Path, capsys: pytest.CaptureF
     assert out.rstrip().endswith("invalid (1 error, 0 warnings)")
 
     assert main(["validate", "--config", str(broken), "--format", "github"]) == 1
-    assert capsys.readouterr().out.startswith(f"::error file={broken}/policy.yaml,line=5,col=9,title=schema-enum::")
+    assert capsys.readouterr().out.startswith(
+        f"::error file={broken}/policy.yaml,line=5,col=9,title=schema-enum::"
+    )
 
     assert main(["validate", "--config", str(broken), "--format", "json"]) == 1
     assert json.loads(capsys.readouterr().out)["errors"] == 1
 
     warned = tmp_path / "warned"
     warned.mkdir()
-    (warned / "policy.yaml").write_text(TARGETS + "protect_configurations:\n  - {name: p, rules: {SMS: {ALLOW: [US]}}}\n")
+    (warned / "policy.yaml").write_text(
+        TARGETS + "protect_configurations:\n  - {name: p, rules: {SMS: {ALLOW: [US]}}}\n"
+    )
     assert main(["validate", "--config", str(warned)]) == 0
     out = capsys.readouterr().out
     assert "warning[protect-country-redundant]" in out and "valid (0 errors, 1 warning)" in out

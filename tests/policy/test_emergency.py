@@ -42,7 +42,9 @@ def test_append_to_the_example_config_is_a_one_line_change(tmp_path: Path) -> No
 def test_append_replaces_an_empty_flow_list_and_creates_a_missing_file(tmp_path: Path) -> None:
     (tmp_path / "emergency.yaml").write_text("# note\nemergency_blocks: []  # none\n")
     append_block(tmp_path, "NG", ["SMS"])
-    assert (tmp_path / "emergency.yaml").read_text() == "# note\nemergency_blocks:  # none\n  - {country: NG, capabilities: [SMS]}\n"
+    assert (
+        tmp_path / "emergency.yaml"
+    ).read_text() == "# note\nemergency_blocks:  # none\n  - {country: NG, capabilities: [SMS]}\n"
     other = tmp_path / "other"
     other.mkdir()
     append_block(other, "NG")

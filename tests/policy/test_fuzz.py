@@ -62,7 +62,9 @@ def _check(files: dict[str, str | bytes], base: Path | None = None) -> None:
         (config / "n.txt").write_text("+12065550100\nnot a number\n")
         for name, content in files.items():
             path = config / name
-            path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
+            path.write_bytes(
+                content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass")
+            )
         policy, diagnostics = load_policy(config)
     assert policy is None or isinstance(policy, Policy)
     assert (policy is None) == any(d.is_error for d in diagnostics)
@@ -96,7 +98,10 @@ def test_policy_shaped_documents(document: dict[str, Any], as_emergency: bool) -
 
 
 @FUZZ
-@given(st.sampled_from(["targets.yaml", "identities.yaml", "protect.yaml", "shares.yaml", "opt-outs.yaml"]), st.data())
+@given(
+    st.sampled_from(["targets.yaml", "identities.yaml", "protect.yaml", "shares.yaml", "opt-outs.yaml"]),
+    st.data(),
+)
 def test_mutated_example_config(name: str, data: st.DataObject) -> None:
     text = (REPO / "config" / name).read_text()
     for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
@@ -105,5 +110,34 @@ def test_mutated_example_config(name: str, data: st.DataObject) -> None:
             end = data.draw(st.integers(min_value=at, max_value=min(len(text), at + 12)))
             text = text[:at] + text[end:]
         else:
-            text = text[:at] + data.draw(st.sampled_from([":", "-", "[", "]", "{", "}", "&a", "*a", "!!", "|", ">", "'", '"', "#", "\t", "\n", " ", "<<: ", "NO", "0"])) + text[at:]
+            text = (
+                text[:at]
+                + data.draw(
+                    st.sampled_from(
+                        [
+                            ":",
+                            "-",
+                            "[",
+                            "]",
+                            "{",
+                            "}",
+                            "&a",
+                            "*a",
+                            "!!",
+                            "|",
+                            ">",
+                            "'",
+                            '"',
+                            "#",
+                            "\t",
+                            "\n",
+                            " ",
+                            "<<: ",
+                            "NO",
+                            "0",
+                        ]
+                    )
+                )
+                + text[at:]
+            )
     _check({name: text}, base=REPO / "config")

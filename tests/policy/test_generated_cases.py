@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import load_policy
-from reconciler.config import semantic
+from reconciler.config import load_policy, semantic
 from reconciler.config.yaml_loader import MAX_YAML_BYTES
 
 from .conftest import TARGETS, reported

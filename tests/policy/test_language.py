@@ -30,7 +30,11 @@ def test_example_config_loads_into_the_documented_policy() -> None:
     prod = policy.desired["prod"]
     assert prod.target.account_id == "111111111111" and prod.target.region == "us-east-1"
     (number,) = prod.phone_numbers
-    assert (number.ref, number.international_sending, number.opt_out_list) == ("+18885550100", True, "shared-optouts")
+    assert (number.ref, number.international_sending, number.opt_out_list) == (
+        "+18885550100",
+        True,
+        "shared-optouts",
+    )
     assert [s.ref for s in prod.sender_ids] == ["DEMOTP/GB"]
     (protect,) = prod.protect_configurations
     assert protect.account_default and protect.configuration_sets == ("transactional",)
@@ -154,7 +158,10 @@ protect_configurations:
     )
     prod = policy.desired["prod"]
     assert {c.name: c.protect_configuration for c in prod.configuration_sets} == {"tx": "p", "marketing": "q"}
-    assert {p.name: p.configuration_sets for p in prod.protect_configurations} == {"p": ("tx",), "q": ("marketing",)}
+    assert {p.name: p.configuration_sets for p in prod.protect_configurations} == {
+        "p": ("tx",),
+        "q": ("marketing",),
+    }
 
 
 def test_opt_out_numbers_merge_inline_and_file(config_dir: Path) -> None:
@@ -205,12 +212,15 @@ shares:
     assert partner.allow_external_principals and partner.resources == ()
 
 
-def test_no_organization_means_every_principal_is_external(config_dir: Path) -> None:
-    (config_dir / "policy.yaml").write_text(TARGETS + 'shares:\n  - name: s\n    principals: ["222222222222"]\n')
+def test_without_an_organization_principals_are_warned_about_not_refused(config_dir: Path) -> None:
+    (config_dir / "policy.yaml").write_text(
+        TARGETS + 'shares:\n  - name: s\n    principals: ["222222222222", "111111111111"]\n'
+    )
     policy, diagnostics = load_policy(config_dir)
-    assert policy is None
-    assert [(d.code, d.line) for d in diagnostics] == [("share-external-principal", 7)]
-    assert "no organization is declared" in diagnostics[0].message
+    assert policy is not None
+    assert [(d.code, d.severity, d.line, d.column) for d in diagnostics] == [
+        ("share-principal-unverified", "warning", 7, 18)
+    ]
 
 
 def test_every_error_of_every_file_in_one_run(config_dir: Path) -> None:

@@ -40,7 +40,9 @@ def test_million_number_file(config_dir: Path) -> None:
 
     text = (config_dir / "optouts.txt").read_text().replace("+1206555\n", "").replace("\n12065550100\n", "\n")
     (config_dir / "optouts.txt").write_text(text)
-    (config_dir / "policy.yaml").write_text(TARGETS + "opt_out_lists:\n  - name: big\n    numbers_file: optouts.txt\n")
+    (config_dir / "policy.yaml").write_text(
+        TARGETS + "opt_out_lists:\n  - name: big\n    numbers_file: optouts.txt\n"
+    )
     started, cpu = time.perf_counter(), time.process_time()
     policy, diagnostics = load_policy(config_dir)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu

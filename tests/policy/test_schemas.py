@@ -16,7 +16,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_schemas_come_from_the_repository() -> None:
     assert schema_dir() == REPO / "schemas"
-    assert sorted(p.name for p in schema_dir().glob("*.schema.json")) == [f"{n}.schema.json" for n in SCHEMA_NAMES]
+    assert sorted(p.name for p in schema_dir().glob("*.schema.json")) == [
+        f"{n}.schema.json" for n in SCHEMA_NAMES
+    ]
 
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)

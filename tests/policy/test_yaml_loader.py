@@ -19,12 +19,27 @@ def test_numbers_remember_how_they_were_written() -> None:
 
 
 def test_no_octal_hex_sexagesimal_or_timestamps() -> None:
-    data = parse_yaml("f.yaml", "a: 0o17\nb: 0x1F\nc: 1:20\nd: 2026-12-31T00:00:00Z\ne: 1_000\nf: 2026-12-31\ng: 1.5\n").data
-    assert data == {"a": "0o17", "b": "0x1F", "c": "1:20", "d": "2026-12-31T00:00:00Z", "e": "1_000", "f": "2026-12-31", "g": 1.5}
+    data = parse_yaml(
+        "f.yaml", "a: 0o17\nb: 0x1F\nc: 1:20\nd: 2026-12-31T00:00:00Z\ne: 1_000\nf: 2026-12-31\ng: 1.5\n"
+    ).data
+    assert data == {
+        "a": "0o17",
+        "b": "0x1F",
+        "c": "1:20",
+        "d": "2026-12-31T00:00:00Z",
+        "e": "1_000",
+        "f": "2026-12-31",
+        "g": 1.5,
+    }
 
 
 def test_nulls() -> None:
-    assert parse_yaml("f.yaml", "a:\nb: ~\nc: null\nd: 'null'\n").data == {"a": None, "b": None, "c": None, "d": "null"}
+    assert parse_yaml("f.yaml", "a:\nb: ~\nc: null\nd: 'null'\n").data == {
+        "a": None,
+        "b": None,
+        "c": None,
+        "d": "null",
+    }
 
 
 def test_positions_of_keys_values_and_items() -> None:
@@ -57,7 +72,10 @@ def test_merge_keys_do_not_override_explicit_keys() -> None:
 
 def test_every_tab_indented_line_is_reported() -> None:
     loaded = parse_yaml("f.yaml", "a:\n\tb: 1\n  \tc: 2\nd: 'tab\there is fine'\n")
-    assert [(d.line, d.column, d.code) for d in loaded.diagnostics] == [(2, 1, "yaml-tab"), (3, 3, "yaml-tab")]
+    assert [(d.line, d.column, d.code) for d in loaded.diagnostics] == [
+        (2, 1, "yaml-tab"),
+        (3, 3, "yaml-tab"),
+    ]
 
 
 def test_a_billion_laughs_is_stopped_quickly() -> None:
@@ -74,4 +92,6 @@ def test_too_many_alias_references() -> None:
 
 def test_deep_nesting_is_an_error_not_a_crash() -> None:
     assert [d.code for d in parse_yaml("f.yaml", "[" * 5000).diagnostics] == ["yaml-too-deep"]
-    assert [d.code for d in parse_yaml("f.yaml", "a: " + "[" * 100 + "]" * 100 + "\n").diagnostics] == ["yaml-too-deep"]
+    assert [d.code for d in parse_yaml("f.yaml", "a: " + "[" * 100 + "]" * 100 + "\n").diagnostics] == [
+        "yaml-too-deep"
+    ]

@@ -1,6 +1,6 @@
 """The account every reliability suite works on, and a policy that changes every area of it.
 
-The live account (the sandbox's example account plus more) holds opt-out lists with end-user
+The live account holds opt-out lists with end-user
 opt-outs (recipients who replied STOP) and manual entries; the policy adds numbers, removes two
 manual entries in ``exact`` mode (never the end-user ones), blocks countries, creates a protect
 configuration, turns on international sending and associates a configuration set.
@@ -14,8 +14,15 @@ from pathlib import Path
 import phonenumbers
 
 from reconciler.sandbox import ids
-from reconciler.sandbox.generator import generate_example
-from reconciler.sandbox.state import Clock, OptOutEntry, OptOutList, PhoneNumber, World
+from reconciler.sandbox.state import (
+    Clock,
+    ConfigurationSet,
+    OptOutEntry,
+    OptOutList,
+    PhoneNumber,
+    ProtectConfiguration,
+    World,
+)
 
 ACCOUNT = "123456789012"  # the account any non-numeric access key id maps to in the sandbox
 REGION = "us-east-1"
@@ -39,18 +46,22 @@ ALL_OPTED_OUT = sorted({*END_USER, *KEPT_MANUAL, *REMOVED_MANUAL, *NEW_MARKETING
 
 
 def seed_world(world: World) -> None:
-    """The example account, with more opt-outs and a toll-free number outside any pool."""
-    state = generate_example(world, account=ACCOUNT, region=REGION)
+    """Built here rather than by the sandbox's example generator, so this account never changes
+    under the tests: two opt-out lists with end-user opt-outs and manual entries, a toll-free
+    number outside any pool, a configuration set and a ``baseline`` protect configuration."""
+    state = world.region(ACCOUNT, REGION)
     now = world.clock.now()
+    for name in ("Default", "marketing", "legacy"):
+        state.opt_out_lists[name] = OptOutList(name, ids.arn(REGION, ACCOUNT, ids.OPT_OUT_LIST, name), now - 90 * DAY)
     marketing = state.opt_out_lists["marketing"]
     for number in END_USER:
         marketing.entries[number] = OptOutEntry(now - 5 * DAY, True)
     for number in (*KEPT_MANUAL, *REMOVED_MANUAL):
         marketing.entries[number] = OptOutEntry(now - 40 * DAY, False)
-    legacy = OptOutList("legacy", ids.arn(REGION, ACCOUNT, ids.OPT_OUT_LIST, "legacy"), now - 90 * DAY)
-    legacy.entries["+12065550142"] = OptOutEntry(now - 60 * DAY, True)
-    state.opt_out_lists["legacy"] = legacy
-    number_id = ids.new_id(ids.PHONE_NUMBER, random.Random(11))
+    state.opt_out_lists["legacy"].entries["+12065550142"] = OptOutEntry(now - 60 * DAY, True)
+    state.opt_out_lists["legacy"].entries["+12065550199"] = OptOutEntry(now - 60 * DAY, False)
+    rng = random.Random(11)
+    number_id = ids.new_id(ids.PHONE_NUMBER, rng)
     state.phone_numbers[number_id] = PhoneNumber(
         number_id,
         ids.arn(REGION, ACCOUNT, ids.PHONE_NUMBER, number_id),
@@ -62,6 +73,14 @@ def seed_world(world: World) -> None:
         "2.00",
         now - 30 * DAY,
     )
+    state.configuration_sets["transactional"] = ConfigurationSet(
+        "transactional", ids.arn(REGION, ACCOUNT, ids.CONFIGURATION_SET, "transactional"), now - 30 * DAY
+    )
+    protect_id = ids.new_id(ids.PROTECT_CONFIGURATION, rng)
+    protect = ProtectConfiguration(protect_id, ids.arn(REGION, ACCOUNT, ids.PROTECT_CONFIGURATION, protect_id), now - 30 * DAY)
+    protect.rules = {"SMS": {"AU": "BLOCK"}}
+    state.protect_configurations[protect_id] = protect
+    state.tags[protect.arn] = {"Name": "baseline"}
 
 
 def new_world() -> World:

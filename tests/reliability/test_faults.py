@@ -1,0 +1,120 @@
+"""Applies under injected faults: throttling storms, HTTP 500s, dropped connections (before and
+after the request took effect) and latency spikes, at seeded random points.
+
+Each apply either completes and verifies, or stops with a summary of what was done, what failed
+and what was not done - and what it says was done really is done. A clean rerun then converges
+(the next plan is empty), no end-user opt-out is ever removed, and retries stay within the
+documented budget, counted on both sides of the wire.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import scenario
+import soakmode
+from faultutil import check_budget, counting, fake_sleep
+
+from reconciler.apply import ApplyOptions, ApplyResult, apply_target, describe
+from reconciler.aws import SandboxSessionFactory
+from reconciler.cli import UserError
+from reconciler.config import load_policy
+from reconciler.engine import Engine
+from reconciler.sandbox import Faults, Sandbox
+
+PROFILES: dict[str, dict[str, float]] = {
+    "throttling-storm": {"throttle_rate": 0.45},
+    "server-errors": {"error_rate": 0.2},
+    "dropped-connections": {"drop_rate": 0.1, "drop_after_rate": 0.1},
+    "mixed": {"throttle_rate": 0.1, "error_rate": 0.05, "drop_rate": 0.05, "drop_after_rate": 0.05},
+    "hostile": {"throttle_rate": 0.3, "error_rate": 0.2, "drop_rate": 0.1, "drop_after_rate": 0.15},
+}
+SEEDS = range(soakmode.scale(ci=4, soak=80))
+
+
+@pytest.fixture(scope="module")
+def policy(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    loaded, diagnostics = load_policy(scenario.write_config(tmp_path_factory.mktemp("faults") / "config"))
+    assert loaded is not None, diagnostics
+    return loaded
+
+
+def apply_once(sandbox: Sandbox, policy: Any) -> ApplyResult | UserError:
+    engine = Engine(policy, SandboxSessionFactory(sandbox), rate_scale=0, sleep=fake_sleep, command="apply")
+    try:
+        return apply_target(engine, "prod", ApplyOptions())
+    except UserError as error:  # a read that failed after its retries: reported, never a traceback
+        return error
+
+
+def pending(sandbox: Sandbox, policy: Any) -> list[str]:
+    engine = Engine(policy, SandboxSessionFactory(sandbox), rate_scale=0, sleep=fake_sleep)
+    return [change.key for change in engine.plan(engine.start("prod")).changes]
+
+
+def end_user_opt_outs(sandbox: Sandbox) -> set[tuple[str, str]]:
+    state = sandbox.world.region(scenario.ACCOUNT, scenario.REGION)
+    return {
+        (name, number)
+        for name, opt_out_list in state.opt_out_lists.items()
+        for number, entry in opt_out_list.entries.items()
+        if entry.end_user_opted_out
+    }
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_apply_under_faults_stops_cleanly_then_converges(
+    policy: Any, profile: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for seed in SEEDS:
+        sandbox = Sandbox(world=scenario.new_world(), faults=Faults(seed=seed, **PROFILES[profile]))
+        protected = end_user_opt_outs(sandbox)
+        with counting(monkeypatch, sandbox, spike_rate=0.05, seed=seed) as ledger:
+            outcome = apply_once(sandbox, policy)
+        check_budget(ledger)
+        soakmode.tally("faults injected", sum(ledger.faults.values()) + ledger.spikes)
+        soakmode.tally("fault-injected applies")
+        sandbox.gateway.faults = None
+        left = pending(sandbox, policy)
+        if isinstance(outcome, UserError):
+            assert outcome.message.startswith("target prod: reading"), outcome.message
+        elif not outcome.ok:
+            lines = describe(outcome)
+            assert outcome.failed is not None and outcome.error, lines
+            assert any(line.startswith("  failed:") or "failed" in line for line in lines), lines
+            # What the summary says was done is done: none of it is still pending.
+            assert not {c.key for c in outcome.applied} & set(left), (lines, left)
+        else:
+            assert left == [], left
+        assert end_user_opt_outs(sandbox) >= protected, "an end-user opt-out was removed"
+        # The next run, without faults, converges.
+        with counting(monkeypatch, sandbox) as ledger:
+            rerun = apply_once(sandbox, policy)
+        check_budget(ledger)
+        assert isinstance(rerun, ApplyResult) and rerun.ok, describe(rerun) if isinstance(rerun, ApplyResult) else rerun
+        assert pending(sandbox, policy) == []
+        assert end_user_opt_outs(sandbox) >= protected
+        assert_no_duplicates(sandbox)
+        soakmode.tally("fault-injected applies converged")
+
+
+def assert_no_duplicates(sandbox: Sandbox) -> None:
+    """A write retried after its response was lost must not have created a second resource."""
+    state = sandbox.world.region(scenario.ACCOUNT, scenario.REGION)
+    names = [state.tags.get(pc.arn, {}).get("Name") for pc in state.protect_configurations.values()]
+    assert sorted(names) == sorted(set(names)), f"duplicate protect configurations: {sorted(names)}"
+
+
+def test_retry_budget_bounds_a_dead_endpoint(policy: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every request throttled: the run gives up within the documented budget, with a clear error."""
+    sandbox = Sandbox(world=scenario.new_world(), faults=Faults(throttle_rate=1.0, seed=1))
+    with counting(monkeypatch, sandbox) as ledger:
+        outcome = apply_once(sandbox, policy)
+    check_budget(ledger)
+    assert isinstance(outcome, UserError)
+    assert "Throttling" in outcome.message or "Rate exceeded" in outcome.message, outcome.message
+    assert ledger.attempts <= ledger.retries + len(ledger.calls) <= (BUDGET_CALLS := 8)
+    soakmode.tally("faults injected", ledger.attempts)
+    assert BUDGET_CALLS == 8
