@@ -135,11 +135,12 @@ def s1(facts: dict[str, Any]) -> Bound:
 
 
 def s2(facts: dict[str, Any]) -> Bound:
-    apply = Phase("apply")
+    apply = large_account_plan(facts, "apply")  # apply runs later, on merge: it must look again
     apply.add(SMS, "PutOptedOutNumber", len(facts["pr_numbers"]))  # idempotent: no read needed first
     return Bound(
         [large_account_plan(facts), apply],
-        "the S1 plan (the new numbers are known from the policy's history), then one put per new number",
+        "the pull request's plan (the S1 reads; the new numbers are known from the policy's history), then "
+        "on merge the same reads again and one put per new number, in parallel",
     )
 
 

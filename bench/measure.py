@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.world import EPOCH, Scale
 from reconciler.sandbox import Latency, Quotas, Sandbox
 from reconciler.sandbox.quotas import THROTTLE, WAIT
 from reconciler.sandbox.state import Clock
-
-from bench.world import EPOCH, Scale
 
 THROTTLING = {"ThrottlingException", "Throttling", "TooManyRequestsException"}
 
@@ -133,11 +132,13 @@ def measure(
     extra_cpu = float(context.extrapolated.get("cpu_seconds", 0.0))
     by_operation: Counter[str] = Counter(f"{c.service}:{c.operation}" for c in calls)
     throttled = sum(1 for c in calls if c.error in THROTTLING)
+    throttled_by: Counter[str] = Counter(f"{c.service}:{c.operation}" for c in calls if c.error in THROTTLING)
     failed = sum(1 for c in calls if c.error and c.error not in THROTTLING)
     return {
         "api_calls": len(calls) + extra_calls,
         "calls_by_operation": dict(sorted(by_operation.items())),
         "throttled": throttled,
+        "throttled_by_operation": dict(sorted(throttled_by.items())),
         "errors": failed,
         "sim_seconds": round(context.elapsed(), 3),
         "marks": {k: round(v - EPOCH, 3) for k, v in sorted(context.marks.items())},
@@ -185,8 +186,8 @@ def in_child(
     os.waitpid(pid, 0)
     if not data:
         return {"error": "the measured run died without a result"}
-    result: dict[str, Any] = json.loads(data)
-    return result
+    answer: dict[str, Any] = json.loads(data)
+    return answer
 
 
 __all__ = ["THROTTLE", "WAIT", "Context", "in_child", "measure"]

@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import reconciler.options as options_module
+from bench import world
+from bench.measure import Context
 from reconciler.areas.base import Area
 from reconciler.cli import build_parser, main
 from reconciler.engine import Engine, TargetRun
 from reconciler.sandbox.state import Clock
-
-from bench import world
-from bench.measure import Context
 
 BLOCK_COUNTRY = "GH"  # blocked by no generated configuration: every (configuration, capability) changes
 UPDATE_RULES = "UpdateProtectConfigurationCountryRuleSet"
@@ -80,7 +79,8 @@ def cli(context: Context, *argv: str, ok: Sequence[int] = (0,)) -> str:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(argv))
     if code not in ok:
-        tail = (out.getvalue() + err.getvalue())[-1500:]
+        errors = [line for line in err.getvalue().splitlines() if line.startswith(("error", "hint"))]
+        tail = "\n".join([*out.getvalue().splitlines()[-15:], *errors])[-2500:]
         raise RuntimeError(f"`reconciler {' '.join(argv[:1])}` exited {code}: {tail}")
     return out.getvalue()
 
@@ -137,6 +137,7 @@ def mark_last_block(context: Context) -> None:
     times = [c.time for c in context.sandbox.calls if c.operation == UPDATE_RULES and c.error is None]
     if times:
         context.marks["last_block"] = max(times)
+        context.metrics["calls_until_last_block"] = sum(1 for c in context.sandbox.calls if c.time <= max(times))
     context.notes.append(f"{len(times)} {UPDATE_RULES} call(s)")
 
 

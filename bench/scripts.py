@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.config.model import CAPABILITIES, Desired, Policy
-
 from bench import world
 from bench.lanes import in_parallel
 from bench.measure import Context
+from reconciler.config.model import CAPABILITIES, Desired, Policy
 
 SMS = "pinpoint-sms-voice-v2"
 PAGE = 100
@@ -198,7 +197,7 @@ class Script:
     def rule_updates(desired: Desired, live: Live) -> list[tuple[str, str, dict[str, str]]]:
         """(configuration id, capability, {country: status}) for every rule that differs."""
         by_name = {c["name"]: (cid, c) for cid, c in live.protect.items()}
-        updates = []
+        updates: list[tuple[str, str, dict[str, str]]] = []
         for spec in desired.protect_configurations:
             if spec.name not in by_name:
                 continue
@@ -340,7 +339,7 @@ def s4_apply(context: Context, parallel: bool) -> None:
         for spec in desired.protect_configurations:
             for capability, wanted in sorted(spec.rules.items()):
                 current = {c: "ALLOW" for c in _countries()}
-                want = {c: wanted.status(c) for c in current if wanted.status(c) != "ALLOW"}
+                want: dict[str, str] = {c: wanted.status(c) for c in current if wanted.status(c) != "ALLOW"}
                 if want:
                     script.update_rules([(protect[spec.name], capability, want)], one_country_per_call=not parallel)
 

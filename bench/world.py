@@ -66,7 +66,7 @@ class Scale:
 
 
 FULL = Scale("full", 1_000_000, 24, 10_000, 2000, 25, 10, 50, 1000, 20_000)
-QUICK = Scale("quick", 100_000, 24, 1_000, 200, 25, 4, 50, 1000, 5_000)
+QUICK = Scale("quick", 50_000, 24, 500, 200, 25, 4, 50, 1000, 2_000)
 
 
 def build_large(scale: Scale, world: World) -> RegionState:
@@ -102,6 +102,10 @@ def build_empty(world: World, account: str = EMPTY_ACCOUNT) -> RegionState:
         "transactional", ids.arn(REGION, account, ids.CONFIGURATION_SET, "transactional"), now
     )
     world.region("222222222222", REGION)  # the share's consumer account
+    # The example policy's organization (config/targets.yaml): its accounts share without
+    # allow_external_principals.
+    for member in (account, "222222222222"):
+        world.organization[member] = "o-a1b2c3d4e5"
     return state
 
 

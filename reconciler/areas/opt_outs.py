@@ -456,7 +456,9 @@ class GitBaseline:
             top = Path(self._git(path.parent, "rev-parse", "--show-toplevel").strip())
             relative = path.resolve().relative_to(top.resolve()).as_posix()
             revisions = self._git(top, "log", f"-n{self.max_revisions}", "--format=%H", "--", relative).split()
-            inline = [n for n in spec.numbers if n not in parse_numbers(path.read_text(encoding="utf-8-sig"))]
+            # Parsed once: inside the comprehension the file was re-read per number (quadratic).
+            in_file = parse_numbers(path.read_text(encoding="utf-8-sig"))
+            inline = [n for n in spec.numbers if n not in in_file]
             for revision in revisions:
                 candidate = parse_numbers(self._git(top, "show", f"{revision}:{relative}"))
                 candidate.update(inline)

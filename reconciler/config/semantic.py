@@ -13,7 +13,7 @@ import difflib
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -781,7 +781,7 @@ class PolicyBuilder:
         new_protect = [
             (
                 i,
-                _replace(
+                replace(
                     s,
                     configuration_sets=tuple(
                         sorted(by_protect.get(s.name, set()) | set(s.configuration_sets))
@@ -795,7 +795,7 @@ class PolicyBuilder:
                 i,
                 s
                 if s.protect_configuration is not None or s.name not in owner
-                else _replace(s, protect_configuration=owner[s.name][0]),
+                else replace(s, protect_configuration=owner[s.name][0]),
             )
             for i, s in config_sets
         ]
@@ -954,12 +954,6 @@ class PolicyBuilder:
                     "set allow_external_principals: true to share outside the organization"
                     + (", or list the account under organization.accounts" if principal.isdigit() else ""),
                 )
-
-
-def _replace(obj: Any, **changes: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(obj, **changes)
 
 
 def _is_utc_timestamp(text: str) -> bool:

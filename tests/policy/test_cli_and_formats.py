@@ -101,3 +101,10 @@ def test_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown schema 'nope'" in capsys.readouterr().err
     assert main(["schema", "emergency", "--path"]) == 0
     assert capsys.readouterr().out.strip() == str(REPO / "schemas" / "emergency.schema.json")
+
+
+def test_every_diagnostic_code_is_documented() -> None:
+    from reconciler.config import CODES
+
+    docs = (REPO / "docs" / "policy.md").read_text()
+    assert [code for code in CODES if f"| `{code}` |" not in docs] == []

@@ -70,3 +70,10 @@ def test_every_example_matches_its_own_schema(name: str) -> None:
         sub = {**node, "$defs": schema.get("$defs", {})}
         errors = list(Draft202012Validator(sub).iter_errors(example))
         assert errors == [], f"{path}: {json.dumps(example)}: {errors[0].message}"
+
+
+def test_installed_packages_carry_the_same_schemas() -> None:
+    """``reconciler/schemas`` links to ``schemas/`` so wheels ship the one source (package-data)."""
+    packaged = REPO / "reconciler" / "schemas"
+    for name in SCHEMA_NAMES:
+        assert (packaged / f"{name}.schema.json").read_bytes() == (REPO / "schemas" / f"{name}.schema.json").read_bytes()

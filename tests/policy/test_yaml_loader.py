@@ -95,3 +95,12 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
     assert [d.code for d in parse_yaml("f.yaml", "a: " + "[" * 100 + "]" * 100 + "\n").diagnostics] == [
         "yaml-too-deep"
     ]
+
+
+def test_a_merge_key_bomb_is_stopped() -> None:
+    lines = ["m0: &m0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8}"]
+    for i in range(1, 9):
+        # Each level merges the previous one ten times under ten fresh keys.
+        lines.append(f"m{i}: &m{i} {{" + ", ".join(f"k{j}: {{<<: *m{i - 1}}}" for j in range(10)) + "}")
+    loaded = parse_yaml("f.yaml", "\n".join(lines) + "\n")
+    assert [d.code for d in loaded.diagnostics] == ["yaml-alias-limit"]

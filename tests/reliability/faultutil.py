@@ -50,7 +50,8 @@ def counting(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox, spike_rate: floa
     ledger = Ledger()
 
     class CountingApi(Api):
-        def __post_init__(self) -> None:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
             ledger.apis.append(self)
             self.listeners.append(ledger.calls.append)
 
