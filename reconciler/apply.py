@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 
 from reconciler.cli import UserError
 from reconciler.engine import Engine, TargetRun
+from reconciler.fingerprint import KEYED_DIGEST_PREFIX, PLAN_KEY_ENV
 from reconciler.guard import GuardOptions, enforce
 from reconciler.plan import PHASE_BLOCKS, Change, Plan
 from reconciler.progress import Progress
@@ -86,6 +86,14 @@ def check_fresh(expected: Plan, fresh: Plan, areas: Sequence[str]) -> None:
         )
     saved = [c for c in expected.changes if c.area in areas]
     now = [c for c in fresh.changes if c.area in areas]
+    keyed_then = {d.startswith(KEYED_DIGEST_PREFIX) for c in saved if (d := expected.secret_digests.get(c.key))}
+    keyed_now = {d.startswith(KEYED_DIGEST_PREFIX) for c in now if (d := fresh.secret_digests.get(c.key))}
+    if keyed_then and keyed_now and keyed_then != keyed_now:
+        state = "set" if True in keyed_then else "not set"
+        raise StalePlan(
+            f"target {expected.target}: the saved plan was made with {PLAN_KEY_ENV} {state}; apply needs the same",
+            hint=f"{'set' if state == 'set' else 'unset'} {PLAN_KEY_ENV} (the same secret as the plan job) and retry",
+        )
     saved_id = _identity(saved, {c.key: expected.secret_digests.get(c.key, "") for c in saved})
     now_id = _identity(now, {c.key: fresh.secret_digests.get(c.key, "") for c in now})
     if saved_id != now_id:
@@ -221,4 +229,4 @@ def describe(result: ApplyResult) -> list[str]:
     return lines
 
 
-__all__: list[Any] = ["ApplyOptions", "ApplyResult", "StalePlan", "apply_target", "describe", "execute"]
+__all__ = ["ApplyOptions", "ApplyResult", "StalePlan", "apply_target", "describe", "execute"]

@@ -7,10 +7,12 @@ refuses the plan when a digest differs.
 
 Secrets (raw opted-out numbers) never enter a plan file. Instead the plan stores
 ``secret_digest(area_key, secret)``: an HMAC keyed with a key derived from the *live state*
-itself (:func:`secret_key`), which is not in the plan file. Apply re-reads the live state,
-derives the same key and checks that the secrets of its freshly computed changes are the ones
-that were reviewed. Masked number + plan file alone do not allow brute-forcing the last four
-digits, because the key depends on data (ids, timestamps, the numbers) absent from the file.
+itself (:func:`secret_key`), which is not in the plan file, and from ``RECONCILER_PLAN_KEY``
+when set. Apply re-reads the live state, derives the same key and checks that the secrets of
+its freshly computed changes are the ones that were reviewed. The live state (ids, timestamps,
+opted-out entries) is usually unknown to a reader of the plan file; when it could be guessed
+(e.g. an empty account), only ``RECONCILER_PLAN_KEY`` — a secret shared by the plan and apply
+jobs — keeps the masked last four digits from being brute-forced, so CI should set it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,12 +61,23 @@ def combine(parts: Mapping[str, str]) -> str:
     return fingerprint(dict(sorted(parts.items())))
 
 
+PLAN_KEY_ENV = "RECONCILER_PLAN_KEY"
+DIGEST_PREFIX = "hmac-sha256:"
+KEYED_DIGEST_PREFIX = "hmac-sha256+plan-key:"
+
+
+def _plan_key() -> bytes:
+    return os.environ.get(PLAN_KEY_ENV, "").encode()
+
+
 def secret_key(live_canonical: bytes) -> bytes:
-    return hashlib.sha256(b"reconciler/secret-key\0" + live_canonical).digest()
+    return hashlib.sha256(b"reconciler/secret-key\0" + _plan_key() + b"\0" + live_canonical).digest()
 
 
 def secret_digest(key: bytes, secret: str) -> str:
-    return "hmac-sha256:" + hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+    """The digest names whether RECONCILER_PLAN_KEY took part, so apply can say what is missing."""
+    prefix = KEYED_DIGEST_PREFIX if _plan_key() else DIGEST_PREFIX
+    return prefix + hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
 
 
 def digest_bytes(data: bytes) -> str:

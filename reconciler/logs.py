@@ -25,8 +25,22 @@ def _mask(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[st
     return event
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing (it may be replaced later,
+    e.g. by a test runner's capture), rather than to the stream current at configuration."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(log_format: str = "console", verbosity: int = 0, stream: TextIO | None = None) -> None:
-    out = stream or sys.stderr
+    out: Any = stream or _CurrentStderr()
     # A terminal shows a progress bar; CI (no terminal) gets structured progress events at INFO.
     level = logging.DEBUG if verbosity > 0 else (logging.WARNING if out.isatty() else logging.INFO)
     renderer: Any

@@ -67,10 +67,11 @@ def open_sandbox(snapshot: str, policy: Policy) -> Any:
     if snapshot == BUILTIN:
         from reconciler.sandbox.generator import generate_example
 
-        # The example account, once per target of the policy, so any config plans against it.
+        # The example account built from the policy (the state before its first apply), once
+        # per target, so any config plans against it.
         sandbox = Sandbox()
         for target in sorted(policy.targets.values(), key=lambda t: t.name):
-            generate_example(sandbox.world, account=target.account_id, region=target.region)
+            generate_example(sandbox.world, account=target.account_id, region=target.region, config_dir=policy.config_dir)
         return sandbox
     if not os.path.exists(snapshot):
         raise UserError(f"sandbox snapshot {snapshot} does not exist",

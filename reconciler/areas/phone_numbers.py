@@ -403,10 +403,16 @@ class PhoneNumbersArea(Area):
         """Leave the pool, update, rejoin; the tag makes an interrupted juggle recoverable."""
         pool_id = data["pool_id"]
         api.call(SMS_VOICE, "TagResource", ResourceArn=data["arn"], Tags=[{"Key": REJOIN_TAG, "Value": pool_id}])
-        api.call(
-            SMS_VOICE, "DisassociateOriginationIdentity", PoolId=pool_id, OriginationIdentity=data["id"],
-            IsoCountryCode=data["country"],
-        )
+        try:
+            api.call(
+                SMS_VOICE, "DisassociateOriginationIdentity", PoolId=pool_id, OriginationIdentity=data["id"],
+                IsoCountryCode=data["country"],
+            )
+        except ClientError:
+            # A retried request whose first attempt succeeded: fine if the number is out already.
+            described = api.call(SMS_VOICE, "DescribePhoneNumbers", PhoneNumberIds=[data["id"]])
+            if any(n.get("PoolId") for n in described.get("PhoneNumbers", [])):
+                raise
         try:
             api.call(SMS_VOICE, "UpdatePhoneNumber", PhoneNumberId=data["id"], **updates)
         finally:

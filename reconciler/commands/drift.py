@@ -4,8 +4,8 @@ Categories: *drifted* (live differs: updates, and deletions/removals of what the
 owns), *missing* (the policy wants something that is not there) and *unmanaged* (live
 resources the policy neither names nor owns). Exit codes: 0 clean, 2 drift, 1 error.
 
-Extension point: ``compute(args) -> list[Plan]`` and ``categorise(plan)`` are the building
-blocks for ``drift --accept`` (writing live values back into the policy).
+``--accept`` folds the drift found into the policy files (``reconciler.config.edit``);
+``compute(args)`` and ``categorise(plan)`` are the building blocks.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.report.mask import mask_number
+
 
 class ApiError(Exception):
     """An error AWS would return. ``fields`` are the error shape's extra members.
@@ -42,5 +44,13 @@ def not_found(resource_type: str, resource_id: str) -> ApiError:
 
 
 def conflict(reason: str, resource_type: str, resource_id: str, message: str = "Conflict Occurred") -> ApiError:
-    """pinpoint-sms-voice-v2 ConflictException."""
-    return ApiError("ConflictException", message, Reason=reason, ResourceType=resource_type, ResourceId=resource_id)
+    """pinpoint-sms-voice-v2 ConflictException.
+
+    AWS puts the reason into the message text too, which is what the AWS CLI prints:
+    ``Conflict Occurred - Reason="DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION"
+    ResourceType="protect-configuration" ResourceId="protect-…"`` (see the protect article).
+    """
+    # An opted-out number is personal data: the field carries it (as AWS does), the text never does.
+    shown = mask_number(resource_id) if resource_id.startswith("+") else resource_id
+    text = f'{message} - Reason="{reason}" ResourceType="{resource_type}" ResourceId="{shown}"'
+    return ApiError("ConflictException", text, Reason=reason, ResourceType=resource_type, ResourceId=resource_id)

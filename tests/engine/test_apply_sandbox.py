@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, OTHER_ACCOUNT, Harness, policy, replace
+from engine_support import ACCOUNT, OTHER_ACCOUNT, Harness, policy, replace
 from sortedcontainers import SortedDict
 
 from reconciler.apply import StalePlan
@@ -274,3 +274,42 @@ def test_role_assumption_reaches_the_target_account_and_a_wrong_role_is_refused(
     misdirected = Policy(p.config_dir, {"prod": wrong}, {"prod": dataclasses.replace(p.desired["prod"], target=wrong)})
     with pytest.raises(AccountMismatch):
         Engine(misdirected, CiAccount(harness.sandbox), rate_scale=0).start("prod")
+
+
+def test_apply_converges_through_throttling_errors_and_dropped_connections() -> None:
+    from reconciler.sandbox import Faults, Sandbox
+
+    harness = Harness()
+    harness.client().create_configuration_set(ConfigurationSetName="tx")
+    world = harness.sandbox.world
+    faults = Faults(throttle_rate=0.15, error_rate=0.1, drop_rate=0.05, drop_after_rate=0.1, seed=11,
+                    operations=frozenset({"UpdateProtectConfigurationCountryRuleSet", "CreateProtectConfiguration",
+                                          "AssociateProtectConfiguration", "SetAccountDefaultProtectConfiguration",
+                                          "PutProtectConfigurationRuleSetNumberOverride", "DescribeProtectConfigurations"}))
+    harness.sandbox = Sandbox(world=world, faults=faults)
+    p = protect_policy()
+    result = harness.apply(p, sleep=lambda _: None)
+    assert result.ok, (result.failed, result.error, result.residue)
+    assert any(call.error for call in harness.sandbox.calls), "the seed must inject faults"
+    harness.sandbox = Sandbox(world=world)  # no faults for the check
+    assert harness.plan(p).changes == []
+    configs = harness.client().describe_protect_configurations()["ProtectConfigurations"]
+    assert len(configs) == 1  # a create retried after a dropped response made no duplicate
+
+
+def test_saved_plan_holds_no_raw_numbers_and_needs_the_same_plan_key(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.report.json_report import render
+
+    harness.client().create_configuration_set(ConfigurationSetName="tx")
+    p = protect_policy()
+    monkeypatch.setenv("RECONCILER_PLAN_KEY", "shared-ci-secret")
+    saved = harness.plan(p)
+    document = render([saved])
+    assert AU_TEST_HANDSET not in document and "+6149157****" in document
+    assert saved.secret_digests["protect/prod/override/+6149157****"].startswith("hmac-sha256+plan-key:")
+    monkeypatch.delenv("RECONCILER_PLAN_KEY")
+    with pytest.raises(StalePlan) as excinfo:
+        harness.apply(p, expected=saved)
+    assert "RECONCILER_PLAN_KEY set" in excinfo.value.message
+    monkeypatch.setenv("RECONCILER_PLAN_KEY", "shared-ci-secret")
+    assert harness.apply(p, expected=saved).ok

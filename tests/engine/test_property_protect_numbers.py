@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Harness, policy
+from engine_support import Harness, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

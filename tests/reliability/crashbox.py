@@ -15,6 +15,7 @@ violation, counted whether or not the sandbox accepts it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -44,15 +45,14 @@ def _serve(conn: Connection, shared: dict[str, Any], end_user: list[str]) -> Non
     gateway = sandbox.gateway
     original = gateway.handle
     protected = set(end_user)
+    write_log: list[str] = []  # the app id (AWS_SDK_UA_APP_ID) of each successful write, in order
 
     def kill_if_armed(before: bool) -> None:
         pid = shared["pid"].value
         if pid and shared["before"].value == before and shared["writes"].value + (1 if before else 0) >= shared["at"].value:
             shared["pid"].value = 0
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             shared["kills"].value += 1
             time.sleep(0.05)  # let the kill land before anything else is answered
 
@@ -68,7 +68,10 @@ def _serve(conn: Connection, shared: dict[str, Any], end_user: list[str]) -> Non
                 kill_if_armed(before=True)
         response = original(service, request)
         if write and response.status < 400:
+            agent = str(request.headers.get("user-agent") or "")
+            app = next((part[4:] for part in agent.split() if part.startswith("app/")), "?")
             with shared["lock"]:
+                write_log.append(app)
                 shared["writes"].value += 1
                 kill_if_armed(before=False)
         return response
@@ -97,6 +100,9 @@ def _serve(conn: Connection, shared: dict[str, Any], end_user: list[str]) -> Non
                         ),
                     }
                 )
+        elif command == "write_log":
+            conn.send(list(write_log))
+            write_log.clear()
         elif command == "stop":
             server.shutdown()
             conn.send("ok")
@@ -149,6 +155,11 @@ class CrashBox:
 
     def state(self) -> dict[str, Any]:
         self.conn.send("state")
+        return self.conn.recv()  # type: ignore[no-any-return]
+
+    def write_log(self) -> list[str]:
+        """Which client (its AWS_SDK_UA_APP_ID) made each write since the last call, in order."""
+        self.conn.send("write_log")
         return self.conn.recv()  # type: ignore[no-any-return]
 
     @property

@@ -131,7 +131,7 @@ def write_config(directory: Path) -> Path:
     """The policy directory (a policy file and the marketing numbers file)."""
     (directory / "numbers").mkdir(parents=True, exist_ok=True)
     (directory / "policy.yaml").write_text(POLICY, encoding="utf-8")
-    lines = ["# marketing opt-outs"] + KEPT_MANUAL + NEW_MARKETING
+    lines = ["# marketing opt-outs", *KEPT_MANUAL, *NEW_MARKETING]
     (directory / "numbers" / "marketing.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return directory
 

@@ -27,6 +27,7 @@ from reconciler.logs import configure
 from reconciler.plan import Change
 from reconciler.sandbox import Faults, Sandbox
 
+
 @pytest.fixture(autouse=True)
 def quiet_logs() -> None:
     """The engine logs every call at debug level when a CLI run configured it so; keep these quiet."""

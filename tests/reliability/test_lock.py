@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+import soakmode
 from lockutil import FakeClock
 from moto import mock_aws
 
@@ -307,8 +308,10 @@ def _race(backend_factory: Any, contenders: int, rounds: int, stale_first: bool)
 @pytest.mark.parametrize("stale_first", [False, True], ids=["free", "stale"])
 def test_thread_race_on_file_lock_has_exactly_one_winner(tmp_path: Path, stale_first: bool) -> None:
     counter = iter(range(10_000))
-    winners = _race(lambda: LocalFileLockBackend(tmp_path / f"r{next(counter)}"), 12, 25, stale_first)
-    assert winners == [1] * 25
+    rounds = soakmode.scale(ci=25, soak=500)
+    winners = _race(lambda: LocalFileLockBackend(tmp_path / f"r{next(counter)}"), 12, rounds, stale_first)
+    assert winners == [1] * rounds
+    soakmode.tally("lock races (12 threads, local file)", rounds)
 
 
 @pytest.mark.parametrize("stale_first", [False, True], ids=["free", "stale"])
@@ -322,8 +325,10 @@ def test_thread_race_on_s3_lock_has_exactly_one_winner(stale_first: bool) -> Non
             client.create_bucket(Bucket=name)
             return S3LockBackend(OneRequestAtATime(client), name)
 
-        winners = _race(fresh_bucket, 12, 25, stale_first)
-    assert winners == [1] * 25
+        rounds = soakmode.scale(ci=12, soak=300)
+        winners = _race(fresh_bucket, 12, rounds, stale_first)
+    assert winners == [1] * rounds
+    soakmode.tally("lock races (12 threads, S3 conditional writes)", rounds)
 
 
 def _spawn() -> Any:
@@ -337,7 +342,7 @@ def test_process_race_on_file_lock_has_exactly_one_winner(tmp_path: Path, stale_
     from lockworkers import race_rounds
 
     ctx = _spawn()
-    workers, rounds = 6, 20
+    workers, rounds = 6, soakmode.scale(ci=20, soak=300)
     barrier, results = ctx.Barrier(workers), ctx.Queue()
     procs = [
         ctx.Process(target=race_rounds, args=(w, rounds, str(tmp_path), stale_first, barrier, results))
@@ -353,6 +358,7 @@ def test_process_race_on_file_lock_has_exactly_one_winner(tmp_path: Path, stale_
         this_round = [o for o in outcomes if o[0] == round_no]
         assert sum(won for _, _, won, _ in this_round) == 1, this_round
         assert all(mine for _, _, won, mine in this_round if won)
+    soakmode.tally("lock races (6 processes, local file)", rounds)
 
 
 def test_processes_waiting_for_the_lock_never_overlap(tmp_path: Path) -> None:
@@ -370,5 +376,6 @@ def test_processes_waiting_for_the_lock_never_overlap(tmp_path: Path) -> None:
         assert proc.exitcode == 0
     lines = log.read_text().splitlines()
     assert len(lines) == 4 * 15 * 2
+    soakmode.tally("lock hand-overs between waiting processes", 4 * 15)
     for enter, leave in zip(lines[::2], lines[1::2], strict=True):
         assert enter.startswith("enter ") and leave == "exit " + enter.split()[1], (enter, leave)

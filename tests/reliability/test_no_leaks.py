@@ -126,3 +126,32 @@ def test_scanner_finds_what_it_looks_for() -> None:
     assert scenario.leaks(scenario.SECRET_ACCESS_KEY) and scenario.leaks(scenario.ACCESS_KEY_ID)
     assert scenario.leaks(scenario.SESSION_TOKEN)
     assert not scenario.leaks(number[:-4] + "****")
+
+
+MALFORMED = {
+    "+12065550142": '"+1 206 555 0142"',  # spaced
+    "+12065550143": '"12065550143"',  # no plus
+    "+12065550144": "12065550144",  # a bare YAML integer
+    "+12065550145": '"+1 (206) 555-0145"',
+}
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_validation_diagnostics_mask_malformed_opted_out_numbers(
+    tmp_path: Path, fmt: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped opted-out number is still personal data: diagnostics point at it, masked."""
+    config = tmp_path / "config"
+    config.mkdir()
+    numbers = "".join(f"      - {text}\n" for text in MALFORMED.values())
+    (config / "policy.yaml").write_text(
+        scenario.POLICY.split("opt_out_lists:")[0] + f"opt_out_lists:\n  - name: typed\n    numbers:\n{numbers}"
+    )
+    (config / "numbers.txt").write_text("+1 206 555 0146\n2065550147\n")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["validate", "--config", str(config), "--format", fmt])
+    output = stdout.getvalue() + stderr.getvalue()
+    assert code == 1 and output.count("policy.yaml") >= len(MALFORMED), output
+    found = scenario.leaks(output, [*MALFORMED, "+12065550146", "+12065550147"])
+    assert found == [], f"{found}\n{output}"

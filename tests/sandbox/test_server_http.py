@@ -211,3 +211,27 @@ def test_endpoint_environment_variables_reach_the_server(server, monkeypatch):
     assert session.client("ram").list_permissions()["permissions"]
     assert "Pools" in session.client(SMS).describe_pools()
     assert os.environ["AWS_ENDPOINT_URL_RAM"] == server.endpoint
+
+
+def test_raw_http_requests_are_validated_server_side(server):
+    headers = _signed(
+        "sms-voice",
+        **{
+            "X-Amz-Target": "PinpointSMSVoiceV2.DescribePhoneNumbers",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    body = json.dumps({"PhoneNumberIds": [f"phone-{i:032x}" for i in range(6)], "Colour": "blue"}).encode()
+    status, response_headers, data = _post(server, body=body, headers=headers)
+    error = json.loads(data)
+    assert (status, response_headers["x-amzn-ErrorType"], error["Reason"]) == (
+        400,
+        "ValidationException",
+        "FIELD_VALIDATION_FAILED",
+    )
+    assert [field["Name"] for field in error["Fields"]] == ["Colour", "PhoneNumberIds"]
+    form = b"Action=GetCallerIdentity&Version=2011-06-15&Colour=blue"
+    status, _, data = _post(
+        server, body=form, headers=_signed("sts", **{"Content-Type": "application/x-www-form-urlencoded"})
+    )
+    assert status == 400 and b"<Code>ValidationError</Code>" in data and b"Colour" in data

@@ -39,7 +39,8 @@ def test_seed_walkthrough_account_default_blocks_au_but_not_gb(sandbox: Sandbox)
     error = _blocked(client, DestinationPhoneNumber=AU)
     assert error == {
         "Code": "ConflictException",
-        "Message": "Conflict Occurred",
+        "Message": f'Conflict Occurred - Reason="DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION" '
+        f'ResourceType="protect-configuration" ResourceId="{config_id}"',
         "Reason": "DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION",
         "ResourceType": "protect-configuration",
         "ResourceId": config_id,
@@ -144,7 +145,8 @@ def test_opt_outs_of_the_identity_list(sandbox: Sandbox) -> None:
     error = _blocked(client, DestinationPhoneNumber=US, OriginationIdentity=alerts_number["PhoneNumberArn"])
     assert error == {
         "Code": "ConflictException",
-        "Message": "Conflict Occurred",
+        "Message": f'Conflict Occurred - Reason="DESTINATION_PHONE_NUMBER_OPTED_OUT" '
+        f'ResourceType="opted-out-number" ResourceId="{US[:-4]}****"',
         "Reason": "DESTINATION_PHONE_NUMBER_OPTED_OUT",
         "ResourceType": "opted-out-number",
         "ResourceId": US,
