@@ -124,7 +124,8 @@ class Engine:
         try:
             session = connect(self.factory, target.account_id, target.region, target.role_arn)
         except (ClientError, BotoCoreError) as error:
-            raise aws_failure(name, f"assuming role {target.role_arn}", error) from None
+            what = f"assuming role {target.role_arn}" if target.role_arn else "creating a session"
+            raise aws_failure(name, what, error) from None
         limiter = RateLimiter(declared_rates(), scale=self.rate_scale, sleep=self.sleep)
         api = Api(session, target.region, limiter=limiter, sleep=self.sleep)
         self.apis.append(api)

@@ -9,7 +9,10 @@ when the policy's ``prune`` lists ``protect``.
 
 Country rules: AWS returns the full country map of a capability; the policy's compact form is a
 default plus exceptions. Only the capabilities the policy lists are managed, plus the
-capabilities of emergency blocks, which override every other status. Changes to a capability
+capabilities of emergency blocks, which override every other status. On a capability the policy
+does not list, the status a country had before an emergency block is recorded in the
+``reconciler:emergency-blocks`` tag (written before the block), so lifting the block restores it
+instead of leaving the country blocked forever. Changes to a capability
 are one batched ``UpdateProtectConfigurationCountryRuleSet`` (at most 300 countries, more than
 AWS has); the countries that become BLOCK form a separate change in the block phase.
 """
@@ -50,6 +53,10 @@ from reconciler.report.mask import unique_masks
 NAME_TAG = "Name"
 MANAGED_BY_TAG = "managed-by"
 MANAGED_BY_VALUE = "sms-policy-reconciler"
+RECORD_TAG = "reconciler:emergency-blocks"
+RECORD_TAG_MAX = 256  # AWS tag value limit: longer records spread over RECORD_TAG-2, -3, …
+_CODES = {"ALLOW": "A", "BLOCK": "B", "MONITOR": "M", "FILTER": "F"}
+_STATUSES = {code: status for status, code in _CODES.items()}
 MAX_RULES_PER_CALL = 300  # ProtectConfigurationCountryRuleSet map size limit in the service model
 PAGE = 100
 
@@ -99,24 +106,82 @@ def iso(value: Any) -> str | None:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def managed_capabilities(desired: Desired, spec: ProtectConfigurationSpec) -> list[str]:
-    caps = set(spec.rules)
+Record = dict[tuple[str, str], str]  # (capability, country) -> status before the emergency block
+
+
+def parse_record(value: str | None) -> Record:
+    """``"MMS:AU:A RCS:AU:M"`` -> {("MMS", "AU"): "ALLOW", ("RCS", "AU"): "MONITOR"}; junk is ignored."""
+    record: Record = {}
+    for entry in (value or "").split():
+        parts = entry.split(":")
+        if len(parts) == 3 and parts[2] in _STATUSES:
+            record[(parts[0], parts[1])] = _STATUSES[parts[2]]
+    return record
+
+
+def encode_record(record: Record) -> str:
+    return " ".join(f"{cap}:{country}:{_CODES[status]}" for (cap, country), status in sorted(record.items()))
+
+
+def record_of(tags: dict[str, str]) -> Record:
+    """The record spread over ``reconciler:emergency-blocks``, ``…-2``, ``…-3`` (one tag holds 256 characters)."""
+    return parse_record(" ".join(v for k, v in sorted(tags.items()) if k == RECORD_TAG or k.startswith(RECORD_TAG + "-")))
+
+
+def record_tags(value: str) -> dict[str, str]:
+    """Split an encoded record into tag values of at most RECORD_TAG_MAX characters."""
+    chunks: list[str] = []
+    for entry in value.split():
+        if chunks and len(chunks[-1]) + 1 + len(entry) <= RECORD_TAG_MAX:
+            chunks[-1] += " " + entry
+        else:
+            chunks.append(entry)
+    return {(RECORD_TAG if i == 0 else f"{RECORD_TAG}-{i + 1}"): chunk for i, chunk in enumerate(chunks)}
+
+
+def emergency_countries(desired: Desired, capability: str) -> set[str]:
+    return {b.country for b in desired.emergency_blocks if capability in b.capabilities and b.country in SUPPORTED}
+
+
+def managed_capabilities(desired: Desired, spec: ProtectConfigurationSpec, record: Record | None = None) -> list[str]:
+    caps: set[str] = set(spec.rules)
     for block in desired.emergency_blocks:
         caps.update(block.capabilities)
+    caps.update(cap for cap, _ in (record or {}))
     return sorted(caps)
 
 
-def wanted_rules(desired: Desired, spec: ProtectConfigurationSpec, capability: str, live: dict[str, str]) -> dict[str, str]:
+def wanted_rules(
+    desired: Desired, spec: ProtectConfigurationSpec, capability: str, live: dict[str, str], record: Record | None = None
+) -> dict[str, str]:
     """The full country map the policy wants for one capability."""
     rules = spec.rules.get(capability)  # type: ignore[call-overload]
+    record = record or {}
     want: dict[str, str] = {}
     for country in sorted(SUPPORTED):
-        status: str = rules.status(country) if rules is not None else live.get(country, "ALLOW")
+        if rules is not None:
+            status: str = rules.status(country)
+        else:
+            # Unlisted capability: leave it, except undo emergency blocks that were lifted.
+            status = record.get((capability, country), live.get(country, "ALLOW"))
         want[country] = status
-    for block in desired.emergency_blocks:
-        if capability in block.capabilities and block.country in want:
-            want[block.country] = "BLOCK"
+    for country in emergency_countries(desired, capability):
+        want[country] = "BLOCK"
     return want
+
+
+def wanted_record(desired: Desired, spec: ProtectConfigurationSpec, rules: dict[str, dict[str, str]], record: Record) -> Record:
+    """Emergency blocks on capabilities the policy does not list, with the status to restore."""
+    wanted: Record = {}
+    for block in desired.emergency_blocks:
+        for capability in block.capabilities:
+            if capability in spec.rules or block.country not in SUPPORTED:
+                continue
+            key = (capability, block.country)
+            prior = record.get(key, rules.get(capability, {}).get(block.country, "ALLOW"))
+            if prior != "BLOCK":
+                wanted[key] = prior
+    return wanted
 
 
 def wanted_configuration_sets(desired: Desired, spec: ProtectConfigurationSpec) -> set[str]:
@@ -145,6 +210,7 @@ class ProtectArea(Area):
         sms("UpdateProtectConfiguration", mode="write"),
         sms("UpdateProtectConfigurationCountryRuleSet", mode="write"),
         sms("TagResource", mode="write"),
+        sms("UntagResource", mode="write"),
         sms("SetAccountDefaultProtectConfiguration", mode="write"),
         sms("DeleteAccountDefaultProtectConfiguration", mode="write"),
         sms("AssociateProtectConfiguration", mode="write"),
@@ -157,6 +223,7 @@ class ProtectArea(Area):
     def __init__(self) -> None:
         self._ids: dict[str, str] = {}  # label -> id (from read, and from creates during apply)
         self._arns: dict[str, str] = {}
+        self._tags: dict[str, dict[str, str]] = {}  # label -> tags as read (and as written by this run)
 
     # Reading --------------------------------------------------------------------------------------
 
@@ -180,7 +247,7 @@ class ProtectArea(Area):
             config = matches.get(spec.name)
             if config is None:
                 continue
-            for capability in managed_capabilities(desired, spec):
+            for capability in managed_capabilities(desired, spec, record_of(config.tags)):
                 answer = api.call(
                     SMS_VOICE,
                     "GetProtectConfigurationCountryRuleSet",
@@ -206,6 +273,7 @@ class ProtectArea(Area):
         for config in live.configurations:
             self._ids[config.label] = config.id
             self._arns[config.label] = config.arn
+            self._tags[config.label] = dict(config.tags)
         return live
 
     @staticmethod
@@ -264,10 +332,13 @@ class ProtectArea(Area):
         base = f"protect/{name}"
         changes: list[Change] = []
         rule_changes: list[Change] = []
-        for capability in managed_capabilities(desired, spec):
-            current = config.rules.get(capability, {}) if config is not None else {}
-            want = wanted_rules(desired, spec, capability, current)
+        record = record_of(config.tags) if config is not None else {}
+        live_rules = config.rules if config is not None else {}
+        for capability in managed_capabilities(desired, spec, record):
+            current = live_rules.get(capability, {})
+            want = wanted_rules(desired, spec, capability, current, record)
             rule_changes.extend(self._rule_changes(base, name, capability, current, want))
+        rule_changes.extend(self._record_changes(base, name, record, wanted_record(desired, spec, live_rules, record)))
         if config is None:
             blocks = any(change.phase == PHASE_BLOCKS for change in rule_changes)
             changes.append(
@@ -365,6 +436,41 @@ class ProtectArea(Area):
                     data={"name": name, "capability": capability, "updates": {c: others[c][1] for c in countries}},
                     summary=f"set {capability} rules for {_countries(countries)}"
                     + (f" (unblocks {_countries(opens)})" if opens else ""),
+                )
+            )
+        return changes
+
+    def _record_changes(self, base: str, name: str, record: Record, wanted: Record) -> list[Change]:
+        """Keep the emergency-block record: grown before the blocks, shrunk after the restores."""
+        changes = []
+        grown = {**record, **wanted}
+        if grown != record:
+            changes.append(
+                Change(
+                    area=self.name,
+                    action="update",
+                    resource_type="emergency-record",
+                    key=f"{base}/emergency-record/add",  # sorts before .../rules/...: written first
+                    before=encode_record(record) or None,
+                    after=encode_record(grown),
+                    phase=PHASE_BLOCKS,
+                    order=ORDER_UPDATE,
+                    data={"name": name, "value": encode_record(grown)},
+                    summary=f"record the statuses to restore when emergency blocks on {name} are lifted",
+                )
+            )
+        if wanted != grown:
+            changes.append(
+                Change(
+                    area=self.name,
+                    action="update",
+                    resource_type="emergency-record",
+                    key=f"{base}/emergency-record",
+                    before=encode_record(grown) or None,
+                    after=encode_record(wanted) or None,
+                    order=ORDER_MEMBERS_ADD,  # after the restoring rule updates
+                    data={"name": name, "value": encode_record(wanted)},
+                    summary=f"forget restored emergency blocks on {name}",
                 )
             )
         return changes
@@ -612,6 +718,8 @@ class ProtectArea(Area):
                     NumberCapability=change.data["capability"],
                     CountryRuleSetUpdates={country: {"ProtectStatus": status} for country, status in chunk},
                 )
+        elif kind == "emergency-record":
+            self._write_record(api, name, str(change.data["value"]))
         elif kind == "account-default" and change.action == "associate":
             api.call(SMS_VOICE, "SetAccountDefaultProtectConfiguration", ProtectConfigurationId=self._id(name))
         elif kind == "account-default":
@@ -625,6 +733,20 @@ class ProtectArea(Area):
 
     def _id(self, label: str) -> str:
         return self._ids[label]
+
+    def _write_record(self, api: Api, name: str, value: str) -> None:
+        tags = record_tags(value)
+        if tags:
+            api.call(
+                SMS_VOICE,
+                "TagResource",
+                ResourceArn=self._arns[name],
+                Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+            )
+        stale = sorted(k for k in self._tags.get(name, {}) if (k == RECORD_TAG or k.startswith(RECORD_TAG + "-")) and k not in tags)
+        if stale:
+            api.call(SMS_VOICE, "UntagResource", ResourceArn=self._arns[name], TagKeys=stale)
+        self._tags[name] = {**{k: v for k, v in self._tags.get(name, {}).items() if k not in stale}, **tags}
 
     def _create(self, api: Api, name: str, deletion_protection: bool) -> None:
         if name in self._ids:

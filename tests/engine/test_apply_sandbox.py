@@ -313,3 +313,40 @@ def test_saved_plan_holds_no_raw_numbers_and_needs_the_same_plan_key(harness: Ha
     assert "RECONCILER_PLAN_KEY set" in excinfo.value.message
     monkeypatch.setenv("RECONCILER_PLAN_KEY", "shared-ci-secret")
     assert harness.apply(p, expected=saved).ok
+
+
+def test_lifting_an_emergency_block_restores_unlisted_capabilities(harness: Harness) -> None:
+    client = harness.client()
+    client.create_configuration_set(ConfigurationSetName="tx")
+    p = protect_policy()
+    assert harness.apply(p).ok
+    config_id = client.describe_protect_configurations()["ProtectConfigurations"][0]["ProtectConfigurationId"]
+    # MMS is not in the policy; someone set GB to MONITOR by hand.
+    client.update_protect_configuration_country_rule_set(
+        ProtectConfigurationId=config_id, NumberCapability="MMS", CountryRuleSetUpdates={"GB": {"ProtectStatus": "MONITOR"}}
+    )
+
+    def status(capability: str) -> str:
+        answer = client.get_protect_configuration_country_rule_set(ProtectConfigurationId=config_id, NumberCapability=capability)
+        return str(answer["CountryRuleSet"].get("GB", {"ProtectStatus": "ALLOW"})["ProtectStatus"])
+
+    blocked = replace(p, emergency_blocks=(EmergencyBlock("GB", ("SMS", "VOICE", "MMS", "RCS"), "incident"),))
+    plan = harness.plan(blocked)
+    assert [c.key for c in plan.changes] == [
+        "protect/prod/emergency-record/add",
+        "protect/prod/rules/MMS/block",
+        "protect/prod/rules/RCS/block",
+        "protect/prod/rules/SMS/block",
+        "protect/prod/rules/VOICE/block",
+    ]
+    assert harness.apply(blocked).ok
+    assert {status(c) for c in ("SMS", "VOICE", "MMS", "RCS")} == {"BLOCK"}
+    assert harness.plan(blocked).changes == []
+
+    lifted = harness.apply(p)  # the emergency line is removed from the policy
+    assert lifted.ok
+    assert (status("SMS"), status("VOICE"), status("MMS"), status("RCS")) == ("ALLOW", "ALLOW", "MONITOR", "ALLOW")
+    tags = client.list_tags_for_resource(ResourceArn=client.describe_protect_configurations()["ProtectConfigurations"][0][
+        "ProtectConfigurationArn"])["Tags"]
+    assert "reconciler:emergency-blocks" not in {t["Key"] for t in tags}
+    assert harness.plan(p).changes == []

@@ -74,9 +74,12 @@ def test_emergency_block_overrides_allow_and_reaches_unlisted_capabilities() -> 
     live = ProtectLive([live_config({"SMS": {}, "VOICE": {"FR": "BLOCK"}})])
     changes = ProtectArea().diff(desired, live)
     keys = {c.key: c for c in changes}
-    assert set(keys) == {"protect/prod/rules/SMS/block", "protect/prod/rules/VOICE/block"}
+    assert set(keys) == {"protect/prod/emergency-record/add", "protect/prod/rules/SMS/block", "protect/prod/rules/VOICE/block"}
     assert keys["protect/prod/rules/VOICE/block"].data["updates"] == {"GB": "BLOCK"}
-    # VOICE is not listed by the policy: its other countries (FR) are left alone.
+    # VOICE is not listed by the policy: its other countries (FR) are left alone, and GB's
+    # status before the block is recorded (first) so lifting the block restores it.
+    assert keys["protect/prod/emergency-record/add"].data["value"] == "VOICE:GB:A"
+    assert sorted(changes, key=lambda c: c.sort_key())[0].key == "protect/prod/emergency-record/add"
     assert all(c.phase == PHASE_BLOCKS for c in changes)
 
 
@@ -145,3 +148,13 @@ def test_unowned_configuration_named_by_the_policy_is_adopted() -> None:
     assert [(c.action, c.key, c.after) for c in changes] == [
         ("update", "protect/prod/tags", {MANAGED_BY_TAG: MANAGED_BY_VALUE})
     ]
+
+
+def test_emergency_record_spreads_over_tags_within_the_aws_limit() -> None:
+    from reconciler.areas.protect import RECORD_TAG, encode_record, record_of, record_tags
+
+    record = {("MMS", country): "MONITOR" for country in sorted(SUPPORTED)[:60]}
+    tags = record_tags(encode_record(record))
+    assert sorted(tags) == [RECORD_TAG, f"{RECORD_TAG}-2", f"{RECORD_TAG}-3"]
+    assert all(len(value) <= 256 for value in tags.values())
+    assert record_of({**tags, "Name": "prod"}) == record
