@@ -91,8 +91,10 @@ def _sandboxed(directory: Path) -> list[str]:
 
 
 def _note_plan(context: Context, output: str) -> None:
+    """The plan's summary line and how it read each area (the cost model's choices)."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    context.notes.extend(line[:200] for line in lines if "strateg" in line.lower() or line.startswith("Plan"))
+    context.notes.extend(line[:300] for line in lines[:1])
+    context.notes.extend(line[:300] for line in lines if line.startswith("read "))
 
 
 def plan(context: Context, directory: Path) -> None:

@@ -3,9 +3,11 @@ deletion protection, configuration-set associations and number overrides.
 
 Ownership: the API has no names, so a configuration is found by its ``Name`` tag; the ones the
 reconciler created carry ``managed-by: sms-policy-reconciler``. Configurations the policy names
-are managed (and adopted: the tag is added). Owned configurations the policy no longer names
-are deleted; configurations neither named nor owned are reported as unmanaged and deleted only
-when the policy's ``prune`` lists ``protect``.
+are managed, but are not re-tagged: adopting one is not a change, so a policy written by
+``reconciler import`` plans to zero changes. Owned (tagged) configurations the policy no longer
+names are deleted; configurations neither named nor owned (including adopted ones once the policy
+stops naming them) are reported as unmanaged and deleted only when ``prune`` lists ``protect`` —
+the reconciler deletes only what it created or was told to prune.
 
 Country rules: AWS returns the full country map of a capability; the policy's compact form is a
 default plus exceptions. Only the capabilities the policy lists are managed, plus the
@@ -355,20 +357,6 @@ class ProtectArea(Area):
                 )
             )
         else:
-            if not config.owned:
-                changes.append(
-                    Change(
-                        area=self.name,
-                        action="update",
-                        resource_type="protect-configuration",
-                        key=f"{base}/tags",
-                        before={MANAGED_BY_TAG: config.tags.get(MANAGED_BY_TAG)},
-                        after={MANAGED_BY_TAG: MANAGED_BY_VALUE},
-                        order=ORDER_UPDATE,
-                        data={"name": name},
-                        summary=f"adopt protect configuration {name} ({config.id}): tag {MANAGED_BY_TAG}",
-                    )
-                )
             if spec.deletion_protection is not None and spec.deletion_protection != config.deletion_protection:
                 changes.append(self._deletion_protection(base, name, config.deletion_protection, spec.deletion_protection))
         changes.extend(rule_changes)

@@ -142,12 +142,18 @@ def test_overrides_are_masked_with_the_raw_number_only_in_memory() -> None:
     assert added.phase == PHASE_BLOCKS and added.after == {"action": "BLOCK", "expires": "2026-12-31T00:00:00Z"}
 
 
-def test_unowned_configuration_named_by_the_policy_is_adopted() -> None:
+def test_unowned_configuration_named_by_the_policy_is_adopted_without_a_change() -> None:
+    """An imported configuration (no managed-by tag) matching the policy plans to nothing ..."""
     desired = Desired(TARGET, protect_configurations=(spec(),))
-    changes = ProtectArea().diff(desired, ProtectLive([live_config(tags={"Name": "prod"})]))
-    assert [(c.action, c.key, c.after) for c in changes] == [
-        ("update", "protect/prod/tags", {MANAGED_BY_TAG: MANAGED_BY_VALUE})
-    ]
+    assert ProtectArea().diff(desired, ProtectLive([live_config(tags={"Name": "prod"})])) == []
+
+
+def test_adopted_configuration_dropped_from_the_policy_is_reported_not_deleted() -> None:
+    """... and once the policy stops naming it, it is unmanaged: reported, never deleted without prune."""
+    live = ProtectLive([live_config(tags={"Name": "prod"})])
+    desired = Desired(TARGET)
+    assert [c for c in ProtectArea().diff(desired, live) if c.action == "delete"] == []
+    assert [u["name"] for u in ProtectArea().unmanaged(desired, live)] == ["prod"]
 
 
 def test_emergency_record_spreads_over_tags_within_the_aws_limit() -> None:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from botocore.config import Config
-from conftest import OWNER, START
+from platform_support import OWNER, START
 
 from reconciler.sandbox import Quotas, Sandbox
 from reconciler.sandbox.quotas import default_rate

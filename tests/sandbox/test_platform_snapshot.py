@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CONSUMER, OWNER, START
+from platform_support import CONSUMER, OWNER, START
 
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.generator import generate_example, generate_large

@@ -10,7 +10,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import OWNER, error_of
+from platform_support import OWNER, error_of
 
 from reconciler.sandbox.protocols import Headers, RawRequest, protocol_for
 from reconciler.sandbox.validation import MISSING, UNKNOWN, summary, validate

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
-from conftest import CONSUMER, OWNER, START, error_of
+from platform_support import CONSUMER, OWNER, START, error_of
 
 from reconciler.sandbox import Faults, Latency, Sandbox
 from reconciler.sandbox.errors import ApiError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CONSUMER, OUTSIDER, OWNER
+from platform_support import CONSUMER, OUTSIDER, OWNER
 
 from reconciler.sandbox import sharing
 from reconciler.sandbox.handlers.ram import ASSOCIATION_DELAY_SETTING, SMS_VOICE_PERMISSION_ARN

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
-from conftest import CONSUMER, OWNER, START
+from platform_support import CONSUMER, OWNER, START
 
 from reconciler.sandbox import Faults, wire
 from reconciler.sandbox.server import SandboxHTTPServer, start_in_thread

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import CONSUMER, OWNER
+from platform_support import CONSUMER, OWNER
 
 ROLE = f"arn:aws:iam::{CONSUMER}:role/sms/Deployer"
 
