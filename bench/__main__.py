@@ -13,7 +13,7 @@ from bench.run import ORDER, run_all
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a scaled-down account (CI): 100,000-number list")
+    parser.add_argument("--quick", action="store_true", help="a scaled-down account for CI (50,000-number list)")
     parser.add_argument("--json", metavar="FILE", help="write one object per scenario and strategy to FILE")
     parser.add_argument("--latency", type=float, default=0.05, metavar="SECONDS", help="added per request (default 0.05)")
     parser.add_argument("--only", action="append", choices=ORDER, default=[], help="run only this scenario (repeatable)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -82,8 +83,16 @@ def example_facts(policy: Policy) -> dict[str, int]:
 
 
 def run_all(scale: world.Scale, latency: float, only: tuple[str, ...] = ()) -> dict[str, Any]:
-    started = time.perf_counter()
+    """Every scenario (or ``only`` these) with every strategy; scratch files are removed afterwards."""
     root = Path(tempfile.mkdtemp(prefix="reconciler-bench-"))
+    try:
+        return _run_all(root, scale, latency, only)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run_all(root: Path, scale: world.Scale, latency: float, only: tuple[str, ...]) -> dict[str, Any]:
+    started = time.perf_counter()
     log(f"building the accounts ({scale.describe()})")
     sandbox_world = World(Clock(start=world.EPOCH, simulated=True))
     state = world.build_large(scale, sandbox_world)

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from reconciler.config.numbers import mask_phone_like
+
 Severity = Literal["error", "warning"]
 
 # Every code the policy loader can report, with a one-line title (used as the GitHub annotation title
@@ -76,6 +78,13 @@ class Diagnostic:
     severity: Severity
     message: str
     hint: str | None = None
+
+    def __post_init__(self) -> None:
+        # Messages echo what the user wrote, and a mistyped opted-out number is personal data
+        # however it is written: whatever looks like a phone number is masked, in every format.
+        # Hints are the product's own advice (example numbers, names of declared items); the one
+        # hint that would echo a written value, for an unquoted number, masks it itself.
+        object.__setattr__(self, "message", mask_phone_like(self.message))
 
     @property
     def is_error(self) -> bool:

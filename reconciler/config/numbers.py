@@ -23,9 +23,58 @@ MAX_NUMBERS_FILE_BYTES = 64 * 1024 * 1024  # ~4 million numbers
 _COUNTRY_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 
+_HIDDEN_DIGITS = 4
+_MAX_DIGITS = 15  # E.164's longest number
+_MAX_SHOWN = 32  # longer text is not one number written oddly but something else: show a stub
+
+
 def mask(number: str) -> str:
-    """Opted-out numbers are personal data: keep all but the last four digits (``+1206555****``)."""
-    return number[:-4] + "****" if len(number) > 5 else "****"
+    """Opted-out numbers are personal data: hide the last four digits (``+1206555****``).
+
+    Also safe on malformed input, which is just as personal: the last four *digits* are hidden
+    wherever they are (``+1 (206) 555-****``); text with more digits than one number may hold could
+    be several numbers, so only its first three digits are kept; text with four digits or fewer is
+    hidden whole; overlong text (a garbled line, maybe megabytes) becomes a bounded stub.
+    """
+    if len(number) > _MAX_SHOWN:
+        return f"{mask(number[:8])}… ({len(number):,} characters)"
+    positions = [index for index, char in enumerate(number) if char.isdigit()]
+    if len(positions) <= _HIDDEN_DIGITS:
+        return "****"
+    hidden = positions[3:] if len(positions) > _MAX_DIGITS else positions[-_HIDDEN_DIGITS:]
+    chars = list(number)
+    for index in hidden:
+        chars[index] = "*"
+    return "".join(chars)
+
+
+# Something that reads as a phone number inside free text: digits with the separators people type
+# (spaces, dots, dashes, parentheses), optionally after "+", not glued to a word, an id
+# (``pool-…``, ``…/role``) or an earlier mask.
+_PHONE_LIKE = re.compile(r"(?<![\w*+/-])\+?\(?\d(?:[\d().\- ]*\d)?(?![\w*]|[ .()-]*\*)")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _mask_if_phone_like(match: re.Match[str]) -> str:
+    token = match.group(0)
+    digits = sum(char.isdigit() for char in token)
+    plus = token.startswith("+")
+    if plus and digits >= 7:
+        return mask(token)
+    # Without "+": 9+ digits reads as a (national or international) number, except a 12-digit
+    # run, which is an AWS account id, and a date.
+    if plus or digits < 9 or _DATE.match(token) or (digits == 12 and token.isdigit()):
+        return token
+    return mask(token)
+
+
+def mask_phone_like(text: str) -> str:
+    """Mask everything in ``text`` that looks like a phone number, well-formed or not.
+
+    The safety net for messages that echo what a user wrote: a mistyped opted-out number
+    (``"+1 206 555 0142"``, ``12065550143``) is personal data however it is written.
+    """
+    return _PHONE_LIKE.sub(_mask_if_phone_like, text) if any(c.isdigit() for c in text) else text
 
 
 @cache
@@ -81,6 +130,31 @@ def e164_problem(number: str) -> str | None:
 E164_HINT = 'write the full international number, e.g. "+12065550100": +, country code, number'
 
 
+MAX_LINE_CHARS = 1024  # a number and its comment; anything longer is not a numbers-file line
+_OVERLONG = f"is not one number: a numbers file holds one E.164 number per line, at most {MAX_LINE_CHARS:,} characters"
+
+
+def _overlong_line(raw: bytes) -> tuple[int, bytes, int] | None:
+    """(line, first bytes, length) of the first overlong line, when lines are overlong on average.
+
+    Catches a file that is one huge line (or a few) without splitting it into strings: counting
+    newlines is cheap. Ordinary files return None at once; a rare long line among them is caught
+    while reading lines.
+    """
+    newlines, returns = raw.count(b"\n"), raw.count(b"\r")
+    if len(raw) <= MAX_LINE_CHARS * (max(newlines, returns) + 1):
+        return None
+    separator = b"\n" if newlines >= returns else b"\r"  # lines may end in CR alone (old Mac files)
+    start, line = 0, 1
+    while start <= len(raw):
+        end = raw.find(separator, start)
+        stop = len(raw) if end < 0 else end
+        if stop - start > MAX_LINE_CHARS:
+            return line, raw[start : start + 8], stop - start
+        start, line = stop + 1, line + 1
+    return None
+
+
 @dataclass
 class NumberIssue:
     line: int
@@ -108,10 +182,18 @@ def read_numbers(path: Path, max_issues: int = 50) -> NumbersFile:
     comprehension-level operations, the phone-number library is consulted once per
     (prefix, length) shape rather than per line, and only unusual lines are looked at one by one.
     """
-    text = path.read_bytes().decode("utf-8-sig")
+    data = path.read_bytes()
+    overlong = _overlong_line(data)
+    if overlong is not None:  # not a list of numbers at all: say so at once, without splitting it
+        line, head, length = overlong
+        stub = mask(head.decode("utf-8", errors="replace")) + f"… ({length:,} bytes)"
+        return NumbersFile(issues=[NumberIssue(line, 1, "invalid", stub, _OVERLONG)], invalid_count=1)
+    text = data.decode("utf-8-sig")
+    del data  # the file may be tens of MiB: keep one copy at a time
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
+    del text
     matches = list(map(E164_SYNTAX.fullmatch, lines))
     bare = [line for line, match in zip(lines, matches, strict=True) if match]
     verdicts = {shape: _shape_ok(shape) for shape in {(n[:5], len(n)) for n in bare}}
@@ -128,6 +210,10 @@ def read_numbers(path: Path, max_issues: int = 50) -> NumbersFile:
     extra: list[str] = []
     for index in sorted(special):
         raw = lines[index]
+        if len(raw) > MAX_LINE_CHARS:  # a stray huge line among numbers: report it without copying it
+            result.invalid_count += 1
+            issues.append(NumberIssue(index + 1, 1, "invalid", mask(raw), _OVERLONG))
+            continue
         number = raw.split("#", 1)[0].strip() if "#" in raw else raw.strip()
         if not number:
             continue

@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from reconciler.config.diagnostics import Diagnostic
+from reconciler.config.numbers import mask, mask_phone_like
 from reconciler.config.yaml_loader import Mark, YamlInt, YamlMap, YamlSeq, position_of
 
 SCHEMA_NAMES: tuple[str, ...] = ("emergency", "policy")
@@ -60,7 +61,13 @@ def dotted(path: tuple[Any, ...]) -> str:
     return text or "(top level)"
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, personal: bool = False) -> str:
+    """``value`` in words; a value of a personal field (``x-personal``: an opted-out or override
+    number) is masked whatever its shape, since a mistyped number is as personal as a valid one."""
+    if personal and isinstance(value, YamlInt):
+        return f"the number {mask(value.text)}"
+    if personal and isinstance(value, str):
+        return f"the text {mask(value)!r}"
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
@@ -105,6 +112,7 @@ class _Reporter:
         kind = error.validator
         schema = error.schema if isinstance(error.schema, dict) else {}
         instance = error.instance
+        personal = bool(schema.get("x-personal"))
         if kind == "additionalProperties" and isinstance(instance, YamlMap):
             self.unknown_keys(path, instance, schema)
         elif kind == "required" and isinstance(instance, dict):
@@ -117,7 +125,7 @@ class _Reporter:
                         f"add '{key}:'",
                     )
         elif kind == "type":
-            self.type_error(path, instance, error.validator_value)
+            self.type_error(path, instance, error.validator_value, personal)
         elif kind == "enum":
             allowed = [str(v) for v in error.validator_value]
             close = difflib.get_close_matches(str(instance).upper(), [a.upper() for a in allowed], n=1)
@@ -125,14 +133,14 @@ class _Reporter:
             self.add(
                 position_of(self.root, path),
                 "schema-enum",
-                f"{where}: {_describe(instance)} is not one of {', '.join(allowed)}",
+                f"{where}: {_describe(instance, personal)} is not one of {', '.join(allowed)}",
                 f"did you mean {match}?" if match else f"use one of {', '.join(allowed)}",
             )
         elif kind == "pattern":
             self.add(
                 position_of(self.root, path),
                 "schema-pattern",
-                f"{where}: {_describe(instance)} has the wrong format",
+                f"{where}: {_describe(instance, personal)} has the wrong format",
                 schema.get("x-hint") or f"it must match {error.validator_value}",
             )
         elif kind in {"minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"}:
@@ -179,16 +187,20 @@ class _Reporter:
                 hint,
             )
 
-    def type_error(self, path: tuple[Any, ...], instance: Any, expected: Any) -> None:
+    def type_error(self, path: tuple[Any, ...], instance: Any, expected: Any, personal: bool) -> None:
         types = [expected] if isinstance(expected, str) else list(expected)
         where = dotted(path)
         mark = position_of(self.root, path)
         if "string" in types and isinstance(instance, YamlInt):
+            written = mask(instance.text) if personal else instance.text
+            # A phone number is masked in the message (see Diagnostic): the hint shows the shape.
+            phone = personal or mask_phone_like(written) != written
             self.add(
                 mark,
                 "unquoted-number",
-                f"{where}: {instance.text} must be quoted text, not a bare number",
-                f'quote it: "{instance.text}" (YAML would otherwise read it as a number'
+                f"{where}: {written} must be quoted text, not a bare number",
+                ('write it in double quotes, like "+12065550100"' if phone else f'quote it: "{written}"')
+                + " (YAML would otherwise read it as a number"
                 + (" and drop its leading zeros)" if instance.text.lstrip("+-").startswith("0") else ")"),
             )
             return
@@ -202,7 +214,7 @@ class _Reporter:
         elif instance is None:
             hint = "give it a value, or remove the key"
         wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
-        self.add(mark, "schema-type", f"{where}: expected {wanted}, found {_describe(instance)}", hint)
+        self.add(mark, "schema-type", f"{where}: expected {wanted}, found {_describe(instance, personal)}", hint)
 
     def duplicate_item(self, path: tuple[Any, ...], instance: YamlSeq) -> None:
         seen: list[Any] = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,7 +72,7 @@ class LocalFileLockBackend(LockBackend):
             info = LockInfo.from_json(data)
         except (ValueError, TypeError, UnicodeDecodeError):
             # Unreadable content is identified by its bytes so a conditional delete still applies.
-            return None, f"unreadable:{hash(data)}"
+            return None, "unreadable:" + hashlib.sha256(data).hexdigest()
         return info, info.id
 
     def read(self, target: str) -> tuple[LockInfo | None, Token] | None:

@@ -82,6 +82,9 @@ def dispatch(call: Call) -> dict[str, Any]:
             f"The sandbox does not emulate {call.service}.{call.operation}",
             status=400,
         )
+    from reconciler.sandbox.access import check_cross_account
+
+    check_cross_account(call)
     return handler(call)
 
 

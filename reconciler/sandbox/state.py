@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedDict, SortedList
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -137,15 +137,96 @@ class OptOutEntry:
     end_user_opted_out: bool
 
 
+class OptOutEntries(SortedDict):  # type: ignore[misc]
+    """An opt-out list's entries by number, with a sorted index of numbers per ``EndUserOptedOut``.
+
+    The index makes a page of ``DescribeOptedOutNumbers`` filtered on ``end-user-opted-out`` cost
+    O(log n + page) however rare the wanted entries are, instead of a scan of the whole list. It
+    is built on the first filtered read (O(n), once) and then kept current by every write below,
+    so loading a million-entry list costs nothing extra. Entries are replaced, never changed in
+    place (``OptOutEntry`` objects may be shared between numbers).
+    """
+
+    _by_flag: dict[bool, SortedList] | None = None
+
+    def by_flag(self, end_user_opted_out: bool) -> SortedList:
+        """The numbers whose entry has ``EndUserOptedOut == end_user_opted_out``, sorted."""
+        if self._by_flag is None or sum(len(v) for v in self._by_flag.values()) != len(self):
+            # Never built, or changed behind the index's back (a view's ``del``): rebuild.
+            split: dict[bool, list[str]] = {True: [], False: []}
+            get = dict.__getitem__
+            for number in self._list:
+                split[bool(get(self, number).end_user_opted_out)].append(number)
+            self._by_flag = {flag: SortedList(numbers) for flag, numbers in split.items()}
+        return self._by_flag[end_user_opted_out]
+
+    def reindex(self) -> None:
+        self._by_flag = None
+
+    def _unindex(self, number: Any) -> None:
+        if self._by_flag is not None and dict.__contains__(self, number):
+            self._by_flag[bool(dict.__getitem__(self, number).end_user_opted_out)].discard(number)
+
+    def __setitem__(self, number: Any, entry: Any) -> None:
+        self._unindex(number)
+        super().__setitem__(number, entry)
+        if self._by_flag is not None:
+            self._by_flag[bool(entry.end_user_opted_out)].add(number)
+
+    _setitem = __setitem__
+
+    def __delitem__(self, number: Any) -> None:
+        self._unindex(number)
+        super().__delitem__(number)
+
+    def pop(self, number: Any, *default: Any) -> Any:
+        self._unindex(number)
+        return super().pop(number, *default)
+
+    def popitem(self, index: int = -1) -> tuple[Any, Any]:
+        self.reindex()
+        return super().popitem(index)  # type: ignore[no-any-return]
+
+    def setdefault(self, number: Any, default: Any = None) -> Any:
+        if number not in self:
+            self[number] = default
+        return self[number]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self.reindex()
+
+    _update = update
+
+    def clear(self) -> None:
+        super().clear()
+        self.reindex()
+
+
+def as_opt_out_entries(entries: SortedDict) -> OptOutEntries:
+    """``entries`` itself, made an :class:`OptOutEntries` in O(1) (no copy of a million entries)."""
+    if not isinstance(entries, OptOutEntries):
+        if type(entries) is not SortedDict:
+            entries = SortedDict(entries)
+        entries.__class__ = OptOutEntries
+    return entries
+
+
 @dataclass
 class OptOutList:
     name: str
     arn: str
     created: float
-    # phone number (E.164) -> entry, sorted by number for stable O(log n) pagination.
+    # phone number (E.164) -> entry, sorted by number for stable O(log n) pagination. Whatever
+    # SortedDict is assigned becomes an OptOutEntries (see __setattr__).
     entries: SortedDict = field(default_factory=SortedDict)
     # phone number -> time of the last DeleteOptedOutNumber (the 30-day rule).
     last_deleted: dict[str, float] = field(default_factory=dict)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "entries":
+            value = as_opt_out_entries(value)
+        super().__setattr__(name, value)
 
 
 @dataclass

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import soakmode
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--soak",
-        action="store_true",
-        default=False,
-        help="run the long reliability soak (slow tests, more crashes, faults and fuzz examples)",
-    )
+    # Registered by tests/conftest.py for runs from the repository root; here for runs of this
+    # directory alone should that file not exist.
+    with contextlib.suppress(ValueError):
+        parser.addoption(
+            "--soak",
+            action="store_true",
+            default=False,
+            help="run the long reliability soak (slow tests, more crashes, faults and fuzz examples)",
+        )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -33,8 +33,19 @@ READS = ("Describe", "List", "Get")
 
 
 def _operation(request: Any) -> str:
+    """The API operation: from X-Amz-Target (sms-voice, JSON) or the path (RAM, REST)."""
     target = request.headers.get("x-amz-target") or ""
-    return str(target).rsplit(".", 1)[-1]
+    if target:
+        return str(target).rsplit(".", 1)[-1]
+    return str(request.path).strip("/").split("/", 1)[0]
+
+
+def _is_write(service: str, operation: str) -> bool:
+    if service == "pinpoint-sms-voice-v2":
+        return not operation.startswith(READS)
+    if service == "ram":
+        return not operation.lower().startswith(("get", "list"))
+    return False
 
 
 def _serve(conn: Connection, shared: dict[str, Any], end_user: list[str]) -> None:
@@ -58,7 +69,7 @@ def _serve(conn: Connection, shared: dict[str, Any], end_user: list[str]) -> Non
 
     def handle(service: str, request: Any) -> Any:
         operation = _operation(request)
-        write = service == "pinpoint-sms-voice-v2" and not operation.startswith(READS)
+        write = _is_write(service, operation)
         if operation == "DeleteOptedOutNumber":
             number = json.loads(request.body or b"{}").get("OptedOutNumber")
             if number in protected:
@@ -95,6 +106,7 @@ def _serve(conn: Connection, shared: dict[str, Any], end_user: list[str]) -> Non
                             name: {number: entry.end_user_opted_out for number, entry in lst.entries.items()}
                             for name, lst in state.opt_out_lists.items()
                         },
+                        "share_names": sorted(share.name for share in state.resource_shares.values()),
                         "protect_names": sorted(
                             state.tags.get(pc.arn, {}).get("Name", "") for pc in state.protect_configurations.values()
                         ),

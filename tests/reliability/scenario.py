@@ -3,7 +3,8 @@
 The live account holds opt-out lists with end-user
 opt-outs (recipients who replied STOP) and manual entries; the policy adds numbers, removes two
 manual entries in ``exact`` mode (never the end-user ones), blocks countries, creates a protect
-configuration, turns on international sending and associates a configuration set.
+configuration, turns on international sending, associates a configuration set and shares the
+toll-free number with a partner account through RAM.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ REGION = "us-east-1"
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 DAY = 86_400.0
 TOLL_FREE = "+18885550177"
+PARTNER = "444455556666"  # an account outside any organization the toll-free number is shared with
 
 # Credentials with values no output may ever contain.
 ACCESS_KEY_ID = "AKIARELIABILITYLEAK7"
@@ -117,6 +119,13 @@ protect_configurations:
       SMS:
         default: BLOCK
         ALLOW: [US, CA, GB]
+
+shares:
+  - name: partner-numbers
+    principals: ["{PARTNER}"]
+    allow_external_principals: true
+    resources:
+      - phone_number: "{TOLL_FREE}"
 
 opt_out_lists:
   - name: marketing

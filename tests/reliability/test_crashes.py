@@ -124,6 +124,7 @@ def test_killed_applies_rerun_to_convergence(box: CrashBox, tmp_path: Path, monk
         assert state["opt_outs"]["marketing"] == expected_marketing()
         assert set(state["opt_outs"]["alerts"]) == set(scenario.ALERTS)
         assert state["protect_names"] == ["baseline", "strict"], "a resource was created twice"
+        assert state["share_names"] == ["partner-numbers"], "a resource share was created twice"
         assert_end_user_opt_outs_kept(state)
         for key, value in env.items():
             monkeypatch.setenv(key, value)

@@ -133,6 +133,8 @@ def assert_no_duplicates(sandbox: Sandbox) -> None:
     state = sandbox.world.region(scenario.ACCOUNT, scenario.REGION)
     names = [state.tags.get(pc.arn, {}).get("Name") for pc in state.protect_configurations.values()]
     assert sorted(names) == sorted(set(names)), f"duplicate protect configurations: {sorted(names)}"
+    shares = sorted(share.name for share in state.resource_shares.values() if share.status == "ACTIVE")
+    assert shares == ["partner-numbers"], f"resource shares: {shares}"
 
 
 def test_retry_budget_bounds_a_dead_endpoint(policy: Any, monkeypatch: pytest.MonkeyPatch) -> None:

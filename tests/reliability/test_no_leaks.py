@@ -103,6 +103,7 @@ def test_no_output_channel_leaks_numbers_or_credentials(
     # A saved plan made stale by that drift is refused, and says why.
     assert cli("stale plan", "apply", str(plan_file), "--auto-approve") == 1
     assert b"stale" in channels.outputs["stale plan: stderr"]
+    soakmode.tally("stale saved plans refused")
 
     # The sandbox's own error messages (what any client would log).
     errors = [body for _, status, body in served.responses if status >= 400]

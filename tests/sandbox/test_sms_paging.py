@@ -10,6 +10,7 @@ from sms_support import OWNER, REGION, Sandbox, error_of
 from sortedcontainers import SortedDict
 
 from reconciler.sandbox import paging
+from reconciler.sandbox.handlers.opt_outs import simulate_inbound_stop
 from reconciler.sandbox.resources import ensure_default_opt_out_list
 from reconciler.sandbox.state import OptOutEntry, OptOutList
 
@@ -128,3 +129,81 @@ def test_a_page_of_a_million_numbers_costs_about_the_same_as_a_small_one(sandbox
     assert deep < small * 3 + 0.01, (small, deep)
     deep_page = client.describe_opted_out_numbers(OptOutListName="huge", MaxResults=100, NextToken=deep_token)
     assert deep_page["OptedOutNumbers"][0]["OptedOutNumber"] == huge.entries.keys()[500_001]
+
+
+def _filtered_page_seconds(client: object, name: str, value: str) -> float:
+    started = time.perf_counter()
+    page = client.describe_opted_out_numbers(  # type: ignore[attr-defined]
+        OptOutListName=name, MaxResults=100, Filters=[{"Name": "end-user-opted-out", "Values": [value]}]
+    )
+    elapsed = time.perf_counter() - started
+    assert page["OptedOutNumbers"] and all(n["EndUserOptedOut"] is (value == "true") for n in page["OptedOutNumbers"])
+    return elapsed
+
+
+def test_end_user_filter_over_a_million_numbers_reads_an_index_not_the_list(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    state = sandbox.state()
+    now = sandbox.world.clock.now()
+    ensure_default_opt_out_list(state, now)
+    operator_entry = OptOutEntry(now, end_user_opted_out=False)
+    huge = OptOutList("huge", f"arn:aws:sms-voice:{REGION}:{OWNER}:opt-out-list/huge", now)
+    # A million operator opt-outs, with the only 50 end-user opt-outs spread through them (the
+    # last ones near the end): a filter that scanned would read the whole list for one page.
+    numbers = [f"+1{2000000000 + i * 7}" for i in range(1_000_000)]
+    huge.entries = SortedDict(zip(numbers, [operator_entry] * len(numbers), strict=True))
+    end_users = numbers[20_000::20_000]
+    for number in end_users:
+        huge.entries[number] = OptOutEntry(now, end_user_opted_out=True)
+    state.opt_out_lists["huge"] = huge
+    _fill(sandbox, "small", 250)
+
+    pages = list(client.get_paginator("describe_opted_out_numbers").paginate(
+        OptOutListName="huge", Filters=[{"Name": "end-user-opted-out", "Values": ["true"]}],
+        PaginationConfig={"PageSize": 20}))
+    assert [n["OptedOutNumber"] for p in pages for n in p["OptedOutNumbers"]] == end_users  # index built here
+    timings: dict[str, list[float]] = {"small": [], "true": [], "false": []}
+    for _ in range(15):
+        timings["small"].append(_filtered_page_seconds(client, "small", "true"))
+        timings["true"].append(_filtered_page_seconds(client, "huge", "true"))
+        timings["false"].append(_filtered_page_seconds(client, "huge", "false"))
+    small, true, false = (statistics.median(timings[k]) for k in ("small", "true", "false"))
+    assert true < small * 3 + 0.01, (small, true)
+    assert false < small * 3 + 0.01, (small, false)
+
+
+def test_end_user_index_follows_every_change(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    number = client.request_phone_number(
+        IsoCountryCode="US", MessageType="TRANSACTIONAL", NumberCapabilities=["SMS"], NumberType="TOLL_FREE"
+    )
+
+    def listed(value: str) -> list[str]:
+        pages = client.get_paginator("describe_opted_out_numbers").paginate(
+            OptOutListName="Default", Filters=[{"Name": "end-user-opted-out", "Values": [value]}],
+            PaginationConfig={"PageSize": 2},
+        )
+        return [n["OptedOutNumber"] for p in pages for n in p["OptedOutNumbers"]]
+
+    for index in range(5):
+        client.put_opted_out_number(OptOutListName="Default", OptedOutNumber=f"+1206555010{index}")
+    assert listed("true") == [] and len(listed("false")) == 5  # the index now exists
+    simulate_inbound_stop(sandbox.world, OWNER, REGION, number["PhoneNumberId"], "+12065550102")
+    simulate_inbound_stop(sandbox.world, OWNER, REGION, number["PhoneNumberId"], "+12065550199")
+    assert listed("true") == ["+12065550102", "+12065550199"]
+    assert listed("false") == ["+12065550100", "+12065550101", "+12065550103", "+12065550104"]
+    client.delete_opted_out_number(OptOutListName="Default", OptedOutNumber="+12065550199")
+    client.delete_opted_out_number(OptOutListName="Default", OptedOutNumber="+12065550100")
+    assert listed("true") == ["+12065550102"]
+    assert listed("false") == ["+12065550101", "+12065550103", "+12065550104"]
+    # true AND false matches nothing; true OR false matches everything.
+    both = [{"Name": "end-user-opted-out", "Values": ["true"]}, {"Name": "end-user-opted-out", "Values": ["false"]}]
+    assert client.describe_opted_out_numbers(OptOutListName="Default", Filters=both)["OptedOutNumbers"] == []
+    either = [{"Name": "end-user-opted-out", "Values": ["true", "false"]}]
+    assert len(client.describe_opted_out_numbers(OptOutListName="Default", Filters=either)["OptedOutNumbers"]) == 4
+    # Writes straight into the state (snapshots, generators, tests) are indexed too.
+    default = sandbox.state().opt_out_lists["Default"]
+    default.entries["+12065550150"] = OptOutEntry(sandbox.world.clock.now(), end_user_opted_out=True)
+    del default.entries["+12065550101"]
+    assert listed("true") == ["+12065550102", "+12065550150"]
+    assert listed("false") == ["+12065550103", "+12065550104"]

@@ -210,5 +210,8 @@ def test_other_accounts_numbers_are_invisible_without_a_share(sandbox: Sandbox) 
     with pytest.raises(ClientError) as excinfo:
         stranger.describe_phone_numbers(PhoneNumberIds=[number["PhoneNumberArn"]], Owner="SHARED")
     assert error_of(excinfo)["Code"] == "ResourceNotFoundException"
-    with pytest.raises(stranger.exceptions.ResourceNotFoundException):
+    # IAM refuses a change to another account's resource before the service looks it up.
+    with pytest.raises(stranger.exceptions.AccessDeniedException) as excinfo:
         stranger.update_phone_number(PhoneNumberId=number["PhoneNumberArn"], DeletionProtectionEnabled=True)
+    assert "is not authorized to perform: sms-voice:UpdatePhoneNumber" in excinfo.value.response["Error"]["Message"]
+    assert owner.describe_phone_numbers()["PhoneNumbers"][0]["DeletionProtectionEnabled"] is False

@@ -209,11 +209,19 @@ def test_consumer_sends_with_a_shared_number_by_arn_only(sandbox: Sandbox) -> No
     assert _blocked(consumer, DestinationPhoneNumber=US, OriginationIdentity=number["PhoneNumberArn"])["Reason"] == (
         "DESTINATION_PHONE_NUMBER_OPTED_OUT"
     )
-    # Consumers use, they do not change.
-    with pytest.raises(consumer.exceptions.ResourceNotFoundException):
+    # Consumers use, they do not change: AWSRAMDefaultPermissionSmsVoice grants no change action.
+    with pytest.raises(consumer.exceptions.AccessDeniedException):
         consumer.update_phone_number(PhoneNumberId=number["PhoneNumberArn"], DeletionProtectionEnabled=True)
-    with pytest.raises(consumer.exceptions.ResourceNotFoundException):
+    with pytest.raises(consumer.exceptions.AccessDeniedException) as denied:
         consumer.tag_resource(ResourceArn=number["PhoneNumberArn"], Tags=[{"Key": "k", "Value": "v"}])
+    assert denied.value.response["Error"]["Message"] == (
+        f"User: arn:aws:iam::{CONSUMER}:user/sandbox is not authorized to perform: sms-voice:TagResource on "
+        f"resource: {number['PhoneNumberArn']} because no resource-based policy allows the sms-voice:TagResource action"
+    )
+    with pytest.raises(consumer.exceptions.AccessDeniedException):
+        consumer.release_phone_number(PhoneNumberId=number["PhoneNumberArn"])
+    assert number["PhoneNumberId"] in sandbox.state(OWNER).phone_numbers
+    assert sandbox.state(OWNER).tags.get(number["PhoneNumberArn"], {}) == {}
     ram = sandbox.session(OWNER).client("ram")
     ram.disassociate_resource_share(resourceShareArn=share_arn, resourceArns=[number["PhoneNumberArn"]])
     assert consumer.describe_phone_numbers(Owner="SHARED")["PhoneNumbers"] == []

@@ -22,7 +22,14 @@ from reconciler.sandbox import ids
 from reconciler.sandbox.errors import ApiError, conflict, not_found, validation_error
 from reconciler.sandbox.handlers.tags import drop_tags, store_tags, tag_list, validate_new_tags
 from reconciler.sandbox.ids import OPT_OUT_LIST, OPTED_OUT_NUMBER
-from reconciler.sandbox.paging import BOOLEAN_VALUES, filter_predicate, page_list, page_sorted
+from reconciler.sandbox.paging import (
+    BOOLEAN_VALUES,
+    filter_predicate,
+    page_index,
+    page_list,
+    page_size,
+    page_sorted,
+)
 from reconciler.sandbox.registry import SMS_VOICE, Call, operation
 from reconciler.sandbox.resources import (
     DEFAULT_OPT_OUT_LIST,
@@ -34,7 +41,15 @@ from reconciler.sandbox.resources import (
     idempotent,
     shared_records,
 )
-from reconciler.sandbox.state import OptOutEntry, OptOutList, PhoneNumber, Pool, RegionState, World
+from reconciler.sandbox.state import (
+    OptOutEntry,
+    OptOutList,
+    PhoneNumber,
+    Pool,
+    RegionState,
+    World,
+    as_opt_out_entries,
+)
 
 MAX_OPT_OUT_LISTS = 25
 DELETE_INTERVAL_SECONDS = 30 * 24 * 3600
@@ -185,11 +200,45 @@ def describe_opted_out_numbers(call: Call) -> dict[str, Any]:
             if entry is not None and (predicate is None or predicate(number, entry)):
                 found.append(_entry_info(number, entry))
         return {**head, "OptedOutNumbers": found}
-    page, token = page_sorted(opt_out_list.entries, params, f"DescribeOptedOutNumbers/{opt_out_list.arn}", predicate)
+    scope = f"DescribeOptedOutNumbers/{opt_out_list.arn}"
+    flags = _wanted_flags(params.get("Filters"))
+    if flags is None:
+        page, token = page_sorted(opt_out_list.entries, params, scope)
+    else:
+        page, token = _page_by_flag(opt_out_list, flags, params, scope)
     out: dict[str, Any] = {**head, "OptedOutNumbers": [_entry_info(n, e) for n, e in page]}
     if token:
         out["NextToken"] = token
     return out
+
+
+def _wanted_flags(filters: list[dict[str, Any]] | None) -> frozenset[bool] | None:
+    """The ``EndUserOptedOut`` values the (already validated) filters accept; ``None``: all."""
+    wanted = frozenset((True, False))
+    for item in filters or []:
+        wanted &= frozenset(value == "true" for value in item.get("Values") or [])
+    return None if len(wanted) == 2 else wanted
+
+
+def _page_by_flag(
+    opt_out_list: OptOutList, flags: frozenset[bool], params: dict[str, Any], scope: str
+) -> tuple[list[tuple[str, OptOutEntry]], str | None]:
+    """A page of the entries with ``EndUserOptedOut`` in ``flags`` from the list's index.
+
+    The filter does not scan the list: a page of the few end-user opt-outs of a million-number
+    list costs what a page of a small list does.
+    """
+    if not flags:
+        page_size(params)  # still validated, as for any request
+        return [], None
+    (flag,) = flags
+    entries = as_opt_out_entries(opt_out_list.entries)
+    page, token = page_index(entries.by_flag(flag), entries.__getitem__, params, scope)
+    if any(entry.end_user_opted_out != flag for _, entry in page):
+        # An entry was changed in place behind the index: rebuild it once and answer from that.
+        entries.reindex()
+        page, token = page_index(entries.by_flag(flag), entries.__getitem__, params, scope)
+    return page, token
 
 
 def opt_out_list_of(owner: RegionState, identity: Any, now: float) -> OptOutList | None:

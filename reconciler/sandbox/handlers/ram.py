@@ -19,6 +19,8 @@ chosen strict:
   status DISASSOCIATED, as in AWS for some time after the change.
 - One AWS managed permission exists, ``AWSRAMDefaultPermissionSmsVoice``, covering all four types.
 - ``maxResults`` is 1–500 (the model); without it a page holds ``DEFAULT_PAGE_SIZE`` items.
+- At most ``MAX_RESOURCE_SHARES`` (5,000, RAM's default quota) active shares per account and
+  Region; one more is ``ResourceShareLimitExceededException``.
 - ``clientToken``: a retried call with the same token and parameters answers the first result; the
   same token with other parameters is ``IdempotentParameterMismatchException``.
 """
@@ -45,6 +47,8 @@ SMS_VOICE_PERMISSION_NAME = "AWSRAMDefaultPermissionSmsVoice"
 SMS_VOICE_PERMISSION_ARN = f"arn:aws:ram::aws:permission/{SMS_VOICE_PERMISSION_NAME}"
 PERMISSION_CREATED = datetime(2024, 1, 1, tzinfo=UTC)
 ASSOCIATION_DELAY_SETTING = "ram.association_delay"
+# RAM's default quota of resource shares per account and Region (deleted shares do not count).
+MAX_RESOURCE_SHARES = 5000
 
 _SHARE_ARN = re.compile(
     r"^arn:aws:ram:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):resource-share/(?P<id>[0-9a-f-]{36})$"
@@ -325,6 +329,13 @@ def create_resource_share(call: Call) -> dict[str, Any]:
         principals = [(p, _check_principal(call, p, allow_external)) for p in params.get("principals", [])]
         permissions = _check_permissions(params.get("permissionArns", [])) or [SMS_VOICE_PERMISSION_ARN]
         tags = params.get("tags", [])
+        active = sum(1 for share in call.state.resource_shares.values() if share.status == "ACTIVE")
+        if active >= MAX_RESOURCE_SHARES:
+            raise _error(
+                "ResourceShareLimitExceededException",
+                f"The operation failed because it would exceed the limit of {MAX_RESOURCE_SHARES} "
+                "resource shares for your account.",
+            )
         now = call.now()
         arn = f"arn:aws:ram:{call.region}:{call.account}:resource-share/{uuid.uuid4()}"
         share = ResourceShare(
