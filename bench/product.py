@@ -6,10 +6,8 @@ redirected inside the measured (forked) process only:
 
 * ``--sandbox`` opens the benchmark's in-memory sandbox instead of a snapshot file (a million-number
   snapshot would cost more to load than the scenario);
-* the engine's client-side rate limiter and retry sleeps run on the sandbox's simulated clock, with
-  AWS's quotas (``rate_scale=1``). The engine builds its ``RateLimiter`` on ``time.monotonic`` and
-  offers no clock parameter; on a simulated clock that would wait out each quota interval *after*
-  the simulated latency instead of overlapping it (see docs/performance.md, "Needs").
+* the engine's client-side rate limiter, retry sleeps and concurrent reads run on the sandbox's
+  simulated clock (``Engine(clock=..., sleep=...)``), with AWS's quotas (``rate_scale=1``).
 """
 
 from __future__ import annotations
@@ -24,9 +22,8 @@ from typing import Any, ClassVar
 import reconciler.options as options_module
 from bench import world
 from bench.measure import Context
-from reconciler.areas.base import Area
 from reconciler.cli import build_parser, main
-from reconciler.engine import Engine, TargetRun
+from reconciler.engine import Engine
 from reconciler.sandbox.state import Clock
 
 BLOCK_COUNTRY = "GH"  # blocked by no generated configuration: every (configuration, capability) changes
@@ -43,13 +40,8 @@ class BenchEngine(ORIGINAL_ENGINE):  # type: ignore[misc, valid-type]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["rate_scale"] = 1.0
         kwargs["sleep"] = self.clock.sleep
+        kwargs["clock"] = self.clock.now
         super().__init__(*args, **kwargs)
-
-    def start(self, name: str, classes: list[type[Area]] | None = None) -> TargetRun:
-        run = super().start(name, classes)
-        if run.api.limiter is not None:
-            run.api.limiter.clock = self.clock.now
-        return run
 
 
 def attach(context: Context) -> None:

@@ -32,9 +32,9 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import structlog
@@ -75,6 +75,8 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     ReadTimeoutError,
 )
 DEFAULT_RATE = 1.0
+READ_PREFIXES = ("Describe", "List", "Get")  # operations that change nothing
+T = TypeVar("T")
 
 
 def error_code(error: BaseException) -> str:
@@ -196,22 +198,87 @@ class Api:
     calls: Counter[str] = field(default_factory=Counter)  # "Service.Operation" -> count, for tests
     retries_used: int = 0
     listeners: list[Callable[[CallRecord], None]] = field(default_factory=list)
+    # The clock the rate limiter reads and that :meth:`parallel` keeps worker threads in step with
+    # (a simulated one in tests and the benchmark; wall time otherwise).
+    clock: Callable[[], float] = time.monotonic
     _clients: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _listings: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _listing_locks: dict[tuple[Any, ...], threading.Lock] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
-        client = self._clients.get(service)
-        if client is None:
-            client = self.session.client(
-                service,
-                region_name=self.region,
-                # Retries are ours (see the module docstring): botocore's would double-count them.
-                config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-            )
-            self._clients[service] = client
-        return client
+        # boto3 clients are thread-safe once made; making one from a shared session is not.
+        with self._lock:
+            client = self._clients.get(service)
+            if client is None:
+                client = self.session.client(
+                    service,
+                    region_name=self.region,
+                    # Retries are ours (see the module docstring): botocore's would double-count them.
+                    config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+                )
+                self._clients[service] = client
+            return client
+
+    def listing(self, service: str, operation: str, **params: Any) -> list[dict[str, Any]]:
+        """Every page of a listing, read once per run and shared by the areas that need it
+        (quotas are 1 request/s: two areas listing the same numbers would pay twice). Any write
+        through this Api forgets every cached listing, so nothing read before a write is reused."""
+        key = (service, operation, tuple(sorted((k, repr(v)) for k, v in params.items())))
+        with self._lock:
+            lock = self._listing_locks.setdefault(key, threading.Lock())
+        with lock:  # a second reader of the same listing waits for the first instead of listing again
+            with self._lock:
+                cached = self._listings.get(key)
+            if cached is None:
+                cached = list(self.pages(service, operation, **params))
+                with self._lock:
+                    self._listings[key] = cached
+            return cached
+
+    def parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
+        """Run ``tasks`` in one thread each and return their results in order.
+
+        Quotas are per operation, so independent streams of calls (one operation each) finish in
+        the time of the slowest rather than the sum; the rate limiter keeps each operation within
+        its quota across threads. On a simulated clock every thread has its own time lane that
+        starts at the clock's base time: each worker first catches its lane up with the caller's
+        time, and the caller then waits until the last worker's end (on a wall clock both are
+        no-ops). The first exception is re-raised in the caller after every task has ended."""
+        if len(tasks) <= 1:
+            return [task() for task in tasks]
+        start = self.clock()
+        results: list[Any] = [None] * len(tasks)
+        ends = [start] * len(tasks)
+        errors: list[tuple[int, BaseException]] = []
+
+        def run(index: int, task: Callable[[], T]) -> None:
+            lag = start - self.clock()
+            if lag > 0:
+                self.sleep(lag)
+            try:
+                results[index] = task()
+            except BaseException as error:  # re-raised in the caller below
+                errors.append((index, error))
+            ends[index] = self.clock()
+
+        threads = [threading.Thread(target=run, args=(i, t), daemon=True) for i, t in enumerate(tasks)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        lag = max(ends) - self.clock()
+        if lag > 0:
+            self.sleep(lag)
+        if errors:
+            raise min(errors, key=lambda item: item[0])[1]
+        return results
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         method = getattr(self.client(service), xform_name(operation))
+        if not operation.startswith(READ_PREFIXES) and self._listings:
+            with self._lock:
+                self._listings.clear()
         retries = 0
         while True:
             if self.limiter is not None:
@@ -231,7 +298,8 @@ class Api:
                 if not can_retry:
                     raise
                 retries += 1
-                self.retries_used += 1
+                with self._lock:
+                    self.retries_used += 1
                 self.sleep(self.retry.delay(retries, self.rng))
                 continue
             latency = (time.perf_counter() - started) * 1000
@@ -262,7 +330,8 @@ class Api:
         will_retry: bool,
     ) -> None:
         if not will_retry:
-            self.calls[f"{service}.{operation}"] += 1
+            with self._lock:
+                self.calls[f"{service}.{operation}"] += 1
             record = CallRecord(service, operation, round(latency_ms, 1), retries, outcome)
             for listener in self.listeners:
                 listener(record)

@@ -11,9 +11,12 @@ Configuration-set associations live in the protect area (one obvious place).
 
 Pooled numbers: AWS refuses ``UpdatePhoneNumber`` on a number that is in a pool. Such a change
 becomes one "pool juggling" step — leave the pool, update, rejoin — that runs only with
-``--allow-pool-juggling`` and never for the last number of a pool. Before leaving, the number
-is tagged ``reconciler:rejoin-pool=<pool id>``; the tag is removed after rejoining. A run that
-crashes in between leaves the tag, and the next plan shows the rejoin step, so it converges.
+``--allow-pool-juggling`` and never for the last number of a pool. Before leaving, the *pool*
+is tagged ``reconciler:rejoin:<phone number id>=<phone number ARN>``; the tag is removed after
+rejoining. A run that crashes in between leaves the tag, and the next plan shows the rejoin step,
+so it converges. The marker lives on the pool rather than on the number because pools are few:
+finding interrupted juggles costs one tag read per pool, not one per managed number (quotas are
+1 request/s).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from reconciler.plan import (
     Change,
 )
 
-REJOIN_TAG = "reconciler:rejoin-pool"
+REJOIN_PREFIX = "reconciler:rejoin:"  # + phone number id: a pool tag marking a number to put back
 PAGE = 100
 BATCH = 5  # ID-list inputs take at most 5 items
 
@@ -58,7 +61,7 @@ class LiveNumber:
     number_type: str
     pool_id: str | None
     attributes: dict[str, Any]  # international_sending, opt_out_list, deletion_protection
-    rejoin_pool: str | None = None  # from the REJOIN_TAG, read only for managed numbers
+    rejoin_pool: str | None = None  # the pool whose REJOIN_PREFIX tag names this number (managed numbers)
 
 
 @dataclass
@@ -104,6 +107,15 @@ def wanted(spec: PhoneNumberSpec | PoolSpec | SenderIdSpec) -> dict[str, Any]:
     return {"deletion_protection": spec.deletion_protection}
 
 
+def _pool_arn(live: NumbersLive, number: LiveNumber, pool_id: str) -> str:
+    """The pool's ARN from the listing, else built from the number's (same account and region)."""
+    pool = next((p for p in live.pools if p.id == pool_id), None)
+    if pool is not None:
+        return pool.arn
+    prefix = number.arn.split(":phone-number/", 1)[0]
+    return f"{prefix}:pool/{pool_id}"
+
+
 def _batches(items: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(items), BATCH):
         yield items[start : start + BATCH]
@@ -136,7 +148,7 @@ class PhoneNumbersArea(Area):
     def read(self, api: Api, desired: Desired) -> NumbersLive:
         live = NumbersLive()
         if desired.phone_numbers:
-            for page in api.pages(SMS_VOICE, "DescribePhoneNumbers", MaxResults=PAGE):
+            for page in api.listing(SMS_VOICE, "DescribePhoneNumbers", MaxResults=PAGE):
                 for item in page.get("PhoneNumbers", []):
                     if item.get("Status") == "DELETED":
                         continue
@@ -156,14 +168,17 @@ class PhoneNumbersArea(Area):
                         )
                     )
             live.numbers.sort(key=lambda n: n.id)
-            for spec in desired.phone_numbers:
-                number = self._number(live, spec.ref)
-                if number is not None and number.pool_id is None:
-                    tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=number.arn).get("Tags", [])
-                    number.rejoin_pool = next((t["Value"] for t in tags if t["Key"] == REJOIN_TAG), None)
-        pooled = {n.pool_id for n in self._managed_numbers(desired, live) if n.pool_id}
-        if desired.pools or pooled:
-            for page in api.pages(SMS_VOICE, "DescribePools", MaxResults=PAGE):
+        managed = [(spec, self._number(live, spec.ref)) for spec in desired.phone_numbers]
+        pooled = {n.pool_id for _, n in managed if n is not None and n.pool_id}
+        # Only a pooled number whose attributes change is juggled; only then is its pool's size needed.
+        juggled = {
+            n.pool_id
+            for spec, n in managed
+            if n is not None and n.pool_id and changed_attributes(n.attributes, wanted(spec))
+        }
+        outside = {n.id: n for _, n in managed if n is not None and n.pool_id is None}
+        if desired.pools or pooled or outside:
+            for page in api.listing(SMS_VOICE, "DescribePools", MaxResults=PAGE):
                 for item in page.get("Pools", []):
                     live.pools.append(
                         LivePool(
@@ -177,12 +192,18 @@ class PhoneNumbersArea(Area):
                         )
                     )
             live.pools.sort(key=lambda p: p.id)
-            if any(not spec.ref.startswith("pool-") for spec in desired.pools):
+            # Pool tags hold the names the policy may use and the markers of interrupted juggles,
+            # which only managed numbers outside a pool can carry.
+            if outside or any(not spec.ref.startswith("pool-") for spec in desired.pools):
                 for pool in live.pools:
                     tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=pool.arn).get("Tags", [])
                     pool.name = next((t["Value"] for t in tags if t["Key"] == "Name"), None)
+                    for tag in tags:
+                        left = outside.get(tag["Key"].removeprefix(REJOIN_PREFIX))
+                        if tag["Key"].startswith(REJOIN_PREFIX) and left is not None:
+                            left.rejoin_pool = pool.id
             for pool in live.pools:
-                if pool.id in pooled:
+                if pool.id in juggled:
                     pool.members = sum(
                         len(page.get("OriginationIdentities", []))
                         for page in api.pages(SMS_VOICE, "ListPoolOriginationIdentities", PoolId=pool.id, MaxResults=PAGE)
@@ -323,7 +344,8 @@ class PhoneNumbersArea(Area):
                     before=None,
                     after=number.rejoin_pool,
                     order=ORDER_ASSOCIATE,
-                    data={"id": number.id, "arn": number.arn, "country": number.country, "pool_id": number.rejoin_pool},
+                    data={"id": number.id, "arn": number.arn, "country": number.country, "pool_id": number.rejoin_pool,
+                          "pool_arn": _pool_arn(live, number, number.rejoin_pool)},
                     summary=f"put {spec.ref} back into pool {number.rejoin_pool} (an interrupted run took it out)",
                 )
             )
@@ -337,7 +359,9 @@ class PhoneNumbersArea(Area):
         members = pool.members if pool is not None else None
         steps = [f"leave pool {number.pool_id}", "update", f"rejoin pool {number.pool_id}"]
         flags = set(update.flags) | {FLAG_POOL_JUGGLING}
-        juggle_data = {**update.data, "pool_id": number.pool_id, "steps": steps}
+        juggle_data = {
+            **update.data, "pool_id": number.pool_id, "pool_arn": _pool_arn(live, number, number.pool_id), "steps": steps
+        }
         if members is not None and members <= 1:
             flags.add(FLAG_BLOCKED)
             juggle_data["reason"] = (
@@ -400,9 +424,12 @@ class PhoneNumbersArea(Area):
             raise ValueError(f"phone_numbers cannot apply {change.action} {change.resource_type}")
 
     def _juggle(self, api: Api, data: dict[str, Any], updates: dict[str, Any]) -> None:
-        """Leave the pool, update, rejoin; the tag makes an interrupted juggle recoverable."""
+        """Leave the pool, update, rejoin; the pool's tag makes an interrupted juggle recoverable."""
         pool_id = data["pool_id"]
-        api.call(SMS_VOICE, "TagResource", ResourceArn=data["arn"], Tags=[{"Key": REJOIN_TAG, "Value": pool_id}])
+        api.call(
+            SMS_VOICE, "TagResource", ResourceArn=data["pool_arn"],
+            Tags=[{"Key": REJOIN_PREFIX + data["id"], "Value": data["arn"]}],
+        )
         try:
             api.call(
                 SMS_VOICE, "DisassociateOriginationIdentity", PoolId=pool_id, OriginationIdentity=data["id"],
@@ -429,4 +456,4 @@ class PhoneNumbersArea(Area):
             # Already a member (a repeated step) is success.
             if error_code(error) != "ConflictException":
                 raise
-        api.call(SMS_VOICE, "UntagResource", ResourceArn=data["arn"], TagKeys=[REJOIN_TAG])
+        api.call(SMS_VOICE, "UntagResource", ResourceArn=data["pool_arn"], TagKeys=[REJOIN_PREFIX + data["id"]])

@@ -513,7 +513,7 @@ def _resolve_numbers(api: Api, refs: Sequence[ResourceRef]) -> dict[str, str]:
     found: dict[str, str] = {}
     if any(not ref.ref.startswith("phone-") for ref in refs):
         # E.164 references: DescribePhoneNumbers has no number filter, so list the account's numbers.
-        for page in api.pages(SMS_VOICE, "DescribePhoneNumbers", MaxResults=100):
+        for page in api.listing(SMS_VOICE, "DescribePhoneNumbers", MaxResults=100):
             for item in page.get("PhoneNumbers", []):
                 found[f"phone_number:{item['PhoneNumberId']}"] = item["PhoneNumberArn"]
                 found[f"phone_number:{item['PhoneNumber']}"] = item["PhoneNumberArn"]
@@ -541,7 +541,7 @@ def _resolve_pools(api: Api, refs: Sequence[ResourceRef]) -> dict[str, str]:
         found[f"pool:{item['PoolId']}"] = item["PoolArn"]
     if any(not r.ref.startswith("pool-") for r in refs):
         # Name-tag references: list pools and read their tags (one call per pool).
-        for page in api.pages(SMS_VOICE, "DescribePools", MaxResults=100):
+        for page in api.listing(SMS_VOICE, "DescribePools", MaxResults=100):
             for item in page.get("Pools", []):
                 tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=item["PoolArn"]).get("Tags", [])
                 for tag in tags:

@@ -40,6 +40,10 @@ def block_line(country: str, capabilities: Sequence[str] | None = None, reason: 
     return "  - {" + ", ".join(parts) + "}"
 
 
+# A new emergency file names its schema for editors (the repository layout: config/ beside schemas/).
+NEW_FILE = f"# yaml-language-server: $schema=../schemas/emergency.schema.json\n{KEY}:\n"
+
+
 def append_block(
     config_dir: str | Path,
     country: str,
@@ -52,7 +56,7 @@ def append_block(
     its last key; the file is left unchanged then. Validate the result with ``load_policy``.
     """
     path = Path(config_dir) / EMERGENCY_FILE
-    text = path.read_text(encoding="utf-8") if path.exists() else f"{KEY}:\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else NEW_FILE
     loaded = parse_yaml(str(path), text)
     data = loaded.data
     if loaded.diagnostics or not isinstance(data, YamlMap) or KEY not in data:

@@ -229,6 +229,9 @@ def _country_lines(change: Change, mode: Mode) -> list[tuple[int, str]]:
     configuration = str(data.get("name") or data.get("configuration") or change.key.split("/")[1])
     capability = str(data.get("capability") or "")
     reason = data.get("reason")
+    # Emergency blocks may give a reason per country (``{"NG": "SMS pumping, INC-142"}``).
+    given = data.get("reasons")
+    reasons: dict[str, Any] = given if isinstance(given, dict) else {}
     lines: list[tuple[int, str]] = []
     for (old, new), countries in sorted(_transitions(change).items()):
         opens = old == "BLOCK" and new != "BLOCK"
@@ -239,10 +242,14 @@ def _country_lines(change: Change, mode: Mode) -> list[tuple[int, str]]:
             verb = "Live has blocked" if opens else "Live has opened"
         else:
             verb = "Opens" if opens else "Blocks"
-        line = f"**{verb}** {_country_list(countries)} for {esc(capability)} on {code(configuration)} ({esc(old)} → {esc(new)})"
-        if reason:
-            line += f": {esc(reason)}"
-        lines.append((0 if opens else 1, line))
+        by_reason: dict[str, list[str]] = {}
+        for country in countries:
+            by_reason.setdefault(str(reasons.get(country) or reason or ""), []).append(country)
+        for why, group in sorted(by_reason.items()):
+            line = f"**{verb}** {_country_list(group)} for {esc(capability)} on {code(configuration)} ({esc(old)} → {esc(new)})"
+            if why:
+                line += f": {esc(why)}"
+            lines.append((0 if opens else 1, line))
     return lines
 
 
@@ -256,9 +263,15 @@ def highlights(change: Change, mode: Mode) -> list[tuple[int, str]]:
             return lines
     if FLAG_BLOCKS_COUNTRY in flags or FLAG_OPENS_COUNTRY in flags:
         return [(1, f"**{'Blocks' if FLAG_BLOCKS_COUNTRY in flags else 'Opens'}**: {what}")]
+    # In a drift report "before" is live and "after" the policy: say what live did, and what
+    # applying main would do about it.
     if change.action == "delete":
+        if mode == "drift":
+            return [(2, f"**Live has** {esc(change.resource_type)} {code(change.key)}, which main would delete")]
         return [(2, f"**Deletes** {esc(change.resource_type)} {code(change.key)}")]
     if FLAG_DELETION_PROTECTION_OFF in flags:
+        if mode == "drift":
+            return [(3, f"**Live has deletion protection on** where main turns it off: {code(change.key)}")]
         return [(3, f"**Turns deletion protection off** on {code(change.key)}")]
     if FLAG_ACCOUNT_DEFAULT in flags:
         return [(4, f"**Changes the account default** protect configuration: {what} ({fmt_value(change.before)} → {fmt_value(change.after)})")]

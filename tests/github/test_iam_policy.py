@@ -120,3 +120,16 @@ def test_config_scopes_regions(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["iam-policy", "--mode", "plan", "--config", str(config)]) == 0
     statements = {s["Sid"]: s for s in json.loads(capsys.readouterr().out)["Statement"]}
     assert statements["SmsVoiceRead"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": ["us-east-1"]}}
+
+
+def test_nothing_outside_the_areas_calls_an_undeclared_operation() -> None:
+    """The engine, the commands and the AWS layer call only what some area declares, plus STS's
+    GetCallerIdentity (always granted) and AssumeRole (granted on the targets' role ARNs)."""
+    models = service_operations()
+    known = models["pinpoint-sms-voice-v2"] | models["ram"] | models["sts"]
+    declared = {op.name for op in declared_operations()} | {"GetCallerIdentity", "AssumeRole"}
+    areas = set(area_modules().values())
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path in areas or "sandbox" in path.relative_to(PACKAGE).parts:
+            continue  # the sandbox implements the operations; it does not call AWS
+        assert operation_literals(path, known) - declared == set(), f"{path.relative_to(PACKAGE)} names undeclared operations"

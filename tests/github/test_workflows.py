@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-WORKFLOWS = sorted((Path(__file__).resolve().parents[2] / ".github" / "workflows").glob("*.yml"))
+from reconciler.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 
@@ -66,3 +71,20 @@ def test_apply_is_serialised_per_target_and_never_cancelled() -> None:
     assert job["concurrency"] == {"group": "apply-${{ matrix.target }}", "cancel-in-progress": False}
     assert job["environment"] == "${{ matrix.target }}"
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
+
+
+def test_actionlint_passes_on_every_workflow() -> None:
+    """The same check CI runs (.ci/run); actionlint comes with the test extras."""
+    actionlint = shutil.which("actionlint")
+    assert actionlint, "actionlint is missing: pip install -e '.[test]'"
+    result = subprocess.run([actionlint, *map(str, WORKFLOWS)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_fork_pull_requests_plan_against_a_committed_snapshot_in_step_with_main() -> None:
+    """plan.yml's SANDBOX_SNAPSHOT exists, loads, and holds the state main's policy describes, so a
+    fork's comment shows only what the fork changes."""
+    snapshot = REPO / load(REPO / ".github" / "workflows" / "plan.yml")["env"]["SANDBOX_SNAPSHOT"]
+    assert snapshot.is_file(), f"{snapshot} is missing: see docs/github.md, 'The sandbox snapshot'"
+    code = main(["plan", "--config", str(REPO / "config"), "--sandbox", str(snapshot), "--detailed-exitcode"])
+    assert code == 0, f"{snapshot} no longer matches config/: regenerate it (docs/github.md, 'The sandbox snapshot')"

@@ -48,7 +48,9 @@ def test_append_replaces_an_empty_flow_list_and_creates_a_missing_file(tmp_path:
     other = tmp_path / "other"
     other.mkdir()
     append_block(other, "NG")
-    assert (other / "emergency.yaml").read_text() == "emergency_blocks:\n  - {country: NG}\n"
+    assert (other / "emergency.yaml").read_text() == (
+        "# yaml-language-server: $schema=../schemas/emergency.schema.json\nemergency_blocks:\n  - {country: NG}\n"
+    )
 
 
 def test_append_refuses_a_file_it_cannot_extend_with_one_line(tmp_path: Path) -> None:

@@ -142,3 +142,42 @@ def test_unreadable_numbers_file(config_dir: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(Path, "read_bytes", deny)
     _, diagnostics = load_policy(config_dir)
     assert reported(config_dir, diagnostics) == ["policy.yaml:7:19: error[file-unreadable]"]
+
+
+def test_malformed_opted_out_numbers_are_masked_however_written(config_dir: Path) -> None:
+    """A mistyped opted-out number is as personal as a valid one: every echo of it is masked."""
+    written = ['"+1 206 555 0142"', '"12065550143"', "12065550144", '"+1 (206) 555-0145"', "447700900146"]
+    items = "".join(f"      - {text}\n" for text in written)
+    (config_dir / "policy.yaml").write_text(TARGETS + f"opt_out_lists:\n  - name: l\n    numbers:\n{items}")
+    _, diagnostics = load_policy(config_dir)
+    assert reported(config_dir, diagnostics) == [
+        "policy.yaml:10:9: error[unquoted-number]",
+        "policy.yaml:11:9: error[schema-pattern]",
+        "policy.yaml:12:9: error[unquoted-number]",
+        "policy.yaml:8:9: error[schema-pattern]",
+        "policy.yaml:9:9: error[schema-pattern]",
+    ]
+    text = "\n".join(f"{d.message} {d.hint}" for d in diagnostics)
+    for last_four in ("0142", "0143", "0144", "0145", "0146"):
+        assert last_four not in text, text
+    assert "'+1 206 555 ****'" in text and "'+1 (206) 555-****'" in text and "44770090****" in text
+
+
+def test_numbers_file_of_one_huge_line_is_refused_at_once(config_dir: Path) -> None:
+    (config_dir / "n.txt").write_text("+1" + "2" * (4 * 1024 * 1024))
+    (config_dir / "policy.yaml").write_text(OPT_OUT.format(path="n.txt"))
+    policy, diagnostics = load_policy(config_dir)
+    assert policy is None
+    assert reported(config_dir, diagnostics) == ["n.txt:1:1: error[invalid-phone-number]"]
+    assert "4,194,306 bytes" in diagnostics[0].message and "one E.164 number per line" in diagnostics[0].message
+    assert len(diagnostics[0].message) < 200
+
+
+def test_a_stray_huge_line_among_numbers_is_reported_at_its_line(config_dir: Path) -> None:
+    lines = [f"+1206555{i:04d}" for i in range(100, 2100)]
+    lines.insert(1500, "x" * 1_500_000)
+    (config_dir / "n.txt").write_text("\n".join(lines) + "\n")
+    (config_dir / "policy.yaml").write_text(OPT_OUT.format(path="n.txt"))
+    _, diagnostics = load_policy(config_dir)
+    assert reported(config_dir, diagnostics) == ["n.txt:1501:1: error[invalid-phone-number]"]
+    assert len(diagnostics[0].message) < 200

@@ -77,3 +77,14 @@ def test_installed_packages_carry_the_same_schemas() -> None:
     packaged = REPO / "reconciler" / "schemas"
     for name in SCHEMA_NAMES:
         assert (packaged / f"{name}.schema.json").read_bytes() == (REPO / "schemas" / f"{name}.schema.json").read_bytes()
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "config").glob("*.yaml")), ids=lambda p: p.name)
+def test_example_files_name_their_schema_for_editors(path: Path) -> None:
+    """The first line is the YAML language server's modeline, pointing at this file's schema."""
+    from reconciler.config.schema import schema_name_for
+
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    expected = f"# yaml-language-server: $schema=../schemas/{schema_name_for(path.name)}.schema.json"
+    assert first == expected
+    assert (path.parent / first.split("=", 1)[1]).resolve().is_file()

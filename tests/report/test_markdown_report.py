@@ -255,3 +255,33 @@ def test_a_rule_map_mixing_pr_and_drift_countries_is_split() -> None:
     assert review.index("AU (Australia)") < review.index("NG (Nigeria)")
     assert "| update | `protect/prod-default/rules/SMS` | AU: BLOCK | AU: ALLOW |" in text
     assert "| update | `protect/prod-default/rules/SMS` | NG: BLOCK | NG: ALLOW |" in text
+
+
+def test_emergency_reasons_per_country_are_shown_beside_their_countries() -> None:
+    """One block change may mix an emergency block (with its reason) and a policy BLOCK."""
+    change = Change(
+        "protect", "update", "country-rules", "protect/prod-default/rules/SMS/block",
+        {"NG": "MONITOR", "NZ": "ALLOW", "GH": "ALLOW"}, {"NG": "BLOCK", "NZ": "BLOCK", "GH": "BLOCK"},
+        phase=PHASE_BLOCKS, order=ORDER_UPDATE, flags=frozenset({FLAG_BLOCKS_COUNTRY}),
+        data={"name": "prod-default", "capability": "SMS", "reasons": {"NG": "pumping <INC-9>", "GH": "pumping <INC-9>"}},
+    )
+    text = render([target("prod", [change])])
+    assert "**Blocks** GH (Ghana) for SMS on `prod-default` (ALLOW → BLOCK): pumping &lt;INC-9>" in text
+    assert "**Blocks** NZ (New Zealand) for SMS on `prod-default` (ALLOW → BLOCK)\n" in text
+    assert "**Blocks** NG (Nigeria) for SMS on `prod-default` (MONITOR → BLOCK): pumping &lt;INC-9>" in text
+
+
+def test_drift_wording_says_what_live_did() -> None:
+    """In a drift report live is "before": a deletion or protection change is live's doing."""
+    changes = [
+        Change("protect", "update", "protect-configuration", "protect/prod-default/deletion-protection", True, False,
+               flags=frozenset({FLAG_DELETION_PROTECTION_OFF}), order=ORDER_UPDATE),
+        Change("shares", "delete", "resource-share", "shares/console-share", {"name": "console-share"}, None,
+               order=ORDER_DELETE),
+    ]
+    drift = render([target("prod", changes)], mode="drift")
+    assert "**Live has deletion protection on** where main turns it off: `protect/prod-default/deletion-protection`" in drift
+    assert "**Live has** resource-share `shares/console-share`, which main would delete" in drift
+    plan = render([target("prod", changes)])
+    assert "**Turns deletion protection off** on `protect/prod-default/deletion-protection`" in plan
+    assert "**Deletes** resource-share `shares/console-share`" in plan

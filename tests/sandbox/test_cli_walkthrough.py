@@ -238,3 +238,30 @@ def test_share_a_number_with_another_account(owner: AwsCli, consumer: AwsCli) ->
         "no longer shared",
     )
     assert refused.returncode != 0
+
+
+def test_cli_reaches_the_sandbox_through_endpoint_environment_variables(owner: AwsCli) -> None:
+    """No ``--endpoint-url``: the standard per-service variables, then the global one."""
+
+    def run(extra_env: dict[str, str], *args: str) -> dict:
+        result = subprocess.run(
+            ["aws", "--output", "json", *args],
+            env={**owner.env, **extra_env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, f"aws {' '.join(args)} failed: {result.stderr}"
+        return json.loads(result.stdout)
+
+    per_service = {
+        "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2": owner.endpoint,
+        "AWS_ENDPOINT_URL_RAM": owner.endpoint,
+        "AWS_ENDPOINT_URL_STS": owner.endpoint,
+    }
+    assert run(per_service, "sts", "get-caller-identity")["Account"] == OWNER
+    created = run(per_service, "pinpoint-sms-voice-v2", "create-opt-out-list", "--opt-out-list-name", "env-list")
+    assert created["OptOutListArn"].endswith(f":{OWNER}:opt-out-list/env-list")
+    assert "resourceShares" in run(per_service, "ram", "get-resource-shares", "--resource-owner", "SELF")
+    lists = run({"AWS_ENDPOINT_URL": owner.endpoint}, "pinpoint-sms-voice-v2", "describe-opt-out-lists")
+    assert "env-list" in [item["OptOutListName"] for item in lists["OptOutLists"]]

@@ -189,6 +189,37 @@ def test_serve_command_prints_endpoint_saves_on_sigterm(tmp_path):
     assert "persisted" in region["opt_out_lists"]
 
 
+def test_serve_command_stops_on_sigint_and_saves(tmp_path):
+    state = tmp_path / "state.json"
+    process = _serve("--state", str(state), "--save-on-exit")
+    try:
+        endpoint = process.stdout.readline().strip().rsplit(" ", 1)[1]
+        session = boto3.Session(aws_access_key_id=OWNER, aws_secret_access_key="x", region_name="us-east-1")
+        session.client(SMS, endpoint_url=endpoint, config=NO_RETRY).create_opt_out_list(OptOutListName="on-ctrl-c")
+        process.send_signal(signal.SIGINT)  # Ctrl-C in a terminal
+        assert process.wait(timeout=30) == 0
+        _, err = process.communicate(timeout=10)
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    finally:
+        if process.poll() is None:
+            process.kill()
+    saved = json.loads(state.read_text())
+    region = next(r for r in saved["regions"] if r["account"] == OWNER)
+    assert "on-ctrl-c" in region["opt_out_lists"]
+    # The saved state is what the next serve starts from.
+    again = _serve("--state", str(state))
+    try:
+        endpoint = again.stdout.readline().strip().rsplit(" ", 1)[1]
+        session = boto3.Session(aws_access_key_id=OWNER, aws_secret_access_key="x", region_name="us-east-1")
+        lists = session.client(SMS, endpoint_url=endpoint, config=NO_RETRY).describe_opt_out_lists()["OptOutLists"]
+        assert "on-ctrl-c" in [item["OptOutListName"] for item in lists]
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(timeout=30) == 0
+    finally:
+        if again.poll() is None:
+            again.kill()
+
+
 def test_serve_command_refuses_bad_options(tmp_path):
     for args, message in (
         (["--host", "0.0.0.0"], "loopback addresses only"),
@@ -211,6 +242,17 @@ def test_endpoint_environment_variables_reach_the_server(server, monkeypatch):
     assert session.client("ram").list_permissions()["permissions"]
     assert "Pools" in session.client(SMS).describe_pools()
     assert os.environ["AWS_ENDPOINT_URL_RAM"] == server.endpoint
+
+
+def test_global_endpoint_environment_variable_reaches_the_server(server, monkeypatch):
+    for name in ("AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2", "AWS_ENDPOINT_URL_RAM", "AWS_ENDPOINT_URL_STS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint)
+    session = boto3.Session(aws_access_key_id=OWNER, aws_secret_access_key="x", region_name="us-east-1")
+    session.client(SMS, config=NO_RETRY).create_opt_out_list(OptOutListName="via-global-endpoint")
+    assert session.client("sts", config=NO_RETRY).get_caller_identity()["Account"] == OWNER
+    assert session.client("ram", config=NO_RETRY).get_resource_shares(resourceOwner="SELF")["resourceShares"] == []
+    assert "via-global-endpoint" in server.gateway.world.region(OWNER, "us-east-1").opt_out_lists
 
 
 def test_raw_http_requests_are_validated_server_side(server):
