@@ -18,10 +18,20 @@ import structlog
 from reconciler.report.mask import mask_text
 
 
+def _masked(value: Any) -> Any:
+    """Mask numbers in strings at any depth: a list or dict field must not smuggle one out."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_masked(item) for item in value]
+    return value
+
+
 def _mask(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
-        if isinstance(value, str):
-            event[key] = mask_text(value)
+        event[key] = _masked(value)
     return event
 
 

@@ -10,9 +10,10 @@ To use ``reconciler sandbox serve`` instead, set the standard ``AWS_ENDPOINT_URL
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import sys
-from typing import Any
+from typing import IO, Any
 
 from reconciler.aws import SandboxSessionFactory, SessionFactory
 from reconciler.cli import UserError
@@ -82,6 +83,18 @@ def open_sandbox(snapshot: str, policy: Policy) -> Any:
         raise UserError(f"sandbox snapshot {snapshot}: {error}") from None
 
 
+def hold_snapshot(snapshot: str) -> IO[str]:
+    """An exclusive lock on ``SNAPSHOT.lock`` that lasts as long as the process (the OS drops it
+    at exit, so a killed apply never leaves it behind)."""
+    handle = open(f"{snapshot}.lock", "a", encoding="utf-8")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"waiting for another apply to finish with sandbox snapshot {snapshot}", file=sys.stderr)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
 def rate_scale(sandboxed: bool) -> float:
     """Client-side rate limits: AWS quotas for real accounts; off for the in-process sandbox
     (it enforces no quotas unless configured). ``RECONCILER_RATE_SCALE`` overrides both."""
@@ -107,6 +120,10 @@ class Context:
         setup_logging(args)
         self.args = args
         self.policy = load(args.config)
+        if args.sandbox and args.sandbox != BUILTIN and command == "apply":
+            # Two applies on one snapshot file would each load, change and save it, and the last
+            # save would silently drop the other's changes: hold the file from load to save.
+            self._snapshot_lock = hold_snapshot(args.sandbox)
         self.sandbox = open_sandbox(args.sandbox, self.policy) if args.sandbox else None
         self.factory: SessionFactory = SandboxSessionFactory(self.sandbox) if self.sandbox else SessionFactory()
         self.engine = Engine(

@@ -186,7 +186,14 @@ class GitHubClient:
             match = _LINK_NEXT.search(response.headers.get("link", ""))
             if not match:
                 return
-            response = self.request("GET", match.group(1))
+            following = match.group(1)
+            # The token goes with every request: follow pagination only within the API itself.
+            if urllib.parse.urlsplit(following)[:2] != urllib.parse.urlsplit(self.api_url)[:2]:
+                raise GitHubError(
+                    f"GitHub API GET {path}: the next page is on another host ({_redact(following)}); not followed",
+                    hint="check GITHUB_API_URL: it must be the API's own address.",
+                )
+            response = self.request("GET", following)
 
 
 def _decode(payload: bytes) -> Any:

@@ -294,3 +294,22 @@ def test_long_rate_limit_window_fails_fast_instead_of_waiting(github: FakeGitHub
         upsert_comment(client, pr, "x", marker("plan", "all"))
     assert sleeps == []
     assert caught.value.hint is not None and "rate limited for another" in caught.value.hint
+
+
+def test_pagination_never_follows_a_link_to_another_host() -> None:
+    """The token is sent with every request, so a next-page link elsewhere is refused."""
+    from reconciler.github.client import Response
+
+    client = GitHubClient(token="t", repository="acme/policy", api_url="https://api.github.com")
+    asked: list[str] = []
+
+    def request(method: str, path_or_url: str, body: object = None, params: object = None) -> Response:
+        asked.append(path_or_url)
+        return Response(200, {"link": '<https://evil.example/repos/acme/policy/issues?page=2>; rel="next"'}, [{"id": 1}])
+
+    client.request = request  # type: ignore[method-assign]
+    items = client.paginate("/repos/acme/policy/issues")
+    assert next(items) == {"id": 1}
+    with pytest.raises(GitHubError, match="another host"):
+        next(items)
+    assert asked == ["/repos/acme/policy/issues"]

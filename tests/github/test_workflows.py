@@ -88,3 +88,14 @@ def test_fork_pull_requests_plan_against_a_committed_snapshot_in_step_with_main(
     assert snapshot.is_file(), f"{snapshot} is missing: see docs/github.md, 'The sandbox snapshot'"
     code = main(["plan", "--config", str(REPO / "config"), "--sandbox", str(snapshot), "--detailed-exitcode"])
     assert code == 0, f"{snapshot} no longer matches config/: regenerate it (docs/github.md, 'The sandbox snapshot')"
+
+
+def test_a_failed_plan_still_replaces_the_sticky_comment() -> None:
+    """A reviewer must never read the previous push's plan as if it described the current one."""
+    plan = load(REPO / ".github" / "workflows" / "plan.yml")
+    comment = plan["jobs"]["comment"]
+    assert comment["needs"] == ["validate", "plan"] and comment["if"] == "${{ !cancelled() }}"
+    render = next(step for step in comment["steps"] if step.get("name") == "Render the comment")
+    assert "No plan for commit" in render["run"]
+    fork_poster = load(REPO / ".github" / "workflows" / "plan-comment.yml")["jobs"]["post"]
+    assert "conclusion == 'failure'" in fork_poster["if"]
