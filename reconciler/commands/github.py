@@ -43,6 +43,7 @@ def register(subparsers: Any) -> None:
     r.add_argument("--artifact-url", default=None, help="link to the run's artifacts")
     r.add_argument("--fork", action="store_true", help="say the plan ran against the sandbox snapshot (fork pull request)")
     r.add_argument("--log", default=None, metavar="FILE", help="append this command output (e.g. the apply log), escaped and collapsed")
+    r.add_argument("--full", action="store_true", help="every change, however long (for the artifact; not for a comment)")
     r.add_argument("--out", default="-", metavar="FILE", help="output file (default: stdout)")
     r.set_defaults(func=_render)
 
@@ -81,9 +82,10 @@ def _render(args: argparse.Namespace) -> int:
     plans = [p for path in args.plan for p in load_plans(path)]
     base = None if args.base_drift is None else [p for path in args.base_drift for p in load_plans(path)]
     title = args.title or ("SMS policy drift" if args.mode == "drift" else "SMS policy plan")
-    text = render(plans, title=title, mode=args.mode, base_drift=base, artifact_url=args.artifact_url, fork_mode=args.fork)
+    text = render(plans, title=title, mode=args.mode, base_drift=base, artifact_url=args.artifact_url, fork_mode=args.fork,
+                  full=args.full)
     if args.log:
-        text += _log_block(_read_body(args.log), LIMIT - len(text))
+        text += _log_block(_read_body(args.log), sys.maxsize if args.full else LIMIT - len(text))
     if args.out == "-":
         sys.stdout.write(text)
     else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -448,16 +449,21 @@ def render(
     base_drift: list[Plan] | None = None,
     artifact_url: str | None = None,
     fork_mode: bool = False,
+    full: bool = False,
 ) -> str:
     """The Markdown report for ``plans`` (one per target), at most :data:`LIMIT` characters.
 
     ``base_drift``: plans of the base branch's policy against the same live state (drift);
-    their changes are shown apart from the pull request's own changes.
+    their changes are shown apart from the pull request's own changes. ``full``: every change
+    and highlight, however long (the artifact the comment's "… and N more" points to).
     """
     bases = {p.target: p for p in (base_drift or [])}
     reports = [split(plan, bases.get(plan.target) if base_drift is not None else None) for plan in sorted(plans, key=lambda p: p.target)]
     if mode == "drift":
         title = title if title != "SMS policy plan" else "SMS policy drift"
+    if full:
+        everything = Budget(sys.maxsize, sys.maxsize, True)
+        return _render(reports, everything, title=title, mode=mode, artifact_url=artifact_url, fork_mode=fork_mode)
     text = ""
     for budget in BUDGETS:
         text = _render(reports, budget, title=title, mode=mode, artifact_url=artifact_url, fork_mode=fork_mode)

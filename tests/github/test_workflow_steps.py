@@ -47,6 +47,12 @@ def test_plan_workflow_fork_pull_request_comment_is_posted_then_updated(
     assert "**Blocks** NZ (New Zealand) for SMS on `prod-default` (ALLOW → BLOCK)" in body
     assert "**Blocks** NG (Nigeria) for SMS on `prod-default` (MONITOR → BLOCK)" in body
 
+    # The artifact's full report: the same content, never summarised.
+    full = tmp_path / "report.md"
+    assert main(["github", "render", "--plan", str(pr_plan), "--base-drift", str(base_plan), "--fork", "--full",
+                 "--out", str(full)]) == 0
+    assert "**Opens** AU (Australia)" in full.read_text(encoding="utf-8")
+
     pull = github.state.add_pull(head_sha="d" * 40)
     assert main(["github", "comment", "--pr", str(pull), "--body-file", str(comment), "--expect-head-sha", "d" * 40]) == 0
     (posted,) = github.state.comments_on(pull)

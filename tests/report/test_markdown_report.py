@@ -285,3 +285,16 @@ def test_drift_wording_says_what_live_did() -> None:
     plan = render([target("prod", changes)])
     assert "**Turns deletion protection off** on `protect/prod-default/deletion-protection`" in plan
     assert "**Deletes** resource-share `shares/console-share`" in plan
+
+
+def test_full_report_for_the_artifact_lists_every_change() -> None:
+    changes = [
+        Change("opt_outs", "add", "opted-out-number", f"opt_outs/bulk/+1206555{i:04d}"[:-4] + f"****#{i}", None,
+               "+1206555****", order=ORDER_MEMBERS_ADD)
+        for i in range(3000)
+    ]
+    full = render([target("prod", changes)], full=True)
+    assert len(full) > LIMIT
+    assert "more in the full report" not in full
+    assert full.count("| add | `opt_outs/bulk/+1206555****#") == 3000
+    assert len(render([target("prod", changes)])) < LIMIT
