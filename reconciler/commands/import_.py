@@ -195,7 +195,7 @@ def render(imports: Sequence[Imported]) -> dict[str, str]:
     sections: dict[str, dict[str, list[Any]]] = {
         "targets.yaml": {"targets": []},
         "phone_numbers.yaml": {"phone_numbers": [], "pools": [], "sender_ids": []},
-        "protect.yaml": {"protect_configurations": []},
+        "protect.yaml": {"protect_configurations": [], "configuration_sets": []},
         "opt_out_lists.yaml": {"opt_out_lists": []},
         "shares.yaml": {"shares": []},
     }
@@ -214,7 +214,11 @@ def render(imports: Sequence[Imported]) -> dict[str, str]:
         number_refs = {n.arn: n.number for n in item.numbers.numbers}
         for key, values in _identities(item.numbers, pool_refs).items():
             sections["phone_numbers.yaml"][key].extend({**v, **scope} for v in values)
-        sections["protect.yaml"]["protect_configurations"].extend({**p, **scope} for p in _protect(item.protect))
+        protects = _protect(item.protect)
+        sections["protect.yaml"]["protect_configurations"].extend({**p, **scope} for p in protects)
+        # A protect configuration names its configuration sets; the policy must declare them too.
+        associated = sorted({name for p in protects for name in p.get("configuration_sets", [])})
+        sections["protect.yaml"]["configuration_sets"].extend({"name": name, **scope} for name in associated)
         for name, live in sorted(item.opt_outs.read.items()):
             doc: dict[str, Any] = {"name": name, "mode": "additive"}
             if live.present:
