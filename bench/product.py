@@ -35,12 +35,12 @@ ORIGINAL_OPEN_SANDBOX = options_module.open_sandbox
 class BenchEngine(ORIGINAL_ENGINE):  # type: ignore[misc, valid-type]
     """The engine with AWS's quotas client-side and every wait on the simulated clock."""
 
-    clock: ClassVar[Clock]
+    sim_clock: ClassVar[Clock]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["rate_scale"] = 1.0
-        kwargs["sleep"] = self.clock.sleep
-        kwargs["clock"] = self.clock.now
+        kwargs["sleep"] = self.sim_clock.sleep
+        kwargs["clock"] = self.sim_clock.now
         super().__init__(*args, **kwargs)
 
 
@@ -49,7 +49,7 @@ def attach(context: Context) -> None:
 
     Every loaded ``reconciler`` module that bound ``open_sandbox`` or ``Engine`` gets the redirected
     one, so commands keep working whichever module they import them from."""
-    BenchEngine.clock = context.clock
+    BenchEngine.sim_clock = context.clock
     build_parser()  # import every command module first
 
     def open_sandbox(snapshot: str, policy: Any) -> Any:

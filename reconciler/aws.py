@@ -205,6 +205,7 @@ class Api:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _listings: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _listing_locks: dict[tuple[Any, ...], threading.Lock] = field(default_factory=dict, repr=False)
+    _gates: dict[tuple[str, str], threading.Lock] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
         # boto3 clients are thread-safe once made; making one from a shared session is not.
@@ -281,22 +282,30 @@ class Api:
                 self._listings.clear()
         retries = 0
         while True:
-            if self.limiter is not None:
-                self.limiter.acquire(service, operation)
-            started = time.perf_counter()
-            try:
-                response: dict[str, Any] = method(**params)
-            except Exception as error:
+            # Calls of one operation leave in the order of their rate-limit slots (threads of
+            # :meth:`parallel` share quotas): a later slot never overtakes an earlier one, which
+            # on a simulated clock would reach the quota's bucket out of time order. Other
+            # operations are not held up; each operation is quota-bound well below 1/latency.
+            with self._gate(service, operation):
+                if self.limiter is not None:
+                    self.limiter.acquire(service, operation)
+                started = time.perf_counter()
+                try:
+                    response: dict[str, Any] = method(**params)
+                    failure: Exception | None = None
+                except Exception as error:
+                    failure = error
+            if failure is not None:
                 latency = (time.perf_counter() - started) * 1000
-                code = error_code(error) or type(error).__name__
+                code = error_code(failure) or type(failure).__name__
                 can_retry = (
-                    is_retryable(error)
+                    is_retryable(failure)
                     and retries + 1 < self.retry.max_attempts
                     and self.retries_used < self.retry.run_budget
                 )
                 self._record(service, operation, params, latency, retries, code, will_retry=can_retry)
                 if not can_retry:
-                    raise
+                    raise failure
                 retries += 1
                 with self._lock:
                     self.retries_used += 1
@@ -306,6 +315,10 @@ class Api:
             self._record(service, operation, params, latency, retries, "ok", will_retry=False)
             response.pop("ResponseMetadata", None)
             return response
+
+    def _gate(self, service: str, operation: str) -> threading.Lock:
+        with self._lock:
+            return self._gates.setdefault((service, operation), threading.Lock())
 
     def pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Follow NextToken to the last page."""

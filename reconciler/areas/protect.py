@@ -22,7 +22,9 @@ AWS has); the countries that become BLOCK form a separate change in the block ph
 from __future__ import annotations
 
 import datetime as dt
+import queue
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -230,25 +232,51 @@ class ProtectArea(Area):
     # Reading --------------------------------------------------------------------------------------
 
     def read(self, api: Api, desired: Desired) -> ProtectLive:
+        """List the configurations, then read their tags, rule sets and overrides as three
+        concurrent streams (each operation has its own 1/s quota): a configuration's rule sets and
+        overrides are read as soon as its Name tag shows the policy names it, so the read takes
+        about as long as the rule sets alone rather than tags + rule sets + overrides."""
         live = ProtectLive()
         for page in api.pages(SMS_VOICE, "DescribeProtectConfigurations", MaxResults=PAGE):
             for item in page.get("ProtectConfigurations", []):
-                tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=item["ProtectConfigurationArn"])
                 live.configurations.append(
                     LiveProtectConfiguration(
                         id=item["ProtectConfigurationId"],
                         arn=item["ProtectConfigurationArn"],
-                        tags={t["Key"]: t["Value"] for t in tags.get("Tags", [])},
+                        tags={},
                         account_default=bool(item.get("AccountDefault")),
                         deletion_protection=bool(item.get("DeletionProtectionEnabled")),
                     )
                 )
         live.configurations.sort(key=lambda c: c.id)
-        matches, _ = self._match(desired, live)
-        for spec in desired.protect_configurations:
-            config = matches.get(spec.name)
-            if config is None:
-                continue
+        specs = {spec.name: spec for spec in desired.protect_configurations}
+        Named = tuple[LiveProtectConfiguration, ProtectConfigurationSpec, float] | None
+        to_rules: queue.Queue[Named] = queue.Queue()
+        to_overrides: queue.Queue[Named] = queue.Queue()
+
+        def read_tags() -> None:
+            try:
+                for config in live.configurations:
+                    tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=config.arn)
+                    config.tags = {t["Key"]: t["Value"] for t in tags.get("Tags", [])}
+                    spec = specs.get(config.name) if config.name is not None else None
+                    if spec is not None:
+                        ready = (config, spec, api.clock())
+                        to_rules.put(ready)
+                        to_overrides.put(ready)
+            finally:  # the consumers always learn that nothing more comes, even after an error
+                to_rules.put(None)
+                to_overrides.put(None)
+
+        def consume(source: queue.Queue[Named], read_one: Callable[[LiveProtectConfiguration, ProtectConfigurationSpec], None]) -> None:
+            while (item := source.get()) is not None:
+                config, spec, ready_at = item
+                lag = ready_at - api.clock()  # on a simulated clock: not before the tag was read
+                if lag > 0:
+                    api.sleep(lag)
+                read_one(config, spec)
+
+        def read_rules(config: LiveProtectConfiguration, spec: ProtectConfigurationSpec) -> None:
             for capability in managed_capabilities(desired, spec, record_of(config.tags)):
                 answer = api.call(
                     SMS_VOICE,
@@ -259,19 +287,36 @@ class ProtectArea(Area):
                 config.rules[capability] = {
                     country: rule["ProtectStatus"] for country, rule in sorted(answer.get("CountryRuleSet", {}).items())
                 }
-            config.overrides = {}
+
+        def read_overrides(config: LiveProtectConfiguration, spec: ProtectConfigurationSpec) -> None:
+            overrides: dict[str, dict[str, Any]] = {}
             for page in api.pages(
                 SMS_VOICE, "ListProtectConfigurationRuleSetNumberOverrides", ProtectConfigurationId=config.id, MaxResults=PAGE
             ):
                 for override in page.get("RuleSetNumberOverrides", []):
-                    config.overrides[override["DestinationPhoneNumber"]] = {
+                    overrides[override["DestinationPhoneNumber"]] = {
                         "action": override["Action"],
                         "expires": iso(override.get("ExpirationTimestamp")),
                     }
-        if live.configurations or desired.configuration_sets or desired.protect_configurations:
-            for page in api.pages(SMS_VOICE, "DescribeConfigurationSets", MaxResults=PAGE):
-                for item in page.get("ConfigurationSets", []):
-                    live.configuration_sets[item["ConfigurationSetName"]] = item.get("ProtectConfigurationId") or None
+            config.overrides = overrides
+
+        def read_sets() -> None:
+            if live.configurations or desired.configuration_sets or desired.protect_configurations:
+                for page in api.pages(SMS_VOICE, "DescribeConfigurationSets", MaxResults=PAGE):
+                    for item in page.get("ConfigurationSets", []):
+                        live.configuration_sets[item["ConfigurationSetName"]] = item.get("ProtectConfigurationId") or None
+
+        api.parallel([
+            read_tags,
+            lambda: consume(to_rules, read_rules),
+            lambda: consume(to_overrides, read_overrides),
+            read_sets,
+        ])
+        # A name two configurations carry matches neither: forget what was read for them.
+        matched = {id(config) for config in self._match(desired, live)[0].values()}
+        for config in live.configurations:
+            if id(config) not in matched:
+                config.rules, config.overrides = {}, None
         for config in live.configurations:
             self._ids[config.label] = config.id
             self._arns[config.label] = config.arn

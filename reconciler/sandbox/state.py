@@ -1,8 +1,9 @@
 """Sandbox state: one :class:`RegionState` per (account, region), held by a :class:`World`.
 
 Records are plain dataclasses so a snapshot is ``dataclasses.asdict`` away (see snapshot.py).
-Opt-out entries live in a ``SortedDict`` keyed by phone number so that a page of a
-million-number list costs O(log n + page), as AWS's does.
+Opt-out entries live in a ``SortedDict`` keyed by phone number (an :class:`OptOutEntries`, which
+also indexes them by ``EndUserOptedOut``) so that a page of a million-number list, filtered or
+not, costs O(log n + page), as AWS's does.
 """
 
 from __future__ import annotations

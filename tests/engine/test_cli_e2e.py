@@ -194,10 +194,12 @@ def test_saved_plan_applies_once_and_is_refused_when_stale(server: Server, tmp_p
 
 def test_credentials_of_another_account_are_refused(server: Server, tmp_path: Path) -> None:
     config = write_config(tmp_path, targets=TARGETS, protect=PROTECT, identities=IDENTITIES)
-    result = cli(server, "plan", "--config", str(config), account=OTHER)
-    assert result.returncode == 1
-    assert f"is account {ACCOUNT}, but the credentials belong to account {OTHER}" in result.stderr
-    assert "Traceback" not in result.stderr
+    # An error is exit 1 for plan (with or without --detailed-exitcode) and for drift alike.
+    for command in (["plan"], ["plan", "--detailed-exitcode"], ["drift"]):
+        result = cli(server, *command, "--config", str(config), account=OTHER)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert f"is account {ACCOUNT}, but the credentials belong to account {OTHER}" in result.stderr
+        assert "Traceback" not in result.stderr and result.stdout == ""
 
 
 def test_apply_without_a_terminal_needs_auto_approve(server: Server, tmp_path: Path) -> None:

@@ -115,3 +115,26 @@ def test_not_a_plan_file_is_refused_clearly(setup: tuple[Path, Path], monkeypatc
     code, _, err = run(monkeypatch, capsys, None, "apply", str(bogus), "--config", str(config), "--sandbox", str(state),
                        "--auto-approve")
     assert code == 1 and "not a saved plan" in err
+
+
+def test_verbose_json_logs_every_api_call_and_stdout_starts_with_the_summary(
+    setup: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, state = setup
+    (config / "opt-outs.yaml").write_text('opt_out_lists:\n  - name: marketing\n    numbers: ["+12065550123"]\n')
+    code, out, err = run(monkeypatch, capsys, None, "plan", "--config", str(config), "--sandbox", str(state),
+                         "-v", "--log-format", "json", "--detailed-exitcode")
+    assert code == 2
+    assert out.startswith("Plan: ")  # logs go to stderr, never ahead of the summary on stdout
+    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    calls = [e for e in events if e["event"] == "aws.call"]
+    operations = {e["operation"] for e in calls}
+    assert {"GetCallerIdentity", "DescribeProtectConfigurations", "DescribeOptOutLists"} <= operations
+    for event in calls:
+        assert event["level"] == "debug"
+        assert isinstance(event["latency_ms"], float) and event["retries"] == 0 and event["outcome"] == "ok"
+    assert "+12065550123" not in err  # an opted-out number appears masked at most
+    # Without -v the API calls stay out of the logs.
+    code, out, err = run(monkeypatch, capsys, None, "plan", "--config", str(config), "--sandbox", str(state),
+                         "--log-format", "json")
+    assert code == 0 and out.startswith("Plan: ") and "aws.call" not in err

@@ -15,6 +15,7 @@ from engine_support import ACCOUNT, REGION, Harness, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reconciler.areas.base import registry
 from reconciler.config.model import (
     CapabilityRules,
     EmergencyBlock,
@@ -178,6 +179,16 @@ def associated(ram: Any, share_arn: str, kind: str) -> set[str]:
     return {a["associatedEntity"] for a in items["resourceShareAssociations"] if a["status"] in ("ASSOCIATING", "ASSOCIATED")}
 
 
+def write_operations() -> dict[tuple[str, str], set[str]]:
+    """(service, operation) -> the areas that declare it as a write."""
+    writers: dict[tuple[str, str], set[str]] = {}
+    for name, cls in registry().items():
+        for op in cls.operations:
+            if op.mode == "write":
+                writers.setdefault((op.service, op.name), set()).add(name)
+    return writers
+
+
 GUARD = GuardOptions(force=True, allow_pool_juggling=True, max_deletions=100, max_deletion_percent=100,
                      max_removals=100, max_removal_percent=100)
 
@@ -209,10 +220,17 @@ def test_one_apply_converges_across_all_areas(
     p = policy(**desired)
 
     planned = harness.plan(p)
+    harness.sandbox.calls.clear()
     result = harness.apply(p, guard=GUARD)
     assert result.ok, (result.failed, result.error, [c.key for c in result.residue], result.refused)
-    # No step ran that was not in the plan, and every planned step ran.
+    # No step ran that was not in the plan, and every planned step ran ...
     assert sorted(c.key for c in result.applied) == sorted(c.key for c in planned.changes)
+    # ... and, as AWS saw it, every write belongs to an area the plan changes.
+    writers = write_operations()
+    planned_areas = {c.area for c in planned.changes}
+    for call in harness.sandbox.calls:
+        if call.error is None and (call.service, call.operation) in writers:
+            assert writers[(call.service, call.operation)] & planned_areas, (call.operation, planned_areas)
     assert harness.plan(p).changes == []
 
     client = harness.client()

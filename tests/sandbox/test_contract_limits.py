@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from platform_support import CONSUMER, CheckedSandbox
+from platform_support import CONSUMER, OWNER, CheckedSandbox
 
 SMS = "pinpoint-sms-voice-v2"
 RAM = "ram"
@@ -46,6 +46,7 @@ class Paged:
     id_list: tuple[str, list[Any]] | None = None  # (member, six values)
     filters: tuple[str, ...] = ()
     filter_values: dict[str, str] = field(default_factory=dict)
+    account: str = OWNER  # the caller
 
 
 def _phone_numbers(sandbox: CheckedSandbox) -> tuple[dict[str, Any], set[str]]:
@@ -121,6 +122,11 @@ def _shared(sandbox: CheckedSandbox, principals: int = 1) -> tuple[str, list[str
     return share["resourceShareArn"], numbers
 
 
+def _shared_numbers(sandbox: CheckedSandbox) -> tuple[dict[str, Any], set[str]]:
+    _, numbers = _shared(sandbox)
+    return {"Owner": "SHARED"}, set(numbers)
+
+
 def _resource_shares(sandbox: CheckedSandbox) -> tuple[dict[str, Any], set[str]]:
     ram = sandbox.raw_client(RAM)
     made = {ram.create_resource_share(name=f"share-{i}")["resourceShare"]["resourceShareArn"] for i in range(COUNT)}
@@ -193,6 +199,8 @@ PAGED = [
           {"iso-country-code": "GB", "destination-phone-number-begins-with": "+44", "action": "BLOCK",
            "expires-before": "2030-01-01T00:00:00Z", "expires-after": "2020-01-01T00:00:00Z",
            "created-before": "2030-01-01T00:00:00Z", "created-after": "2020-01-01T00:00:00Z"}),
+    Paged(SMS, "DescribePhoneNumbers", "PhoneNumbers", lambda i: i["PhoneNumberArn"], _shared_numbers,
+          account=CONSUMER),
     Paged(RAM, "GetResourceShares", "resourceShares", lambda i: i["resourceShareArn"], _resource_shares),
     Paged(RAM, "GetResourceShareAssociations", "resourceShareAssociations", lambda i: i["associatedEntity"],
           _share_associations),
@@ -202,6 +210,10 @@ PAGED = [
     Paged(RAM, "ListResourceSharePermissions", "permissions", lambda i: i["arn"], _share_permissions),
 ]
 SMS_PAGED = [case for case in PAGED if case.service == SMS]
+
+
+def _case_id(case: Paged) -> str:
+    return case.operation + ("" if case.account == OWNER else "-as-consumer")
 
 
 def _snake(name: str) -> str:
@@ -216,11 +228,11 @@ def _size_key(case: Paged) -> tuple[str, str]:
     return ("MaxResults", "NextToken") if case.service == SMS else ("maxResults", "nextToken")
 
 
-@pytest.mark.parametrize("case", PAGED, ids=lambda c: c.operation)
+@pytest.mark.parametrize("case", PAGED, ids=lambda c: _case_id(c))
 def test_pages_to_the_last_page(sandbox: CheckedSandbox, case: Paged) -> None:
     params, expected = case.fill(sandbox)
     size_key, token_key = _size_key(case)
-    client = sandbox.raw_client(case.service)
+    client = sandbox.raw_client(case.service, case.account)
     checks_before = sandbox.shape_checks
     seen: list[str] = []
     sizes: list[int] = []
@@ -246,7 +258,7 @@ def test_pages_to_the_last_page(sandbox: CheckedSandbox, case: Paged) -> None:
     assert [case.ident(item) for page in pages for item in page[case.items_key]] == seen
 
 
-@pytest.mark.parametrize("case", SMS_PAGED, ids=lambda c: c.operation)
+@pytest.mark.parametrize("case", SMS_PAGED, ids=lambda c: _case_id(c))
 def test_max_results_101_is_refused(sandbox: CheckedSandbox, case: Paged) -> None:
     params, _ = case.fill(sandbox)
     client = sandbox.raw_client(SMS)
@@ -260,7 +272,7 @@ def test_max_results_101_is_refused(sandbox: CheckedSandbox, case: Paged) -> Non
     assert len(_call(client, case, **params, MaxResults=100)[case.items_key]) <= 100  # the boundary passes
 
 
-@pytest.mark.parametrize("case", [c for c in PAGED if c.service == RAM], ids=lambda c: c.operation)
+@pytest.mark.parametrize("case", [c for c in PAGED if c.service == RAM], ids=lambda c: _case_id(c))
 def test_ram_max_results_501_is_refused(sandbox: CheckedSandbox, case: Paged) -> None:
     params, _ = case.fill(sandbox)
     client = sandbox.raw_client(RAM)
@@ -272,7 +284,7 @@ def test_ram_max_results_501_is_refused(sandbox: CheckedSandbox, case: Paged) ->
     _call(client, case, **params, maxResults=500)
 
 
-@pytest.mark.parametrize("case", [c for c in PAGED if c.id_list], ids=lambda c: c.operation)
+@pytest.mark.parametrize("case", [c for c in PAGED if c.id_list], ids=lambda c: _case_id(c))
 def test_six_ids_are_refused(sandbox: CheckedSandbox, case: Paged) -> None:
     params, _ = case.fill(sandbox)
     assert case.id_list is not None
@@ -291,7 +303,7 @@ def test_six_ids_are_refused(sandbox: CheckedSandbox, case: Paged) -> None:
         assert failure.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-@pytest.mark.parametrize("case", [c for c in PAGED if c.filters], ids=lambda c: c.operation)
+@pytest.mark.parametrize("case", [c for c in PAGED if c.filters], ids=lambda c: _case_id(c))
 def test_unknown_filter_is_refused_and_every_documented_filter_accepted(sandbox: CheckedSandbox, case: Paged) -> None:
     params, expected = case.fill(sandbox)
     client = sandbox.raw_client(SMS)

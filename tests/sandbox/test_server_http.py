@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -277,3 +278,65 @@ def test_raw_http_requests_are_validated_server_side(server):
         server, body=form, headers=_signed("sts", **{"Content-Type": "application/x-www-form-urlencoded"})
     )
     assert status == 400 and b"<Code>ValidationError</Code>" in data and b"Colour" in data
+
+
+def _built(*options: str):
+    import argparse
+
+    from reconciler.commands.sandbox import build_sandbox, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    return build_sandbox(parser.parse_args(["sandbox", "serve", "--simulated-clock", *options]))
+
+
+def test_serve_options_for_quotas_latency_faults_and_delay_reach_http_clients():
+    slow = _built("--latency", "0.5", "--time-scale", "5", "--association-delay", "30")
+    assert slow.world.settings["ram.association_delay"] == 30
+    running, thread = start_in_thread(slow.gateway)
+    try:
+        started = slow.world.clock.latest()
+        _client(running, SMS).describe_pools()
+        assert slow.world.clock.latest() - started == pytest.approx(0.5 / 5)  # latency, time-scaled
+    finally:
+        running.shutdown()
+        running.server_close()
+        thread.join(timeout=5)
+    sandbox = _built("--quotas")
+    running, thread = start_in_thread(sandbox.gateway)
+    try:
+        sms = _client(running, SMS)
+        sms.describe_pools()
+        with pytest.raises(sms.exceptions.ThrottlingException):
+            sms.describe_pools()  # AWS's default: 1 request/s
+        sandbox.world.clock.advance(1.0)
+        sms.describe_pools()
+    finally:
+        running.shutdown()
+        running.server_close()
+        thread.join(timeout=5)
+    failing = _built("--fault-error", "1.0", "--fault-seed", "4")
+    running, thread = start_in_thread(failing.gateway)
+    try:
+        sms = _client(running, SMS)
+        with pytest.raises(sms.exceptions.InternalServerException):
+            sms.create_opt_out_list(OptOutListName="never")
+        assert "never" not in failing.world.region(OWNER, "us-east-1").opt_out_lists
+    finally:
+        running.shutdown()
+        running.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_huge_declared_body_is_refused_without_being_read(server):
+    host, port = server.server_address[:2]
+    with socket.create_connection((host, port), timeout=10) as raw:
+        raw.sendall(
+            b"POST / HTTP/1.1\r\nHost: sandbox\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            b"X-Amz-Target: PinpointSMSVoiceV2.DescribePools\r\n"
+            b"Authorization: AWS4-HMAC-SHA256 Credential=111122223333/20260101/us-east-1/sms-voice/aws4_request, "
+            b"SignedHeaders=host, Signature=00\r\nContent-Length: 1000000000\r\n\r\n"
+        )
+        reply = raw.recv(65536)
+    assert reply.startswith(b"HTTP/1.1 413 ") and b"RequestEntityTooLargeException" in reply
+    assert _client(server, "sts").get_caller_identity()["Account"] == OWNER

@@ -189,6 +189,11 @@ def test_sender_ids_lifecycle(sandbox: Sandbox) -> None:
     with pytest.raises(client.exceptions.ConflictException) as excinfo:
         client.release_sender_id(SenderId="DEMOTP", IsoCountryCode="FR")
     assert error_of(excinfo)["Reason"] == "DELETION_PROTECTION_ENABLED"
+    updated = client.update_sender_id(SenderId="DEMOTP", IsoCountryCode="FR", DeletionProtectionEnabled=False)
+    assert (updated["IsoCountryCode"], updated["DeletionProtectionEnabled"]) == ("FR", False)
+    client.release_sender_id(SenderId="DEMOTP", IsoCountryCode="FR")  # protection off: released
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.update_sender_id(SenderId="DEMOTP", IsoCountryCode="FR", DeletionProtectionEnabled=True)
     pool = client.create_pool(OriginationIdentity="DEMOTP", IsoCountryCode="GB", MessageType="TRANSACTIONAL")
     with pytest.raises(client.exceptions.ConflictException) as excinfo:
         client.release_sender_id(SenderId=sender["SenderIdArn"], IsoCountryCode="GB")
