@@ -46,6 +46,7 @@ BATCH = 5  # ID-list inputs of pinpoint-sms-voice-v2 take at most 5 items
 # Assumption (strictest plausible; AWS documents no limit): GetResourceShareAssociations is asked
 # about at most this many shares per call.
 SHARE_ARN_BATCH = 5
+RAM_PAGE = 500  # RAM's largest maxResults: quotas make every page count
 PERMISSION_PREFIX = "arn:aws:ram::aws:permission/"
 PRESENT = frozenset({"ASSOCIATING", "ASSOCIATED"})  # counted as shared (see module docstring)
 # Allowing external principals and adding permissions run before members are added; disallowing
@@ -403,7 +404,7 @@ def read_details(api: Api, shares: Sequence[LiveShare]) -> None:
     for start in range(0, len(arns), SHARE_ARN_BATCH):
         batch = arns[start : start + SHARE_ARN_BATCH]
         for association_type in ("PRINCIPAL", "RESOURCE"):
-            params = {"associationType": association_type, "resourceShareArns": batch}
+            params = {"associationType": association_type, "resourceShareArns": batch, "maxResults": RAM_PAGE}
             for page in _ram_pages(api, "GetResourceShareAssociations", params):
                 for item in page.get("resourceShareAssociations", []):
                     share = by_arn.get(item["resourceShareArn"])

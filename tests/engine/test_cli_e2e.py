@@ -227,6 +227,8 @@ def test_opt_outs_plan_apply_then_second_plan_exits_zero(server: Server, tmp_pat
     plan = cli(server, "plan", "--config", str(config), "--detailed-exitcode")
     assert plan.returncode == 2, plan.stderr
     assert "+1206555****" in plan.stdout and numbers[0] not in plan.stdout and numbers[0] not in plan.stderr
+    assert plan.stdout.startswith("Plan: ") and "create opt-out list marketing (additive, 2 numbers)" in plan.stdout
+    assert "add +1206555**** to marketing" in plan.stdout
     assert cli(server, "apply", "--config", str(config), "--auto-approve").returncode == 0
     listed = server.client().describe_opted_out_numbers(OptOutListName="marketing")["OptedOutNumbers"]
     assert sorted(n["OptedOutNumber"] for n in listed) == numbers
@@ -252,6 +254,8 @@ def test_shares_plan_apply_then_second_plan_exits_zero(server: Server, tmp_path:
     config = write_config(tmp_path, targets=TARGETS, shares=shares, identities=identities)
     plan = cli(server, "plan", "--config", str(config), "--detailed-exitcode")
     assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert "create resource share partner (1 principals, 1 resources)" in plan.stdout
+    assert "[external-principals]" in plan.stdout
     apply = cli(server, "apply", "--config", str(config), "--auto-approve")
     assert apply.returncode == 0, apply.stdout + apply.stderr
     shared = server.client("pinpoint-sms-voice-v2", account=OTHER).describe_phone_numbers(Owner="SHARED")["PhoneNumbers"]

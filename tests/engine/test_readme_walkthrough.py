@@ -13,6 +13,7 @@ import json
 import os
 import pty
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -52,6 +53,8 @@ def on_a_terminal(command: str, cwd: Path, answer: str, timeout: float = 180) ->
     answered = False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if not select.select([leader], [], [], 1.0)[0]:
+            continue  # nothing to read yet: look at the deadline again
         try:
             chunk = os.read(leader, 65536)
         except OSError:  # the terminal closed: the command ended
