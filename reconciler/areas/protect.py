@@ -384,7 +384,10 @@ class ProtectArea(Area):
         for capability in managed_capabilities(desired, spec, record):
             current = live_rules.get(capability, {})
             want = wanted_rules(desired, spec, capability, current, record)
-            rule_changes.extend(self._rule_changes(base, name, capability, current, want))
+            reasons = {
+                b.country: b.reason for b in desired.emergency_blocks if capability in b.capabilities and b.reason
+            }
+            rule_changes.extend(self._rule_changes(base, name, capability, current, want, reasons))
         rule_changes.extend(self._record_changes(base, name, record, wanted_record(desired, spec, live_rules, record)))
         if config is None:
             blocks = any(change.phase == PHASE_BLOCKS for change in rule_changes)
@@ -430,14 +433,22 @@ class ProtectArea(Area):
         return changes
 
     def _rule_changes(
-        self, base: str, name: str, capability: str, current: dict[str, str], want: dict[str, str]
+        self,
+        base: str,
+        name: str,
+        capability: str,
+        current: dict[str, str],
+        want: dict[str, str],
+        reasons: dict[str, str] | None = None,
     ) -> list[Change]:
+        """``reasons``: the emergency blocks' reasons by country, shown to reviewers beside the block."""
         changed = {c: (current.get(c, "ALLOW"), s) for c, s in want.items() if current.get(c, "ALLOW") != s}
         blocks = {c: v for c, v in changed.items() if v[1] == "BLOCK"}
         others = {c: v for c, v in changed.items() if v[1] != "BLOCK"}
         changes = []
         if blocks:
             countries = sorted(blocks)
+            why = {c: reasons[c] for c in countries if reasons and c in reasons}
             changes.append(
                 Change(
                     area=self.name,
@@ -449,7 +460,12 @@ class ProtectArea(Area):
                     phase=PHASE_BLOCKS,
                     order=ORDER_UPDATE,
                     flags=frozenset({FLAG_BLOCKS_COUNTRY}),
-                    data={"name": name, "capability": capability, "updates": {c: "BLOCK" for c in countries}},
+                    data={
+                        "name": name,
+                        "capability": capability,
+                        "updates": {c: "BLOCK" for c in countries},
+                        **({"reasons": why} if why else {}),
+                    },
                     summary=f"block {capability} to {_countries(countries)}",
                 )
             )

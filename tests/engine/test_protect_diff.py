@@ -164,3 +164,19 @@ def test_emergency_record_spreads_over_tags_within_the_aws_limit() -> None:
     assert sorted(tags) == [RECORD_TAG, f"{RECORD_TAG}-2", f"{RECORD_TAG}-3"]
     assert all(len(value) <= 256 for value in tags.values())
     assert record_of({**tags, "Name": "prod"}) == record
+
+
+def test_emergency_reason_reaches_the_block_change_and_the_pull_request_comment() -> None:
+    from reconciler.plan import Plan
+    from reconciler.report.markdown import render
+
+    desired = Desired(
+        TARGET,
+        protect_configurations=(spec(rules={"SMS": CapabilityRules("ALLOW")}),),
+        emergency_blocks=(EmergencyBlock("NG", ("SMS",), reason="SMS pumping <INC-142>"), EmergencyBlock("GH", ("SMS",))),
+    )
+    changes = ProtectArea().diff(desired, ProtectLive([live_config({"SMS": {}})]))
+    block = next(c for c in changes if c.key == "protect/prod/rules/SMS/block")
+    assert block.data["reasons"] == {"NG": "SMS pumping <INC-142>"}
+    markdown = render([Plan(target="prod", changes=changes)])
+    assert "SMS pumping &lt;INC-142" in markdown and "<INC-142" not in markdown
