@@ -34,6 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, TypeVar
 
 import boto3
@@ -165,6 +166,21 @@ def declared_rates() -> dict[tuple[str, str], float]:
     return rates
 
 
+@cache
+def declared_operations() -> frozenset[tuple[str, str]]:
+    """Every (service, operation) the engine may call: the areas' declarations plus the STS
+    identity check. The IAM policy is generated from the same set (reconciler/iam.py), so
+    refusing anything else keeps the policy and the calls one source of truth."""
+    from reconciler.areas.base import registry
+
+    declared = {(op.service, op.name) for cls in registry().values() for op in cls.operations}
+    return frozenset(declared | {(STS, "GetCallerIdentity")})
+
+
+class UndeclaredOperationError(RuntimeError):
+    """A programming error: an area called an operation it does not declare."""
+
+
 def _summarise(params: Mapping[str, Any]) -> str:
     """Parameters for the debug log: masked numbers, bounded size, never secrets."""
     parts = []
@@ -276,6 +292,11 @@ class Api:
         return results
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        if (service, operation) not in declared_operations():
+            raise UndeclaredOperationError(
+                f"{service}:{operation} is not declared by any policy area, so the generated IAM "
+                "policy would not allow it: add it to the area's `operations`"
+            )
         method = getattr(self.client(service), xform_name(operation))
         if not operation.startswith(READ_PREFIXES) and self._listings:
             with self._lock:

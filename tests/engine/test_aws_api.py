@@ -110,3 +110,16 @@ def test_debug_log_has_operation_latency_retries_and_no_full_numbers_or_secrets(
     assert "+1206555****" in text and "+12065550123" not in text
     assert "sandbox-secret-access-key" not in text and ACCOUNT not in text
     configure("console", 0)
+
+
+def test_an_operation_no_area_declares_is_refused_before_it_reaches_aws() -> None:
+    """The IAM policy is generated from the areas' declarations: an undeclared call would be
+    denied in production, so it is refused here, in tests, before anything is sent."""
+    from reconciler.aws import UndeclaredOperationError
+
+    sandbox = Sandbox()
+    api = Api(sandbox.session(ACCOUNT), "us-east-1", sleep=lambda _: None)
+    with pytest.raises(UndeclaredOperationError, match="ReleasePhoneNumber is not declared"):
+        api.call(SMS, "ReleasePhoneNumber", PhoneNumberId="phone-" + "0" * 32)
+    assert sandbox.calls == []
+    assert api.call("sts", "GetCallerIdentity")["Account"] == ACCOUNT
