@@ -147,19 +147,7 @@ class CrashBox:
         self.endpoint: str = self.conn.recv()
 
     def env(self, config: str, lock_dir: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(
-            AWS_ENDPOINT_URL=self.endpoint,
-            AWS_ACCESS_KEY_ID=scenario.ACCESS_KEY_ID,
-            AWS_SECRET_ACCESS_KEY=scenario.SECRET_ACCESS_KEY,
-            AWS_DEFAULT_REGION=scenario.REGION,
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            AWS_EC2_METADATA_DISABLED="true",
-            RECONCILER_RATE_SCALE="0",
-            RECONCILER_LOCK_URL=lock_dir,
-        )
-        return env
+        return scenario.cli_env(self.endpoint, session_token=False, RECONCILER_LOCK_URL=lock_dir)
 
     def reset(self) -> None:
         self.conn.send("reset")

@@ -4,7 +4,6 @@ them. Every response is recorded so tests can count writes and read error messag
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,19 +35,7 @@ class Served:
         return self.sandbox.world
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
-        env = {k: v for k, v in (base if base is not None else os.environ).items() if not k.startswith("AWS_")}
-        env.update(
-            AWS_ENDPOINT_URL=self.endpoint,
-            AWS_ACCESS_KEY_ID=scenario.ACCESS_KEY_ID,
-            AWS_SECRET_ACCESS_KEY=scenario.SECRET_ACCESS_KEY,
-            AWS_SESSION_TOKEN=scenario.SESSION_TOKEN,
-            AWS_DEFAULT_REGION=scenario.REGION,
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            AWS_EC2_METADATA_DISABLED="true",
-            RECONCILER_RATE_SCALE="0",
-        )
-        return env
+        return scenario.cli_env(self.endpoint, session_token=True, base=base)
 
     def client(self, service: str = "pinpoint-sms-voice-v2") -> Any:
         import boto3

@@ -9,6 +9,7 @@ toll-free number with a partner account through RAM.
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -179,3 +180,23 @@ def leaks(data: bytes | str, numbers: list[str] = ALL_OPTED_OUT) -> list[str]:
         if secret in text:
             found.append(f"{name}")
     return found
+
+
+def cli_env(endpoint: str, *, session_token: bool, base: dict[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a CLI run against the sandbox at ``endpoint``: the scenario's
+    credentials, no AWS settings inherited from the machine, client-side rate limits off."""
+    env = {k: v for k, v in (base if base is not None else os.environ).items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        RECONCILER_RATE_SCALE="0",
+        **extra,
+    )
+    if session_token:
+        env["AWS_SESSION_TOKEN"] = SESSION_TOKEN
+    return env
