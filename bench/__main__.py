@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench import report, world
+from bench import measure, report, world
 from bench.run import ORDER, run_all
 
 
@@ -17,7 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="write one object per scenario and strategy to FILE")
     parser.add_argument("--latency", type=float, default=0.05, metavar="SECONDS", help="added per request (default 0.05)")
     parser.add_argument("--only", action="append", choices=ORDER, default=[], help="run only this scenario (repeatable)")
+    parser.add_argument("--trace", metavar="DIR", help="write each run's call log (simulated time, operation) to DIR")
     args = parser.parse_args(argv)
+    if args.trace:
+        measure.TRACE_DIR = Path(args.trace).resolve()
     scale = world.QUICK if args.quick else world.FULL
     results = run_all(scale, args.latency, tuple(args.only))
     sys.stdout.write(report.text(results))

@@ -31,6 +31,9 @@ from reconciler.sandbox.quotas import THROTTLE, WAIT
 from reconciler.sandbox.state import Clock
 
 THROTTLING = {"ThrottlingException", "Throttling", "TooManyRequestsException"}
+# ``--trace DIR``: each measured run also writes its call log there (simulated time, operation,
+# error), one TSV per run, to see where a scenario's seconds go.
+TRACE_DIR: Path | None = None
 
 
 @dataclass
@@ -128,6 +131,8 @@ def measure(
     cpu = _cpu() - cpu_start
     peak_kib = max(0, _rss_kib("VmHWM") - rss_start) if peak_ok else max(0, _rss_kib("VmRSS") - rss_start)
     calls = context.sandbox.calls
+    if TRACE_DIR is not None:
+        _write_trace(TRACE_DIR / f"{context.workdir.name}.tsv", calls)
     extra_calls = int(context.extrapolated.get("calls", 0))
     extra_cpu = float(context.extrapolated.get("cpu_seconds", 0.0))
     by_operation: Counter[str] = Counter(f"{c.service}:{c.operation}" for c in calls)
@@ -150,6 +155,14 @@ def measure(
         "extrapolated": dict(context.extrapolated),
         "error": error,
     }
+
+
+def _write_trace(path: Path, calls: list[Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        out.write("seconds\tservice\toperation\terror\n")
+        for call in sorted(calls, key=lambda c: c.time):
+            out.write(f"{call.time - EPOCH:.3f}\t{call.service}\t{call.operation}\t{call.error or ''}\n")
 
 
 def in_child(

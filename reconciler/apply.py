@@ -25,11 +25,11 @@ import structlog
 
 from reconciler.cli import UserError
 from reconciler.engine import Engine, TargetRun
+from reconciler.executor import run_changes
 from reconciler.fingerprint import KEYED_DIGEST_PREFIX, PLAN_KEY_ENV
 from reconciler.guard import GuardOptions, enforce
 from reconciler.plan import PHASE_BLOCKS, Change, Plan
 from reconciler.progress import Progress
-from reconciler.report.mask import mask_text
 
 log = structlog.get_logger("reconciler.apply")
 
@@ -105,26 +105,30 @@ def check_fresh(expected: Plan, fresh: Plan, areas: Sequence[str]) -> None:
         )
 
 
+@dataclass
+class _RunLanes:
+    """A target run as the executor sees it."""
+
+    run: TargetRun
+
+    def apply_one(self, change: Change) -> None:
+        self.run.areas[change.area].apply(self.run.api, change)
+
+    def parallel(self, tasks: Sequence[Callable[[], None]]) -> list[None]:
+        return self.run.api.parallel(tasks)
+
+
 def execute(run: TargetRun, changes: Sequence[Change], options: ApplyOptions, result: ApplyResult) -> bool:
-    """Run ``changes`` in order; stop at the first failure. True when all succeeded."""
-    ordered = sorted(changes, key=Change.sort_key)
-    progress = options.progress(run.name, len(ordered))
-    for index, change in enumerate(ordered):
-        progress.start(change)
-        try:
-            if options.before_write is not None:
-                options.before_write()
-            run.areas[change.area].apply(run.api, change)
-        except Exception as error:  # reported with what was and was not done, never lost
-            progress.finish(change, "failed")
-            result.failed = change
-            result.error = mask_text(f"{type(error).__name__}: {error}")
-            result.not_done.extend(ordered[index + 1 :])
-            log.error("apply.failed", target=run.name, key=change.key, error=result.error)
-            return False
-        progress.finish(change, "ok")
-        result.applied.append(change)
-    return True
+    """Run ``changes`` (see :mod:`reconciler.executor`); stop at the first failure. True when all succeeded."""
+    progress = options.progress(run.name, len(changes))
+    outcome = run_changes(_RunLanes(run), changes, progress, options.before_write)
+    result.applied.extend(outcome.applied)
+    if not outcome.ok:
+        result.failed, result.error = outcome.failed, outcome.error
+        result.not_done.extend(outcome.not_done)
+        log.error("apply.failed", target=run.name, key=outcome.failed.key if outcome.failed else None,
+                  error=outcome.error, not_done=len(outcome.not_done))
+    return outcome.ok
 
 
 def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResult:

@@ -483,13 +483,17 @@ class GitBaseline:
 
 
 def list_opt_out_lists(api: Api, names: Sequence[str] | None = None) -> dict[str, str]:
-    """Live lists of the account: name -> ARN (one call for up to 100 lists; 25 is the quota)."""
+    """Live lists of the account: name -> ARN (one call for up to 100 lists; 25 is the quota).
+    The whole listing is read once per run and shared with the shares area."""
     params: dict[str, Any] = {"Owner": "SELF"}
     if names:
         params["OptOutListNames"] = list(names)
     found: dict[str, str] = {}
     try:
-        for page in api.pages(SMS_VOICE, "DescribeOptOutLists", **params):
+        pages = api.listing(SMS_VOICE, "DescribeOptOutLists", **params) if not names else api.pages(
+            SMS_VOICE, "DescribeOptOutLists", **params
+        )
+        for page in pages:
             for item in page.get("OptOutLists", []):
                 found[str(item["OptOutListName"])] = str(item["OptOutListArn"])
     except ClientError as error:

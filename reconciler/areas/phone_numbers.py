@@ -21,7 +21,6 @@ finding interrupted juggles costs one tag read per pool, not one per managed num
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -42,7 +41,6 @@ from reconciler.plan import (
 
 REJOIN_PREFIX = "reconciler:rejoin:"  # + phone number id: a pool tag marking a number to put back
 PAGE = 100
-BATCH = 5  # ID-list inputs take at most 5 items
 
 # Policy attribute -> UpdatePhoneNumber / UpdatePool parameter.
 PARAMETERS = {
@@ -116,9 +114,12 @@ def _pool_arn(live: NumbersLive, number: LiveNumber, pool_id: str) -> str:
     return f"{prefix}:pool/{pool_id}"
 
 
-def _batches(items: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), BATCH):
-        yield items[start : start + BATCH]
+def own_sender_ids(api: Api) -> list[dict[str, Any]]:
+    """Every sender ID of the account, listed once per run (the shares area resolves its
+    references from the same listing): one call per 100, where looking the policy's up by id
+    costs one per 5 and a retry per missing one."""
+    return [item for page in api.listing(SMS_VOICE, "DescribeSenderIds", Owner="SELF", MaxResults=PAGE)
+            for item in page.get("SenderIds", [])]
 
 
 @register
@@ -209,40 +210,17 @@ class PhoneNumbersArea(Area):
                         for page in api.pages(SMS_VOICE, "ListPoolOriginationIdentities", PoolId=pool.id, MaxResults=PAGE)
                     )
         if desired.sender_ids:
-            wanted_ids = sorted({(s.sender_id, s.country) for s in desired.sender_ids})
-            for batch in _batches(wanted_ids):
-                try:
-                    pages = list(
-                        api.pages(
-                            SMS_VOICE,
-                            "DescribeSenderIds",
-                            SenderIds=[{"SenderId": s, "IsoCountryCode": c} for s, c in batch],
+            wanted_ids = {(s.sender_id, s.country) for s in desired.sender_ids}
+            for item in own_sender_ids(api):
+                if (item["SenderId"], item["IsoCountryCode"]) in wanted_ids:
+                    live.sender_ids.append(
+                        LiveSenderId(
+                            sender_id=item["SenderId"],
+                            country=item["IsoCountryCode"],
+                            arn=item["SenderIdArn"],
+                            attributes={"deletion_protection": bool(item.get("DeletionProtectionEnabled"))},
                         )
                     )
-                except ClientError as error:
-                    # AWS answers ResourceNotFoundException when a named sender ID does not exist:
-                    # look the batch up one by one so the others are still found.
-                    if error_code(error) != "ResourceNotFoundException":
-                        raise
-                    pages = []
-                    for s, c in batch:
-                        try:
-                            pages.extend(
-                                api.pages(SMS_VOICE, "DescribeSenderIds", SenderIds=[{"SenderId": s, "IsoCountryCode": c}])
-                            )
-                        except ClientError as inner:
-                            if error_code(inner) != "ResourceNotFoundException":
-                                raise
-                for page in pages:
-                    for item in page.get("SenderIds", []):
-                        live.sender_ids.append(
-                            LiveSenderId(
-                                sender_id=item["SenderId"],
-                                country=item["IsoCountryCode"],
-                                arn=item["SenderIdArn"],
-                                attributes={"deletion_protection": bool(item.get("DeletionProtectionEnabled"))},
-                            )
-                        )
             live.sender_ids.sort(key=lambda s: (s.sender_id, s.country))
         return live
 

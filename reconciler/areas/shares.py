@@ -29,6 +29,8 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from reconciler.areas.base import ApiOperation, Area, register, sms
+from reconciler.areas.opt_outs import list_opt_out_lists  # the one listing both areas share
+from reconciler.areas.phone_numbers import own_sender_ids  # the one listing both areas share
 from reconciler.areas.protect import MANAGED_BY_TAG, MANAGED_BY_VALUE
 from reconciler.aws import RAM, SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
@@ -155,7 +157,7 @@ class SharesArea(Area):
         detail = [s for s in live.shares if s.name in named or s.managed or AREA in desired.prune]
         read_details(api, detail)
         resolve_references(api, desired, live)
-        read_members(api, live)
+        read_members(api, live, listed=bool(desired.phone_numbers))
         return live
 
     def read_everything(self, api: Api) -> LiveShares:
@@ -353,12 +355,9 @@ class SharesArea(Area):
 
     def _apply_create(self, api: Api, data: dict[str, Any]) -> None:
         name = str(data["name"])
-        # Idempotent after a crash: a managed share of that name already created is left for the
-        # next plan to converge rather than duplicated (RAM allows duplicate names).
-        existing = pick_share(list_shares(api, name=name), name)
-        if existing is not None and existing.managed:
-            self._created[name] = existing.arn
-            return
+        # No listing first: this run's read found no share of that name; a retry of this very call
+        # (a lost answer) carries the same clientToken, which RAM answers with the share it created,
+        # and a later run's read sees a share created before a crash.
         params: dict[str, Any] = {
             "name": name,
             "allowExternalPrincipals": bool(data["allow_external_principals"]),
@@ -524,13 +523,9 @@ def _resolve_numbers(api: Api, refs: Sequence[ResourceRef]) -> dict[str, str]:
 
 
 def _resolve_sender_ids(api: Api, refs: Sequence[ResourceRef]) -> dict[str, str]:
-    wanted = []
-    for ref in sorted(refs, key=ref_key):
-        sender, _, country = ref.ref.partition("/")
-        if sender and country:
-            wanted.append({"SenderId": sender, "IsoCountryCode": country})
-    items = _describe_by_ids(api, "DescribeSenderIds", "SenderIds", "SenderIds", wanted)
-    return {f"sender_id:{i['SenderId']}/{i['IsoCountryCode']}": i["SenderIdArn"] for i in items}
+    if not refs:
+        return {}
+    return {f"sender_id:{i['SenderId']}/{i['IsoCountryCode']}": i["SenderIdArn"] for i in own_sender_ids(api)}
 
 
 def _resolve_pools(api: Api, refs: Sequence[ResourceRef]) -> dict[str, str]:
@@ -554,19 +549,16 @@ def _resolve_pools(api: Api, refs: Sequence[ResourceRef]) -> dict[str, str]:
 def _resolve_lists(api: Api, refs: Sequence[ResourceRef], planned: set[str], owner: tuple[str, str]) -> dict[str, str]:
     if not refs:
         return {}
-    names = sorted(r.ref for r in refs)
-    found: dict[str, str] = {}
-    for item in _describe_by_ids(api, "DescribeOptOutLists", "OptOutListNames", "OptOutLists", names):
-        found[f"opt_out_list:{item['OptOutListName']}"] = item["OptOutListArn"]
+    found = {f"opt_out_list:{name}": arn for name, arn in list_opt_out_lists(api).items()}
     region, account = owner
-    for name in names:
+    for name in sorted(r.ref for r in refs):
         if name in planned:
             # Created by this plan's opt_outs changes (which run first): its ARN is documented.
             found.setdefault(f"opt_out_list:{name}", f"arn:aws:sms-voice:{region}:{account}:opt-out-list/{name}")
     return found
 
 
-def read_members(api: Api, live: LiveShares) -> None:
+def read_members(api: Api, live: LiveShares, listed: bool = False) -> None:
     """Member identities of every referenced pool and opt-out list (the shared-pool/list rule)."""
     for arn in sorted(set(live.resolved.values())):
         kind = resource_ref(arn)
@@ -578,13 +570,26 @@ def read_members(api: Api, live: LiveShares) -> None:
                 members.extend(item["OriginationIdentityArn"] for item in page.get("OriginationIdentities", []))
             live.members[arn] = tuple(sorted(members))
         elif kind.kind == "opt_out_list":
-            users: list[str] = []
-            filters = [{"Name": "opt-out-list-name", "Values": [kind.ref]}]
-            for page in api.pages(SMS_VOICE, "DescribePhoneNumbers", Filters=filters, MaxResults=100):
-                users.extend(item["PhoneNumberArn"] for item in page.get("PhoneNumbers", []))
-            for page in api.pages(SMS_VOICE, "DescribePools", Filters=filters, MaxResults=100):
-                users.extend(item["PoolArn"] for item in page.get("Pools", []))
-            live.members[arn] = tuple(sorted(users))
+            live.members[arn] = tuple(sorted(_list_users(api, kind.ref, listed)))
+
+
+def _list_users(api: Api, list_name: str, listed: bool) -> list[str]:
+    """Numbers and pools that use an opt-out list. ``listed``: the phone-number area lists every
+    number and pool of the account in this run anyway, so filter those listings (no extra call);
+    otherwise ask for the list's users only (one call per 100)."""
+    if listed:
+        users = [item["PhoneNumberArn"] for page in api.listing(SMS_VOICE, "DescribePhoneNumbers", MaxResults=100)
+                 for item in page.get("PhoneNumbers", []) if item.get("OptOutListName") == list_name]
+        users += [item["PoolArn"] for page in api.listing(SMS_VOICE, "DescribePools", MaxResults=100)
+                  for item in page.get("Pools", []) if item.get("OptOutListName") == list_name]
+        return users
+    users = []
+    filters = [{"Name": "opt-out-list-name", "Values": [list_name]}]
+    for page in api.pages(SMS_VOICE, "DescribePhoneNumbers", Filters=filters, MaxResults=100):
+        users.extend(item["PhoneNumberArn"] for item in page.get("PhoneNumbers", []))
+    for page in api.pages(SMS_VOICE, "DescribePools", Filters=filters, MaxResults=100):
+        users.extend(item["PoolArn"] for item in page.get("Pools", []))
+    return users
 
 
 def _member(base: str, action: str, kind: str, entity: str, label: str, data: dict[str, Any], order: int,
