@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from reconciler.block_pipeline import BlockPipeline
 from reconciler.cli import UserError
 from reconciler.engine import Engine, TargetRun
 from reconciler.executor import run_changes
@@ -131,6 +132,37 @@ def execute(run: TargetRun, changes: Sequence[Change], options: ApplyOptions, re
     return outcome.ok
 
 
+def _read_writing_blocks(engine: Engine, run: TargetRun, names: list[str], options: ApplyOptions,
+                         result: ApplyResult) -> Plan:
+    """Read (and diff) the block-phase areas while a writer applies the blocks they report."""
+    pipeline = BlockPipeline(_RunLanes(run), run.name, options.guard, options.progress(run.name, 0),
+                             run.api.clock, run.api.sleep, options.before_write)
+    for name in names:
+        run.areas[name].early_blocks = pipeline.report
+
+    def read() -> Plan:
+        try:
+            return engine.plan(run, names)
+        finally:  # the writer always learns that nothing more comes
+            pipeline.close()
+            for name in names:
+                run.areas[name].early_blocks = None
+
+    def write() -> Plan | None:
+        pipeline.write()
+        return None
+
+    try:
+        plan = run.api.parallel([read, write])[0]
+    finally:
+        result.applied.extend(pipeline.applied)
+        if pipeline.failed is not None:
+            result.failed, result.error = pipeline.failed, pipeline.error
+            log.error("apply.failed", target=run.name, key=pipeline.failed.key, error=pipeline.error)
+    assert plan is not None
+    return plan
+
+
 def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResult:
     expected = options.expected
     classes = None
@@ -153,12 +185,21 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
             )
     result = ApplyResult(target=name)
 
-    # Stage 1: blocks. Only the block-phase area is read.
+    # Stage 1: blocks. Only the block-phase area is read; without a confirmation to wait for,
+    # each block is written as soon as what it depends on is read (reconciler/block_pipeline.py).
     first = engine.block_areas(run)
-    early = engine.plan(run, first)
+    if options.confirm is None and expected is None and first:
+        early = _read_writing_blocks(engine, run, first, options, result)
+        if result.failed is not None:
+            written = {c.key for c in result.applied} | {result.failed.key}
+            result.not_done.extend(c for c in early.sorted_changes() if c.phase == PHASE_BLOCKS and c.key not in written)
+            return result
+    else:
+        early = engine.plan(run, first)
     if expected is not None:
         check_fresh(expected, early, first)
-    blocks = [c for c in early.changes if c.phase == PHASE_BLOCKS]
+    written_early = {c.key for c in result.applied}
+    blocks = [c for c in early.changes if c.phase == PHASE_BLOCKS and c.key not in written_early]
     if blocks:
         stage = Plan(target=name, changes=blocks, account_id=early.account_id, region=early.region,
                      areas=first, scope_sizes=early.scope_sizes)

@@ -35,6 +35,7 @@ Rules for implementers
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -74,6 +75,10 @@ class Area(ABC):
     # The command being run ("plan", "apply", "drift", "import"), set by the engine on each
     # instance before ``read``: lets the cost model decide what it may trust (drift verifies).
     command: str = "plan"
+    # Set by apply on a block-phase area before ``read``: the area hands it each batch of
+    # PHASE_BLOCKS changes as soon as the live state they depend on is read, so blocks are written
+    # while the rest of the area is still being read (see reconciler/block_pipeline.py).
+    early_blocks: Callable[[list[Change]], None] | None = None
 
     @abstractmethod
     def read(self, api: Api, desired: Desired) -> Any:

@@ -259,6 +259,10 @@ class ProtectArea(Area):
                 for config in live.configurations:
                     tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=config.arn)
                     config.tags = {t["Key"]: t["Value"] for t in tags.get("Tags", [])}
+                    # Known as soon as read: an early block (below) is written before the read ends.
+                    self._ids.setdefault(config.label, config.id)
+                    self._arns.setdefault(config.label, config.arn)
+                    self._tags.setdefault(config.label, dict(config.tags))
                     spec = specs.get(config.name) if config.name is not None else None
                     if spec is not None:
                         ready = (config, spec, api.clock())
@@ -275,6 +279,11 @@ class ProtectArea(Area):
                 if lag > 0:
                     api.sleep(lag)
                 read_one(config, spec)
+
+        def read_rules_then_report(config: LiveProtectConfiguration, spec: ProtectConfigurationSpec) -> None:
+            read_rules(config, spec)
+            if self.early_blocks is not None:
+                self.early_blocks(self._early_blocks(desired, live, config, spec))
 
         def read_rules(config: LiveProtectConfiguration, spec: ProtectConfigurationSpec) -> None:
             for capability in managed_capabilities(desired, spec, record_of(config.tags)):
@@ -308,7 +317,7 @@ class ProtectArea(Area):
 
         api.parallel([
             read_tags,
-            lambda: consume(to_rules, read_rules),
+            lambda: consume(to_rules, read_rules_then_report),
             lambda: consume(to_overrides, read_overrides),
             read_sets,
         ])
@@ -379,16 +388,7 @@ class ProtectArea(Area):
         base = f"protect/{name}"
         changes: list[Change] = []
         rule_changes: list[Change] = []
-        record = record_of(config.tags) if config is not None else {}
-        live_rules = config.rules if config is not None else {}
-        for capability in managed_capabilities(desired, spec, record):
-            current = live_rules.get(capability, {})
-            want = wanted_rules(desired, spec, capability, current, record)
-            reasons = {
-                b.country: b.reason for b in desired.emergency_blocks if capability in b.capabilities and b.reason
-            }
-            rule_changes.extend(self._rule_changes(base, name, capability, current, want, reasons))
-        rule_changes.extend(self._record_changes(base, name, record, wanted_record(desired, spec, live_rules, record)))
+        rule_changes = self._rules_and_record(desired, spec, config)
         if config is None:
             blocks = any(change.phase == PHASE_BLOCKS for change in rule_changes)
             changes.append(
@@ -431,6 +431,35 @@ class ProtectArea(Area):
         changes.extend(self._configuration_set_changes(desired, live, spec, config))
         changes.extend(self._override_changes(base, spec, config))
         return changes
+
+    def _rules_and_record(
+        self, desired: Desired, spec: ProtectConfigurationSpec, config: LiveProtectConfiguration | None
+    ) -> list[Change]:
+        """Country-rule changes of one configuration, and the emergency record they need."""
+        base, name = f"protect/{spec.name}", spec.name
+        record = record_of(config.tags) if config is not None else {}
+        live_rules = config.rules if config is not None else {}
+        changes: list[Change] = []
+        for capability in managed_capabilities(desired, spec, record):
+            current = live_rules.get(capability, {})
+            want = wanted_rules(desired, spec, capability, current, record)
+            reasons = {
+                b.country: b.reason for b in desired.emergency_blocks if capability in b.capabilities and b.reason
+            }
+            changes.extend(self._rule_changes(base, name, capability, current, want, reasons))
+        changes.extend(self._record_changes(base, name, record, wanted_record(desired, spec, live_rules, record)))
+        return changes
+
+    def _early_blocks(self, desired: Desired, live: ProtectLive, config: LiveProtectConfiguration,
+                      spec: ProtectConfigurationSpec) -> list[Change]:
+        """The block-phase changes of one configuration whose rule sets were just read.
+
+        Nothing while another configuration read so far carries the same name (the full diff then
+        skips the name as ambiguous); a duplicate whose tags are read later cannot undo a block
+        already written, which is the protective direction."""
+        if sum(1 for other in live.configurations if other.name == spec.name) != 1:
+            return []
+        return [c for c in self._rules_and_record(desired, spec, config) if c.phase == PHASE_BLOCKS]
 
     def _rule_changes(
         self,

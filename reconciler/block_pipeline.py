@@ -1,0 +1,96 @@
+"""Blocks written while the block-phase area is still being read.
+
+An emergency block on 25 protect configurations needs 100 rule-set reads and 100 updates, each
+at 1 request/s but on separate quotas. Reading everything first and then writing takes 200 s;
+writing each configuration's blocks as soon as its rule sets are read takes about 100 s. The
+block-phase area reports each batch of PHASE_BLOCKS changes through ``Area.early_blocks``; a
+writer thread applies a batch when it may:
+
+* only when nobody has to confirm first (``--auto-approve``, as the apply workflow runs on main),
+  and never for a saved plan (``apply FILE``), whose contract is that nothing is written unless
+  the whole area still has the fingerprint the reviewed plan was made from;
+* only changes the guard passes on their own (a finding is raised by the full check later).
+
+What the writer could not write is planned again from the full read, as before; what it wrote is
+skipped there (same key). On a failure the writer stops and the apply reports it with every
+block not done.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+
+import structlog
+
+from reconciler.executor import Runner, run_changes
+from reconciler.guard import GuardOptions, check
+from reconciler.plan import Change, Plan
+from reconciler.progress import Progress
+
+log = structlog.get_logger("reconciler.apply")
+
+
+class BlockPipeline:
+    def __init__(
+        self,
+        runner: Runner,
+        target: str,
+        guard: GuardOptions,
+        progress: Progress,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        before_write: Callable[[], None] | None = None,
+    ) -> None:
+        self.runner = runner
+        self.target = target
+        self.guard = guard
+        self.progress = progress
+        self.clock = clock
+        self.sleep = sleep
+        self.before_write = before_write
+        self.batches: queue.Queue[tuple[list[Change], float] | None] = queue.Queue()
+        self.applied: list[Change] = []
+        self.failed: Change | None = None
+        self.error: str | None = None
+        self._lock = threading.Lock()
+
+    # The reader's side -------------------------------------------------------------------------
+
+    def report(self, changes: list[Change]) -> None:
+        """Hand over a batch (from the reading thread; never blocks it)."""
+        if changes:
+            self.batches.put((list(changes), self.clock()))
+
+    def close(self) -> None:
+        self.batches.put(None)
+
+    # The writer's side -------------------------------------------------------------------------
+
+    def may_write(self, change: Change) -> bool:
+        stub = Plan(target=self.target, changes=[change])
+        return not check(stub, [change], self.guard)
+
+    def write(self) -> None:
+        """Apply batches until :meth:`close`; after a failure, only drain."""
+        while (item := self.batches.get()) is not None:
+            changes, ready_at = item
+            if self.failed is not None:
+                continue
+            lag = ready_at - self.clock()  # on a simulated clock: not before the batch was read
+            if lag > 0:
+                self.sleep(lag)
+            allowed = [c for c in changes if self.may_write(c)]
+            if not allowed:
+                continue
+            self.progress.total += len(allowed)
+            outcome = run_changes(self.runner, allowed, self.progress, self.before_write)
+            with self._lock:
+                self.applied.extend(outcome.applied)
+            log.info("apply.early_blocks", target=self.target, written=len(outcome.applied))
+            if not outcome.ok:
+                self.failed, self.error = outcome.failed, outcome.error
+
+
+__all__ = ["BlockPipeline"]

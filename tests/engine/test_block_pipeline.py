@@ -1,0 +1,127 @@
+"""Blocks are written while protect is still being read, on AWS's quotas and a simulated clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from engine_support import Harness, policy, replace
+
+from reconciler.apply import ApplyOptions, ApplyResult, apply_target
+from reconciler.areas.protect import ProtectArea
+from reconciler.aws import SandboxSessionFactory
+from reconciler.config.model import CapabilityRules, EmergencyBlock, ProtectConfigurationSpec
+from reconciler.engine import Engine
+from reconciler.guard import GuardOptions
+from reconciler.plan import Plan
+from reconciler.sandbox import Latency, Quotas
+
+READ = "GetProtectConfigurationCountryRuleSet"
+WRITE = "UpdateProtectConfigurationCountryRuleSet"
+CONFIGURATIONS = 6
+
+
+def fleet() -> Any:
+    rules = {"SMS": CapabilityRules("ALLOW", {}), "VOICE": CapabilityRules("ALLOW", {})}
+    specs = tuple(ProtectConfigurationSpec(name=f"p{i}", rules=rules) for i in range(CONFIGURATIONS))
+    return policy(protect_configurations=specs)
+
+
+def emergency(p: Any) -> Any:
+    return replace(p, emergency_blocks=(EmergencyBlock("GH", ("SMS", "VOICE"), "incident"),))
+
+
+def on_quotas(harness: Harness, p: Any, confirm: Any = None) -> ApplyResult:
+    """An apply as in production: AWS's quotas in the sandbox and in the client, 50 ms a request."""
+    harness.sandbox.gateway.quotas = Quotas(mode="throttle")
+    harness.sandbox.gateway.latency = Latency(0.05)
+    clock = harness.sandbox.world.clock
+    engine = Engine(p, SandboxSessionFactory(harness.sandbox), rate_scale=1.0, clock=clock.now, sleep=clock.sleep,
+                    command="apply")
+    try:
+        return apply_target(engine, "prod", ApplyOptions(guard=GuardOptions(), confirm=confirm))
+    finally:  # the checks that follow read the sandbox directly, without a client-side limiter
+        harness.sandbox.gateway.quotas = None
+
+
+@pytest.fixture
+def managed() -> Harness:
+    harness = Harness()
+    assert harness.apply(fleet()).ok
+    harness.sandbox.calls.clear()
+    return harness
+
+
+def times(harness: Harness, operation: str) -> list[float]:
+    return sorted(c.time for c in harness.sandbox.calls if c.operation == operation and c.error is None)
+
+
+def gh_status(harness: Harness) -> set[str]:
+    client = harness.client()
+    statuses = set()
+    for config in client.describe_protect_configurations()["ProtectConfigurations"]:
+        for capability in ("SMS", "VOICE"):
+            rules = client.get_protect_configuration_country_rule_set(
+                ProtectConfigurationId=config["ProtectConfigurationId"], NumberCapability=capability
+            )["CountryRuleSet"]
+            statuses.add(rules["GH"]["ProtectStatus"])
+    return statuses
+
+
+def test_blocks_are_written_while_the_rule_sets_are_still_read(managed: Harness) -> None:
+    result = on_quotas(managed, emergency(fleet()))
+    assert result.ok, result
+    reads, writes = times(managed, READ), times(managed, WRITE)
+    assert len(writes) == CONFIGURATIONS * 2
+    first_pass = reads[: CONFIGURATIONS * 2]  # the apply's read, before its verification re-read
+    assert writes[0] < first_pass[-1], "the first block waits for every rule set to be read"
+    # Reads and writes have quotas of their own, so the last block lands about one rule-set read
+    # (plus a request) after the last read, instead of 12 s of writes after it.
+    assert writes[-1] - first_pass[-1] < 3.0
+    assert gh_status(managed) == {"BLOCK"}
+    assert managed.plan(emergency(fleet())).changes == []
+    throttled = [c for c in managed.sandbox.calls if c.error == "ThrottlingException"]
+    assert throttled == []
+
+
+def test_with_a_confirmation_nothing_is_written_before_the_plan_is_shown(managed: Harness) -> None:
+    shown: list[tuple[Plan, str]] = []
+
+    def confirm(plan: Plan, title: str) -> bool:
+        shown.append((plan, title))
+        assert times(managed, WRITE) == [], "a block was written before the user confirmed"
+        return True
+
+    result = on_quotas(managed, emergency(fleet()), confirm=confirm)
+    assert result.ok, result
+    assert len(shown[0][0].changes) == CONFIGURATIONS * 2
+    assert times(managed, WRITE)[0] > times(managed, READ)[CONFIGURATIONS * 2 - 1]
+    assert gh_status(managed) == {"BLOCK"}
+
+
+def test_a_failed_block_stops_the_writer_and_the_next_apply_converges(managed: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = ProtectArea.apply
+    calls = {"n": 0}
+
+    def flaky(self: ProtectArea, api: Any, change: Any) -> None:
+        if change.resource_type == "country-rules":
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError("AccessDeniedException: not allowed")
+        original(self, api, change)
+
+    monkeypatch.setattr(ProtectArea, "apply", flaky)
+    result = on_quotas(managed, emergency(fleet()))
+    assert not result.ok
+    assert result.failed is not None and result.failed.key.endswith("/block")
+    assert result.error == "RuntimeError: AccessDeniedException: not allowed"
+    assert len(result.applied) == 2
+    # every block not written is reported; nothing outside the block phase ran
+    assert len(result.not_done) == CONFIGURATIONS * 2 - 3
+    assert all(c.key.endswith("/block") for c in result.not_done)
+    assert len(times(managed, WRITE)) == 2
+    monkeypatch.setattr(ProtectArea, "apply", original)
+    again = on_quotas(managed, emergency(fleet()))
+    assert again.ok, again
+    assert len(again.applied) == CONFIGURATIONS * 2 - 2
+    assert gh_status(managed) == {"BLOCK"}
