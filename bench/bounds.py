@@ -94,8 +94,16 @@ def protect_reads(phase: Phase, facts: dict[str, Any]) -> None:
 
 def number_reads(phase: Phase, facts: dict[str, Any]) -> None:
     phase.add(SMS, "DescribePhoneNumbers", pages(facts["phone_numbers"]))
-    if facts["pools_managed"]:
+    outside = facts.get("managed_outside_pools", 0)
+    if facts["pools_managed"] or outside:
         phase.add(SMS, "DescribePools", pages(facts["pools"]))
+    if outside:
+        # AWS refuses UpdatePhoneNumber on a pooled number, so a correct tool takes it out of its
+        # pool, updates it and puts it back; a crash in between strands it outside. The durable
+        # marker of that is a tag on the pool (a number outside pools has no other place the
+        # plan reads), so seeing that no managed number outside a pool is stranded takes one
+        # tag read per pool: crash safety, like the opt-out watermark.
+        phase.add(SMS, "ListTagsForResource", facts["pools"])
     if facts["sender_ids_managed"]:
         phase.add(SMS, "DescribeSenderIds", pages(facts["sender_ids"]))
 
@@ -150,8 +158,13 @@ def s3(facts: dict[str, Any]) -> Bound:
     configs = facts["protect_configurations"]
     phase.add(SMS, "DescribeProtectConfigurations", pages(configs))
     phase.add(SMS, "ListTagsForResource", configs)  # which configurations the policy manages (by name)
+    # An apply writes only changes, shows each block's previous status and, on a capability the
+    # policy does not list, records it to restore when the block is lifted: it reads the rule
+    # set of every (configuration, capability) it may block. (Writing blindly would need 100
+    # calls fewer, see docs/performance.md.)
+    phase.add(SMS, "GetProtectConfigurationCountryRuleSet", configs * CAPABILITIES)
     phase.add(SMS, "UpdateProtectConfigurationCountryRuleSet", configs * CAPABILITIES)  # one capability per call
-    return Bound([phase], "find the managed configurations; one rule-set update per configuration and capability")
+    return Bound([phase], "find the managed configurations; read, then update, each rule set the block changes")
 
 
 def s4_apply(facts: dict[str, Any]) -> Bound:

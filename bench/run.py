@@ -47,6 +47,7 @@ def log(message: str) -> None:
 def large_facts(state: RegionState, policy: Policy) -> dict[str, Any]:
     desired = next(iter(policy.desired.values()))
     configs = max(1, len(desired.protect_configurations))
+    unpooled = {ref for n in state.phone_numbers.values() if n.pool_id is None for ref in (n.phone_number_id, n.phone_number)}
     return {
         "protect_configurations": len(state.protect_configurations),
         "managed_capabilities": round(sum(len(s.rules) for s in desired.protect_configurations) / configs),
@@ -56,6 +57,9 @@ def large_facts(state: RegionState, policy: Policy) -> dict[str, Any]:
         "phone_numbers": len(state.phone_numbers),
         "pools": len(state.pools),
         "pools_managed": bool(desired.pools),
+        # managed numbers outside any pool: a crash between leaving and rejoining a pool leaves its
+        # marker on the pool, so a plan reads every pool's tags (see bench/bounds.py)
+        "managed_outside_pools": sum(1 for spec in desired.phone_numbers if spec.ref in unpooled),
         "sender_ids": len(state.sender_ids),
         "sender_ids_managed": bool(desired.sender_ids),
         "shares": len(state.resource_shares),
