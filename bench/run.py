@@ -104,7 +104,7 @@ def _run_all(root: Path, scale: world.Scale, latency: float, only: tuple[str, ..
     sandbox = Sandbox(sandbox_world)
     policy_dir = root / "policy"
     facts: dict[str, Any] = {}
-    context = Context(sandbox, scale, policy_dir, root / "setup", facts)
+    context = Context(sandbox, scale, policy_dir, root / "S4-import-product", facts)
     rows: list[dict[str, Any]] = []
 
     def run(scenario: Scenario, strategy: str) -> None:
@@ -147,7 +147,9 @@ def _run_all(root: Path, scale: world.Scale, latency: float, only: tuple[str, ..
     rows.sort(key=lambda r: (ORDER.index(r["scenario"]), STRATEGIES.index(r["strategy"])))
     if only:
         rows = [r for r in rows if r["scenario"] in only]
-    micro = in_child(lambda c: diff_million(c, scale), context, THROTTLE, latency)
+    micro_context = Context(sandbox, scale, policy_dir, root / "diff", facts)
+    micro_context.workdir.mkdir()
+    micro = in_child(lambda c: diff_million(c, scale), micro_context, THROTTLE, latency)
     return {
         "scale": scale.to_json(),
         "scale_text": scale.describe(),

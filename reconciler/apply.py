@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from reconciler.block_pipeline import BlockPipeline
 from reconciler.cli import UserError
+from reconciler.early_writes import EarlyWriter
 from reconciler.engine import Engine, TargetRun
 from reconciler.executor import run_changes
 from reconciler.fingerprint import KEYED_DIGEST_PREFIX, PLAN_KEY_ENV
@@ -132,35 +132,107 @@ def execute(run: TargetRun, changes: Sequence[Change], options: ApplyOptions, re
     return outcome.ok
 
 
-def _read_writing_blocks(engine: Engine, run: TargetRun, names: list[str], options: ApplyOptions,
-                         result: ApplyResult) -> Plan:
-    """Read (and diff) the block-phase areas while a writer applies the blocks they report."""
-    pipeline = BlockPipeline(_RunLanes(run), run.name, options.guard, options.progress(run.name, 0),
-                             run.api.clock, run.api.sleep, options.before_write)
+def _read_writing_early(engine: Engine, run: TargetRun, names: list[str], options: ApplyOptions,
+                        wait: Callable[[], None] | None = None) -> tuple[Plan, EarlyWriter]:
+    """Read and diff ``names`` (after ``wait``) while a writer applies the protective changes they
+    report (reconciler/early_writes.py)."""
+    writer = EarlyWriter(_RunLanes(run), run.name, options.guard, options.progress(run.name, 0),
+                         run.api.clock, run.api.sleep, options.before_write)
     for name in names:
-        run.areas[name].early_blocks = pipeline.report
+        run.areas[name].early_changes = writer.report
 
     def read() -> Plan:
         try:
+            if wait is not None:
+                wait()
             return engine.plan(run, names)
         finally:  # the writer always learns that nothing more comes
-            pipeline.close()
+            writer.close()
             for name in names:
-                run.areas[name].early_blocks = None
+                run.areas[name].early_changes = None
 
     def write() -> Plan | None:
-        pipeline.write()
+        writer.write()
         return None
 
-    try:
-        plan = run.api.parallel([read, write])[0]
-    finally:
-        result.applied.extend(pipeline.applied)
-        if pipeline.failed is not None:
-            result.failed, result.error = pipeline.failed, pipeline.error
-            log.error("apply.failed", target=run.name, key=pipeline.failed.key, error=pipeline.error)
+    plan = run.api.parallel([read, write])[0]
     assert plan is not None
-    return plan
+    return plan, writer
+
+
+@dataclass
+class _Side:
+    """What one of the two concurrent halves of a streaming apply did."""
+
+    plan: Plan | None = None
+    result: ApplyResult | None = None
+    refusal: UserError | None = None
+
+
+def _stream(engine: Engine, run: TargetRun, options: ApplyOptions, result: ApplyResult) -> Plan | None:
+    """Stage 1 without a confirmation to wait for: the block-phase areas are read while their
+    blocks are written as they become known, and then the blocks left are guarded and written;
+    meanwhile, once the block-phase areas no longer use quota the others share, the other areas
+    are read while their protective changes (opted-out number additions) are written. Returns the
+    block-phase plan, or None when the apply must stop (``result`` says why)."""
+    first, others = engine.block_areas(run), engine.other_areas(run)
+    blocks_side, others_side = _Side(result=ApplyResult(run.name)), _Side(result=ApplyResult(run.name))
+
+    def blocks() -> None:
+        assert blocks_side.result is not None
+        plan, writer = _read_writing_early(engine, run, first, options)
+        blocks_side.plan = plan
+        _collect(writer, blocks_side.result)
+        if writer.failed is not None:
+            return
+        written = {c.key for c in writer.applied}
+        left = [c for c in plan.changes if c.phase == PHASE_BLOCKS and c.key not in written]
+        if left:
+            try:
+                enforce(plan, left, options.guard)
+            except UserError as refusal:
+                blocks_side.refusal = refusal
+                blocks_side.result.not_done = list(left)
+                return
+            execute(run, left, options, blocks_side.result)
+
+    def wait_for_blocks() -> None:
+        for name in first:
+            milestone = run.areas[name].shared_reads_done
+            if milestone is not None:
+                milestone.wait(run.api.clock, run.api.sleep)
+
+    def rest() -> None:
+        assert others_side.result is not None
+        others_side.plan, writer = _read_writing_early(engine, run, others, options, wait_for_blocks)
+        _collect(writer, others_side.result)
+
+    run.api.parallel([blocks, rest] if others else [blocks])
+    for side in (blocks_side, others_side):
+        assert side.result is not None
+        result.applied.extend(side.result.applied)
+        result.not_done.extend(side.result.not_done)
+        if side.result.failed is not None and result.failed is None:
+            result.failed, result.error = side.result.failed, side.result.error
+    result.applied.sort(key=Change.sort_key)
+    if blocks_side.refusal is not None:
+        if not result.applied:
+            raise blocks_side.refusal
+        result.refused = blocks_side.refusal.message
+        return None
+    if result.failed is not None:
+        planned = [*(blocks_side.plan.changes if blocks_side.plan else []), *(others_side.plan.changes if others_side.plan else [])]
+        settled = {c.key for c in result.applied} | {c.key for c in result.not_done} | {result.failed.key}
+        result.not_done.extend(c for c in planned if c.key not in settled)
+        return None
+    return blocks_side.plan
+
+
+def _collect(writer: EarlyWriter, into: ApplyResult) -> None:
+    into.applied.extend(writer.applied)
+    if writer.failed is not None:
+        into.failed, into.error = writer.failed, writer.error
+        log.error("apply.failed", target=into.target, key=writer.failed.key, error=writer.error)
 
 
 def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResult:
@@ -184,35 +256,32 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
                 hint="plan again",
             )
     result = ApplyResult(target=name)
-
-    # Stage 1: blocks. Only the block-phase area is read; without a confirmation to wait for,
-    # each block is written as soon as what it depends on is read (reconciler/block_pipeline.py).
     first = engine.block_areas(run)
+
     if options.confirm is None and expected is None and first:
-        early = _read_writing_blocks(engine, run, first, options, result)
-        if result.failed is not None:
-            written = {c.key for c in result.applied} | {result.failed.key}
-            result.not_done.extend(c for c in early.sorted_changes() if c.phase == PHASE_BLOCKS and c.key not in written)
+        # Nothing to confirm: stream (see _stream). Stage 2 below finds the blocks done.
+        if _stream(engine, run, options, result) is None:
             return result
     else:
+        # Stage 1: blocks. Only the block-phase area is read; its blocks are shown, confirmed and
+        # written before any other area is read.
         early = engine.plan(run, first)
-    if expected is not None:
-        check_fresh(expected, early, first)
-    written_early = {c.key for c in result.applied}
-    blocks = [c for c in early.changes if c.phase == PHASE_BLOCKS and c.key not in written_early]
-    if blocks:
-        stage = Plan(target=name, changes=blocks, account_id=early.account_id, region=early.region,
-                     areas=first, scope_sizes=early.scope_sizes)
-        enforce(early, blocks, options.guard)
-        if options.confirm is not None and not options.confirm(stage, "blocks (applied before other areas are read)"):
-            result.declined = True
-            result.not_done = list(blocks)
-            return result
-        if not execute(run, blocks, options, result):
-            return result
+        if expected is not None:
+            check_fresh(expected, early, first)
+        blocks = [c for c in early.changes if c.phase == PHASE_BLOCKS]
+        if blocks:
+            stage = Plan(target=name, changes=blocks, account_id=early.account_id, region=early.region,
+                         areas=first, scope_sizes=early.scope_sizes)
+            enforce(early, blocks, options.guard)
+            if options.confirm is not None and not options.confirm(stage, "blocks (applied before other areas are read)"):
+                result.declined = True
+                result.not_done = list(blocks)
+                return result
+            if not execute(run, blocks, options, result):
+                return result
     done = {c.key for c in result.applied}
 
-    # Stage 2: everything else, in dependency order. A refusal here is reported with the blocks
+    # Stage 2: everything else, in dependency order. A refusal here is reported with the changes
     # already written (rather than raised), so the user sees exactly what was done.
     full = engine.plan(run)
     rest = [c for c in full.changes if c.key not in done]
@@ -240,9 +309,12 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
             return result
 
     # Verification: what changed must now plan to nothing.
-    touched = sorted({c.area for c in result.applied}, key=list(run.areas).index)
+    applied: dict[str, list[Change]] = {}
+    for change in result.applied:
+        applied.setdefault(change.area, []).append(change)
+    touched = sorted(applied, key=list(run.areas).index)
     if touched:
-        again = engine.fresh_read(run, touched)
+        again = engine.verify(run, {area: run.areas[area].verification_scope(run.desired, applied[area]) for area in touched})
         result.residue = again.sorted_changes()
         if result.residue:
             log.error("apply.residue", target=name, changes=[c.key for c in result.residue])

@@ -220,13 +220,29 @@ class Engine:
         plan.fingerprint = combine(plan.area_fingerprints)
         return plan
 
-    def fresh_read(self, run: TargetRun, names: Sequence[str]) -> Plan:
-        """Re-read ``names`` with new area instances (verification after apply)."""
-        again = TargetRun(run.target, run.desired, run.api, run.classes)
-        for name in names:
+    def verify(self, run: TargetRun, scopes: dict[str, Desired]) -> Plan:
+        """Re-read and diff each area of ``scopes`` with a new instance against its policy scope
+        (``Area.verification_scope``), concurrently: after an apply the result must be empty."""
+        names = list(scopes)
+
+        def one(name: str) -> Plan:
+            again = TargetRun(run.target, scopes[name], run.api, run.classes)
             again.areas[name] = self.new_area(type(run.areas[name]))
-        self.read(again, names)
-        return self.build_plan(again, names)
+            self.read(again, [name])
+            return self.build_plan(again, [name])
+
+        plans = run.api.parallel([lambda name=name: one(name) for name in names])  # type: ignore[misc]
+        merged = Plan(target=run.name, account_id=run.target.account_id, region=run.target.region, areas=names)
+        for plan in plans:
+            merged.changes.extend(plan.changes)
+            merged.area_fingerprints.update(plan.area_fingerprints)
+        merged.changes = merged.sorted_changes()
+        merged.fingerprint = combine(merged.area_fingerprints)
+        return merged
+
+    def fresh_read(self, run: TargetRun, names: Sequence[str]) -> Plan:
+        """Re-read ``names`` with new area instances against the whole policy."""
+        return self.verify(run, {name: run.desired for name in names})
 
 
 def _duplicate_keys(changes: Sequence[Change]) -> list[str]:

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.config.model import Desired
+from reconciler.milestone import Milestone
 from reconciler.plan import Change
 
 if TYPE_CHECKING:
@@ -75,10 +76,16 @@ class Area(ABC):
     # The command being run ("plan", "apply", "drift", "import"), set by the engine on each
     # instance before ``read``: lets the cost model decide what it may trust (drift verifies).
     command: str = "plan"
-    # Set by apply on a block-phase area before ``read``: the area hands it each batch of
-    # PHASE_BLOCKS changes as soon as the live state they depend on is read, so blocks are written
-    # while the rest of the area is still being read (see reconciler/block_pipeline.py).
-    early_blocks: Callable[[list[Change]], None] | None = None
+    # Set by apply before ``read`` (auto-approve, no saved plan): the area hands it each batch of
+    # *protective* changes as soon as the live state they depend on is read: PHASE_BLOCKS changes,
+    # and opted-out numbers added to an existing list. They depend on no other change and stop
+    # messages rather than allow them, so they are written while reads go on
+    # (reconciler/early_writes.py). The full diff later yields the same changes with the same keys.
+    early_changes: Callable[[list[Change]], None] | None = None
+    # A block-phase area reaches this once it no longer needs operations it shares with other
+    # areas' reads (protect: ListTagsForResource); apply starts the other areas' reads then, so
+    # they never take quota from the reads a block waits for. None: others need not wait.
+    shared_reads_done: Milestone | None = None
 
     @abstractmethod
     def read(self, api: Api, desired: Desired) -> Any:
@@ -117,6 +124,12 @@ class Area(ABC):
     def fingerprint_data(self, live: Any) -> Any:
         """What of ``live`` enters the fingerprint; everything by default."""
         return live
+
+    def verification_scope(self, desired: Desired, applied: list[Change]) -> Desired:
+        """The policy the post-apply verification re-reads and diffs this area against, given the
+        changes applied to it: all of it by default. An area may narrow it to what ``applied``
+        touched when reading the rest again would cost calls and prove nothing."""
+        return desired
 
 
 _REGISTRY: dict[str, type[Area]] = {}

@@ -28,6 +28,7 @@ numbers could be brute-forced).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import subprocess
@@ -166,6 +167,11 @@ class OptOutsArea(Area):
             arn = live.lists.get(spec.name)
             if arn is not None:
                 live.read[spec.name] = self._read_list(api, spec, arn)
+                if self.early_changes is not None:
+                    # Opting numbers out is protective and needs nothing else: written while the
+                    # other lists (and areas) are still read. The watermark waits for the full plan.
+                    additions = [c for c in self._membership(spec, live.read[spec.name]) if c.action == "add"]
+                    self.early_changes(additions)
         return live
 
     def read_everything(self, api: Api) -> LiveOptOuts:
@@ -303,6 +309,16 @@ class OptOutsArea(Area):
         return changes
 
     # Reporting ------------------------------------------------------------------------------
+
+    def verification_scope(self, desired: Desired, applied: list[Change]) -> Desired:
+        """Only the lists ``applied`` touched: re-reading the watermark (or entries) of a list
+        nothing was written to costs a call at 1/s and proves nothing. A deletion needs the whole
+        account's lists seen again, so then everything is verified."""
+        if any(change.action == "delete" for change in applied):
+            return desired
+        touched = {str(change.data.get("list")) for change in applied}
+        kept = tuple(spec for spec in desired.opt_out_lists if spec.name in touched)
+        return dataclasses.replace(desired, opt_out_lists=kept, prune=desired.prune - {AREA})
 
     def strategy(self, desired: Desired, live: LiveOptOuts) -> str:
         parts = [

@@ -34,6 +34,7 @@ from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.aws import SMS_VOICE, Api, error_code
 from reconciler.config.model import Desired, ProtectConfigurationSpec, ProtectStatus
 from reconciler.countries import SUPPORTED
+from reconciler.milestone import Milestone
 from reconciler.plan import (
     FLAG_ACCOUNT_DEFAULT,
     FLAG_BLOCKED,
@@ -228,10 +229,18 @@ class ProtectArea(Area):
         self._ids: dict[str, str] = {}  # label -> id (from read, and from creates during apply)
         self._arns: dict[str, str] = {}
         self._tags: dict[str, dict[str, str]] = {}  # label -> tags as read (and as written by this run)
+        self._names_read = Milestone()  # every Name tag read: ListTagsForResource is free for others
+        self.shared_reads_done = self._names_read
 
     # Reading --------------------------------------------------------------------------------------
 
     def read(self, api: Api, desired: Desired) -> ProtectLive:
+        try:
+            return self._read(api, desired)
+        finally:  # also after an error: apply's other reads wait for this
+            self._names_read.reach(api.clock())
+
+    def _read(self, api: Api, desired: Desired) -> ProtectLive:
         """List the configurations, then read their tags, rule sets and overrides as three
         concurrent streams (each operation has its own 1/s quota): a configuration's rule sets and
         overrides are read as soon as its Name tag shows the policy names it, so the read takes
@@ -271,6 +280,7 @@ class ProtectArea(Area):
             finally:  # the consumers always learn that nothing more comes, even after an error
                 to_rules.put(None)
                 to_overrides.put(None)
+                self._names_read.reach(api.clock())  # the last ListTagsForResource of this read
 
         def consume(source: queue.Queue[Named], read_one: Callable[[LiveProtectConfiguration, ProtectConfigurationSpec], None]) -> None:
             while (item := source.get()) is not None:
@@ -282,8 +292,8 @@ class ProtectArea(Area):
 
         def read_rules_then_report(config: LiveProtectConfiguration, spec: ProtectConfigurationSpec) -> None:
             read_rules(config, spec)
-            if self.early_blocks is not None:
-                self.early_blocks(self._early_blocks(desired, live, config, spec))
+            if self.early_changes is not None:
+                self.early_changes(self._early_blocks(desired, live, config, spec))
 
         def read_rules(config: LiveProtectConfiguration, spec: ProtectConfigurationSpec) -> None:
             for capability in managed_capabilities(desired, spec, record_of(config.tags)):

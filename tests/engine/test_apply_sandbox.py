@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from engine_support import ACCOUNT, OTHER_ACCOUNT, Harness, policy, replace
-from sortedcontainers import SortedDict
 
 from reconciler.apply import StalePlan
 from reconciler.areas.protect import ProtectArea
@@ -17,14 +16,12 @@ from reconciler.config.model import (
     ConfigurationSetSpec,
     EmergencyBlock,
     NumberOverrideSpec,
-    OptOutListSpec,
     PhoneNumberSpec,
     Policy,
     ProtectConfigurationSpec,
 )
 from reconciler.engine import AccountMismatch, Engine
 from reconciler.guard import GuardError, GuardOptions
-from reconciler.sandbox.state import OptOutEntry
 
 AU = "+61491570156"
 AU_TEST_HANDSET = "+61491570157"
@@ -75,29 +72,6 @@ def test_protect_plan_apply_then_plan_is_empty_and_sends_follow_the_policy(harne
     assert send_error(client, AU_TEST_HANDSET) is None
     configs = client.describe_protect_configurations()["ProtectConfigurations"]
     assert [(c["AccountDefault"], c["DeletionProtectionEnabled"]) for c in configs] == [(True, True)]
-
-
-def test_emergency_block_is_written_before_any_opt_out_read_on_a_million_number_list(harness: Harness) -> None:
-    harness.client().create_configuration_set(ConfigurationSetName="tx")
-    p = protect_policy(opt_out_lists=(OptOutListSpec("big", "additive", (US,)),))
-    assert harness.apply(p).ok
-    # A million opted-out numbers, built directly in the sandbox state.
-    state = harness.state()
-    big = state.opt_out_lists["big"]
-    now = harness.sandbox.world.clock.now()
-    entries = SortedDict({f"+1555{n:07d}": OptOutEntry(now, n % 3 == 0) for n in range(1_000_000)})
-    entries[US] = big.entries[US]
-    big.entries = entries
-    harness.sandbox.calls.clear()
-
-    blocked = replace(p, emergency_blocks=(EmergencyBlock("GB", ("SMS",), "incident"),))
-    result = harness.apply(blocked)
-    assert result.ok, result
-    calls = [(c.operation, c.error) for c in harness.sandbox.calls]
-    block_write = next(i for i, (op, _) in enumerate(calls) if op == "UpdateProtectConfigurationCountryRuleSet")
-    opt_out_reads = [i for i, (op, _) in enumerate(calls) if op in {"DescribeOptedOutNumbers", "DescribeOptOutLists"}]
-    assert opt_out_reads and block_write < min(opt_out_reads), calls
-    assert send_error(harness.client(), GB) == "DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION"
 
 
 def test_saved_plan_is_refused_when_live_state_changed(harness: Harness) -> None:

@@ -1,19 +1,21 @@
-"""Blocks written while the block-phase area is still being read.
+"""Protective changes written while the areas are still being read.
 
 An emergency block on 25 protect configurations needs 100 rule-set reads and 100 updates, each
-at 1 request/s but on separate quotas. Reading everything first and then writing takes 200 s;
-writing each configuration's blocks as soon as its rule sets are read takes about 100 s. The
-block-phase area reports each batch of PHASE_BLOCKS changes through ``Area.early_blocks``; a
-writer thread applies a batch when it may:
+at 1 request/s but on separate quotas: reading everything first and then writing takes 200 s,
+writing each configuration's blocks as soon as its rule sets are read takes about 100 s. Likewise
+numbers a pull request adds to an opt-out list can be written (10/s) while protect is still read.
+Areas report such changes through ``Area.early_changes`` (PHASE_BLOCKS changes, opted-out number
+additions: they depend on nothing else and stop messages rather than allow them); a writer thread
+applies each batch when it may:
 
 * only when nobody has to confirm first (``--auto-approve``, as the apply workflow runs on main),
   and never for a saved plan (``apply FILE``), whose contract is that nothing is written unless
   the whole area still has the fingerprint the reviewed plan was made from;
 * only changes the guard passes on their own (a finding is raised by the full check later).
 
-What the writer could not write is planned again from the full read, as before; what it wrote is
-skipped there (same key). On a failure the writer stops and the apply reports it with every
-block not done.
+Everything else waits for the full plan and the guard, all or nothing, as before. What the writer
+could not write is planned again from the full read; what it wrote is skipped there (same key).
+On a failure the writer stops and the apply reports it with every change not done.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from reconciler.progress import Progress
 log = structlog.get_logger("reconciler.apply")
 
 
-class BlockPipeline:
+class EarlyWriter:
     def __init__(
         self,
         runner: Runner,
@@ -88,9 +90,9 @@ class BlockPipeline:
             outcome = run_changes(self.runner, allowed, self.progress, self.before_write)
             with self._lock:
                 self.applied.extend(outcome.applied)
-            log.info("apply.early_blocks", target=self.target, written=len(outcome.applied))
+            log.info("apply.early_writes", target=self.target, written=len(outcome.applied))
             if not outcome.ok:
                 self.failed, self.error = outcome.failed, outcome.error
 
 
-__all__ = ["BlockPipeline"]
+__all__ = ["EarlyWriter"]
