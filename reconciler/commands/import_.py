@@ -33,10 +33,10 @@ from typing import Any
 import yaml
 
 from reconciler.areas.opt_outs import LiveOptOuts, OptOutsArea
-from reconciler.areas.phone_numbers import NumbersLive, PhoneNumbersArea
+from reconciler.areas.phone_numbers import NumbersLive, PhoneNumbersArea, own_sender_ids
 from reconciler.areas.protect import ProtectArea, ProtectLive
 from reconciler.areas.shares import LiveShares, SharesArea, permission_name, resource_ref
-from reconciler.aws import SMS_VOICE, Api, SandboxSessionFactory, SessionFactory
+from reconciler.aws import Api, SandboxSessionFactory, SessionFactory
 from reconciler.cli import UserError
 from reconciler.config.model import (
     CAPABILITIES,
@@ -132,18 +132,11 @@ def connect_target(factory: SessionFactory, target: Target, rate_scale: float = 
     return engine.start(target.name, classes=[]).api
 
 
-def import_target(factory: SessionFactory, target: Target, api: Api | None = None, rate_scale: float = 1.0) -> Imported:
-    api = api or connect_target(factory, target, rate_scale)
-    empty = Desired(target=target)
-    opt_outs = OptOutsArea(command="import").read_everything(api)
+def _read_the_rest(api: Api, target: Target) -> tuple[LiveShares, NumbersLive, tuple[ProtectLive, list[str]]]:
     shares = SharesArea().read_everything(api)
     # The phone-number area reads numbers and pools when the policy names any; name a probe of
     # each kind (an id and a Name tag that match nothing) so that it lists them all, with tags.
-    sender_ids = tuple(
-        SenderIdSpec(item["SenderId"], item["IsoCountryCode"])
-        for page in api.pages(SMS_VOICE, "DescribeSenderIds", MaxResults=100)
-        for item in page.get("SenderIds", [])
-    )
+    sender_ids = tuple(SenderIdSpec(item["SenderId"], item["IsoCountryCode"]) for item in own_sender_ids(api))
     probe = Desired(
         target=target,
         phone_numbers=(PhoneNumberSpec("phone-import-probe"),),
@@ -151,7 +144,12 @@ def import_target(factory: SessionFactory, target: Target, api: Api | None = Non
         sender_ids=sender_ids,
     )
     numbers = PhoneNumbersArea().read(api, probe)
-    protect = ProtectArea().read(api, empty)
+    return shares, numbers, _read_protect(api, target)
+
+
+def _read_protect(api: Api, target: Target) -> tuple[ProtectLive, list[str]]:
+    """Every protect configuration with a unique Name tag, with all four capabilities."""
+    protect = ProtectArea().read(api, Desired(target=target))
     named = Counter(c.name for c in protect.configurations if c.name)
     notes = [
         f"protect configuration {c.id} has no Name tag; the policy names configurations by it, so it is not imported"
@@ -170,6 +168,22 @@ def import_target(factory: SessionFactory, target: Target, api: Api | None = Non
             protect_configurations=tuple(ProtectConfigurationSpec(name, rules=dict(ALL_RULES)) for name in unique),
         )
         protect = ProtectArea().read(api, full)
+    return protect, notes
+
+
+def import_target(factory: SessionFactory, target: Target, api: Api | None = None, rate_scale: float = 1.0) -> Imported:
+    api = api or connect_target(factory, target, rate_scale)
+    # Every entry of every opt-out list takes most of the time (1 page of 100 a second); the other
+    # areas use other operations' quotas, so they are read meanwhile.
+    lists: list[LiveOptOuts] = []
+
+    def read_lists() -> None:
+        lists.append(OptOutsArea(command="import").read_everything(api))
+
+    rest: list[tuple[LiveShares, NumbersLive, tuple[ProtectLive, list[str]]]] = []
+    api.parallel([read_lists, lambda: rest.append(_read_the_rest(api, target))])
+    opt_outs = lists[0]
+    shares, numbers, (protect, notes) = rest[0]
     notes.extend(
         f"share {s.name} ({s.arn}) has no principals; the policy requires at least one, so it is not imported"
         for s in shares.shares
