@@ -4,9 +4,9 @@
     run = engine.start("prod")                # session (+ AssumeRole), STS account check
     plan = engine.plan(run)                   # read every selected area, diff -> Plan
 
-Apply is phased (see :mod:`reconciler.apply`): the block-phase area (protect) is read and its
-BLOCK changes are written before any other area is read, so an emergency block never waits for
-a million-number opt-out list.
+Apply is phased (see :mod:`reconciler.apply`): the block-phase area (protect) is read first and
+its BLOCK changes are written first, so an emergency block never waits for a million-number
+opt-out list.
 """
 
 from __future__ import annotations

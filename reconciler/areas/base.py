@@ -69,7 +69,7 @@ class Area(ABC):
     name: ClassVar[str]
     operations: ClassVar[tuple[ApiOperation, ...]]
     # True for the area whose BLOCK changes form the first phase (protect): it is read before
-    # every other area and its PHASE_BLOCKS changes are applied before other areas are read.
+    # every other area and its PHASE_BLOCKS changes are applied first (see reconciler/apply.py).
     block_phase: ClassVar[bool] = False
     # Read order among areas (lower first); also the order of sections in reports.
     read_order: ClassVar[int] = 50

@@ -1,7 +1,9 @@
 """``reconciler apply [PLANFILE]``: make live state match the policy, then verify.
 
 Without PLANFILE the plan is computed now and shown before anything is written (blocks first:
-they are written before other areas are read). With PLANFILE (from ``plan --out``) the saved
+they are confirmed and written before other areas are read). With ``--auto-approve`` the apply
+streams: each block and each opted-out number addition is written as soon as it is known, while
+the other areas are still read (reconciler/early_writes.py). With PLANFILE (from ``plan --out``) the saved
 plan is re-checked against live state and the policy and refused when stale.
 
 Asks for confirmation on a terminal; without a terminal it refuses unless ``--auto-approve``.

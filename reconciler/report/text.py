@@ -108,7 +108,7 @@ def render_plan(plan: Plan, colour: bool = False) -> list[str]:
     blocks = [c for c in plan.sorted_changes() if c.phase == PHASE_BLOCKS]
     rest = [c for c in plan.sorted_changes() if c.phase != PHASE_BLOCKS]
     if blocks:
-        lines.append("  Phase 1 — blocks (written before any other area is read):")
+        lines.append("  Phase 1 — blocks (written first, each as soon as it is known):")
         lines += grouped_lines(blocks, colour)
     if rest:
         lines.append("  Phase 2 — changes in dependency order:" if blocks else "  Changes in dependency order:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -150,3 +151,55 @@ def test_an_emergency_block_never_waits_for_an_opt_out_list_read() -> None:
     assert writes[-1] - started < 20  # 12 blocks at 1/s, written while the list is read …
     assert pages[499] - started > 400  # … which takes minutes
     assert gh_status(harness) == {"BLOCK"}
+
+
+def lists_policy(*new: str) -> Any:
+    """The fleet plus three additive lists; ``new`` numbers are added to list-b."""
+    base = ("+12065550100",)
+    return replace(fleet(), opt_out_lists=(
+        OptOutListSpec("list-a", "additive", base),
+        OptOutListSpec("list-b", "additive", tuple(sorted((*base, *new)))),
+        OptOutListSpec("list-c", "additive", base),
+    ))
+
+
+NEW = tuple(f"+1206555{n:04d}" for n in range(1000, 1030))
+
+
+def test_opted_out_numbers_are_added_while_protect_is_still_read_and_only_their_list_is_verified() -> None:
+    harness = Harness()
+    assert harness.apply(lists_policy()).ok
+    harness.sandbox.calls.clear()
+
+    result = on_quotas(harness, lists_policy(*NEW))
+    assert result.ok, result
+    assert sorted(c.key for c in result.applied if c.action == "add") == sorted(
+        f"opt_outs/list-b/{c.after}" for c in result.applied if c.action == "add"
+    )
+    puts = times(harness, "PutOptedOutNumber")
+    assert len(puts) == len(NEW)
+    assert puts[0] < times(harness, READ)[-1], "the additions waited for protect's read"
+    watermark = times(harness, "TagResource")
+    assert len(watermark) == 1 and watermark[0] > puts[-1]  # the watermark vouches for written numbers only
+    # Verification re-reads list-b's watermark only (one tag read after the watermark write).
+    tag_reads_after = [t for t in times(harness, "ListTagsForResource") if t > watermark[0]]
+    assert len(tag_reads_after) == 1
+    live = harness.state().opt_out_lists["list-b"].entries
+    assert set(NEW) <= set(live)
+    assert harness.plan(lists_policy(*NEW)).changes == []
+
+
+def test_a_refusal_after_early_additions_reports_them_as_done() -> None:
+    harness = Harness()
+    with_default = replace(lists_policy(), protect_configurations=tuple(
+        dataclasses.replace(spec, account_default=(spec.name == "p0")) for spec in fleet().desired["prod"].protect_configurations
+    ))
+    assert harness.apply(with_default).ok
+    # The pull request adds numbers and drops the account default, which needs --force.
+    changed = replace(lists_policy(*NEW), protect_configurations=fleet().desired["prod"].protect_configurations)
+    result = on_quotas(harness, changed)
+    assert result.refused is not None and "--force" in result.refused
+    assert len([c for c in result.applied if c.action == "add"]) == len(NEW)
+    assert [c.key for c in result.not_done if c.area == "protect"] == ["protect/p0/account-default"]
+    assert "opt_outs/list-b/watermark" in {c.key for c in result.not_done}
+    assert set(NEW) <= set(harness.state().opt_out_lists["list-b"].entries)

@@ -41,7 +41,7 @@ def test_text_report_starts_with_the_summary_and_masks_numbers() -> None:
     text = render([Plan("prod", [override, CHANGE], account_id="111122223333", region="us-east-1")])
     lines = text.splitlines()
     assert lines[0] == "Plan: 2 changes in 1 target (1 update, 1 add)."
-    assert lines.index("  Phase 1 — blocks (written before any other area is read):") < lines.index(
+    assert lines.index("  Phase 1 — blocks (written first, each as soon as it is known):") < lines.index(
         "  Phase 2 — changes in dependency order:"
     )
     assert "+12065550123" not in text and "+1206555****" in text
