@@ -235,6 +235,15 @@ def _collect(writer: EarlyWriter, into: ApplyResult) -> None:
         log.error("apply.failed", target=into.target, key=writer.failed.key, error=writer.error)
 
 
+def _confirm_and_run(run: TargetRun, stage: Plan, title: str, options: ApplyOptions, result: ApplyResult) -> bool:
+    """Show ``stage`` for confirmation (unless approved up front), then run it. True: go on."""
+    if options.confirm is not None and not options.confirm(stage, title):
+        result.declined = True
+        result.not_done = list(stage.changes)
+        return False
+    return execute(run, stage.changes, options, result)
+
+
 def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResult:
     expected = options.expected
     classes = None
@@ -273,11 +282,7 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
             stage = Plan(target=name, changes=blocks, account_id=early.account_id, region=early.region,
                          areas=first, scope_sizes=early.scope_sizes)
             enforce(early, blocks, options.guard)
-            if options.confirm is not None and not options.confirm(stage, "blocks (applied before other areas are read)"):
-                result.declined = True
-                result.not_done = list(blocks)
-                return result
-            if not execute(run, blocks, options, result):
+            if not _confirm_and_run(run, stage, "blocks (applied before other areas are read)", options, result):
                 return result
     done = {c.key for c in result.applied}
 
@@ -301,11 +306,7 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
         stage = Plan(target=name, changes=rest, account_id=full.account_id, region=full.region, areas=full.areas,
                      strategies=full.strategies, warnings=full.warnings, unmanaged=full.unmanaged,
                      scope_sizes=full.scope_sizes)
-        if options.confirm is not None and not options.confirm(stage, "changes"):
-            result.declined = True
-            result.not_done = list(rest)
-            return result
-        if not execute(run, rest, options, result):
+        if not _confirm_and_run(run, stage, "changes", options, result):
             return result
 
     # Verification: what changed must now plan to nothing.

@@ -29,6 +29,7 @@ from reconciler.aws import (
     declared_rates,
     error_code,
 )
+from reconciler.checkpoint import Checkpoints
 from reconciler.cli import UserError
 from reconciler.config.model import Desired, Policy, Target
 from reconciler.fingerprint import canonical, combine, digest_bytes, secret_digest, secret_key
@@ -106,6 +107,7 @@ class Engine:
         # What the rate limiter reads; pair it with ``sleep`` (e.g. a simulated clock's now/sleep).
         self.clock = clock
         self.apis: list[Api] = []  # every Api created, for call counting in tests and reports
+        self.checkpoint: Checkpoints | None = None  # drift --checkpoint: long reads save their place
 
     # Targets -----------------------------------------------------------------------------------
 
@@ -153,6 +155,7 @@ class Engine:
     def new_area(self, cls: type[Area]) -> Area:
         area = cls()
         area.command = self.command
+        area.checkpoint = self.checkpoint
         return area
 
     # Reading and diffing ------------------------------------------------------------------------

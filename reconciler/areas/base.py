@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from reconciler.checkpoint import Checkpoints
 from reconciler.config.model import Desired
 from reconciler.milestone import Milestone
 from reconciler.plan import Change
@@ -82,6 +83,9 @@ class Area(ABC):
     # messages rather than allow them, so they are written while reads go on
     # (reconciler/early_writes.py). The full diff later yields the same changes with the same keys.
     early_changes: Callable[[list[Change]], None] | None = None
+    # Set by ``drift --checkpoint``: an area whose reads take hours saves its place there and
+    # resumes from it (reconciler/checkpoint.py).
+    checkpoint: Checkpoints | None = None
     # A block-phase area reaches this once it no longer needs operations it shares with other
     # areas' reads (protect: ListTagsForResource); apply starts the other areas' reads then, so
     # they never take quota from the reads a block waits for. None: others need not wait.

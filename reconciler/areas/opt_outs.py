@@ -38,11 +38,13 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar, TypeGuard
 
+import structlog
 from botocore.exceptions import ClientError
 
 from reconciler import costs
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.aws import Api, error_code
+from reconciler.checkpoint import SAVE_EVERY, Checkpoints, ReadState
 from reconciler.cli import UserError
 from reconciler.config.model import Desired, OptOutListSpec
 from reconciler.costs import Command, Strategy
@@ -55,6 +57,8 @@ from reconciler.plan import (
     Change,
 )
 from reconciler.report.mask import mask_number, mask_text, unique_masks
+
+log = structlog.get_logger("reconciler.opt_outs")
 
 AREA = "opt_outs"
 SMS_VOICE = "pinpoint-sms-voice-v2"
@@ -204,13 +208,21 @@ class OptOutsArea(Area):
         if strategy.kind == "none":
             return LiveList(spec.name, arn, strategy, watermark)
         if strategy.kind == "read-all":
-            result = read_all(api, spec.name, arn, strategy, listed=None if spec.mode == "exact" else listed)
+            result = read_all(
+                api, spec.name, arn, strategy, listed=None if spec.mode == "exact" else listed,
+                checkpoint=self.checkpoint, scope=self._scope(spec, arn),
+                expected_entries=watermark.live_count if watermark else None,
+            )
         elif strategy.kind == "lookup":
             result = lookup(api, spec.name, arn, strategy, listed)
         else:
             result = probe(api, spec.name, arn, strategy, listed)
         result.watermark = watermark
         return result
+
+    def _scope(self, spec: OptOutListSpec, arn: str) -> str:
+        """What a saved read is valid for: this command, list, ARN, mode and listed numbers."""
+        return f"{self.command}|{arn}|{spec.mode}|{numbers_digest(spec.numbers)}"
 
     def _delta(self, spec: OptOutListSpec, watermark: Watermark) -> Sequence[str] | None:
         """Listed numbers the watermark does not vouch for; ``None`` if it vouches for nothing known."""
@@ -526,24 +538,63 @@ def read_watermark(api: Api, arn: str) -> Watermark | None:
     return None
 
 
-def read_all(api: Api, name: str, arn: str, strategy: Strategy, listed: Sequence[str] | None) -> LiveList:
-    """Every page. With ``listed``, keep only those numbers (additive); else keep every entry."""
+PROGRESS_EVERY = 100  # pages between progress events of a whole-list read (about 100 s at 1/s)
+
+
+def read_all(
+    api: Api,
+    name: str,
+    arn: str,
+    strategy: Strategy,
+    listed: Sequence[str] | None,
+    checkpoint: Checkpoints | None = None,
+    scope: str = "",
+    expected_entries: int | None = None,
+) -> LiveList:
+    """Every page. With ``listed``, keep only those numbers (additive); else keep every entry.
+
+    Logs ``read.progress`` every PROGRESS_EVERY pages (with the time left when the list's size is
+    known from its watermark). With ``checkpoint``, saves its place every SAVE_EVERY pages under
+    ``scope`` and resumes from a saved place (reconciler/checkpoint.py)."""
     wanted = None if listed is None else set(listed)
-    present: set[str] = set()
-    end_user: set[str] = set()
-    count = calls = 0
-    for page in api.pages(SMS_VOICE, "DescribeOptedOutNumbers", OptOutListName=name, MaxResults=costs.PAGE_SIZE):
+    state = (checkpoint.load(scope) if checkpoint is not None else None) or ReadState()
+    calls = 0
+    total_pages = None if expected_entries is None else costs.read_all_calls(expected_entries)
+    while True:
+        params: dict[str, Any] = {"OptOutListName": name, "MaxResults": costs.PAGE_SIZE}
+        if state.next_token:
+            params["NextToken"] = state.next_token
+        try:
+            page = api.call(SMS_VOICE, "DescribeOptedOutNumbers", **params)
+        except ClientError as error:
+            if state.next_token is None or error_code(error) != "ValidationException":
+                raise
+            log.warning("read.restart", list=name, reason="the saved NextToken was refused", pages=state.pages)
+            state = ReadState()
+            continue
         calls += 1
+        state.pages += 1
         for entry in page.get("OptedOutNumbers", []):
-            count += 1
+            state.entries += 1
             number = entry["OptedOutNumber"]
             if entry.get("EndUserOptedOut"):
-                end_user.add(number)
+                state.end_user.add(number)
             if wanted is None or number in wanted:
-                present.add(number)
+                state.present.add(number)
+        state.next_token = page.get("NextToken")
+        if not state.next_token:
+            break
+        if state.pages % PROGRESS_EVERY == 0:
+            left = None if total_pages is None else max(0, total_pages - state.pages) / costs.READ_RATE
+            log.info("read.progress", area=AREA, list=name, pages=state.pages, entries=state.entries,
+                     **({"seconds_left_at_quota": round(left)} if left is not None else {}))
+        if checkpoint is not None and state.pages % SAVE_EVERY == 0:
+            checkpoint.save(scope, state)
+    if checkpoint is not None:
+        checkpoint.clear(scope)
     return LiveList(
-        name, arn, strategy, complete=True, entry_count=count,
-        present=frozenset(present), end_user=frozenset(end_user), calls=calls,
+        name, arn, strategy, complete=True, entry_count=state.entries,
+        present=frozenset(state.present), end_user=frozenset(state.end_user), calls=calls,
     )
 
 

@@ -15,6 +15,7 @@ import json
 import sys
 from typing import Any
 
+from reconciler.checkpoint import Checkpoints
 from reconciler.commands.plan import compute as compute_plans
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Change, Plan
@@ -31,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     parser.add_argument("--accept", action="store_true",
                         help="rewrite the policy files to match live for the drift found (comments and layout kept)")
+    parser.add_argument("--checkpoint", metavar="DIR",
+                        help="save the place of long list reads in DIR (encrypted with RECONCILER_PLAN_KEY) and resume "
+                             "from it: a drift cut off mid-read continues where it stopped")
     parser.set_defaults(func=run)
 
 
@@ -41,7 +45,10 @@ def categorise(plan: Plan) -> dict[str, list[Any]]:
 
 
 def compute(args: argparse.Namespace) -> list[Plan]:
-    return compute_plans(Context(args, command="drift"), args.target)
+    context = Context(args, command="drift")
+    if getattr(args, "checkpoint", None):
+        context.engine.checkpoint = Checkpoints(args.checkpoint)
+    return compute_plans(context, args.target)
 
 
 def render_text(plans: list[Plan], colour: bool) -> str:
