@@ -15,7 +15,8 @@ Each (service, operation) has a token bucket refilled at the rate the areas decl
 ``ApiOperation.rate_per_second`` (AWS's default quotas: 1/s for almost every control-plane call,
 10/s for Put/DeleteOptedOutNumber). Undeclared pinpoint-sms-voice-v2 and RAM operations get
 1/s; STS is not limited. ``rate_scale`` multiplies every rate (a sandbox running its quotas
-``scale`` times faster); ``rate_scale=0`` disables client-side limiting.
+``scale`` times faster); ``rate_scale=0`` disables client-side limiting. The limiter adapts:
+a throttled answer lowers that operation's rate, successes bring it back (see RateLimiter).
 
 Retry budget
 ------------
@@ -117,7 +118,20 @@ class RetryPolicy:
 
 
 class RateLimiter:
-    """Token buckets (capacity one) per operation: calls of one operation are spaced ``1/rate`` apart."""
+    """Token buckets (capacity one) per operation: calls of one operation are spaced ``1/rate`` apart.
+
+    Adaptive: the declared rates are AWS's *default* quotas, and an account may have lower ones (or
+    share them with other tools). Each throttled answer multiplies that operation's rate by
+    ``DECREASE`` (down to ``MIN_FACTOR`` of it); every ``RECOVER_AFTER`` successes in a row raise it by ``RECOVERY``
+    (a factor) back towards the declared rate. A run thus settles just under the quota it
+    actually gets, with one throttled call every few dozen instead of most of them (which would
+    spend the retry budget), and returns to full speed within about 120 calls once the pressure
+    is gone."""
+
+    DECREASE = 0.7
+    MIN_FACTOR = 1 / 16
+    RECOVERY = 1.25
+    RECOVER_AFTER = 10
 
     def __init__(
         self,
@@ -131,13 +145,40 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
         self._next: dict[tuple[str, str], float] = {}
+        self._factor: dict[tuple[str, str], float] = {}
+        self._streak: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         self.waited = 0.0  # total seconds spent waiting, for progress reports and tests
 
     def rate(self, service: str, operation: str) -> float | None:
         if self.scale <= 0 or service == STS:
             return None
-        return self.rates.get((service, operation), DEFAULT_RATE) * self.scale
+        factor = self._factor.get((service, operation), 1.0)
+        return self.rates.get((service, operation), DEFAULT_RATE) * self.scale * factor
+
+    def throttled(self, service: str, operation: str) -> None:
+        """AWS throttled a call: slow this operation down (multiplicative decrease)."""
+        key = (service, operation)
+        with self._lock:
+            self._factor[key] = max(self.MIN_FACTOR, self._factor.get(key, 1.0) * self.DECREASE)
+            self._streak[key] = 0
+        log.info("rate.reduced", service=service, operation=operation, rate=self.rate(service, operation))
+
+    def succeeded(self, service: str, operation: str) -> None:
+        """A call went through: creep back towards the declared rate (additive increase)."""
+        key = (service, operation)
+        if key in self._factor:
+            with self._lock:
+                streak = self._streak.get(key, 0) + 1
+                if streak < self.RECOVER_AFTER:
+                    self._streak[key] = streak
+                    return
+                self._streak[key] = 0
+                factor = self._factor.get(key, 1.0) * self.RECOVERY
+                if factor >= 1.0:
+                    self._factor.pop(key, None)
+                else:
+                    self._factor[key] = factor
 
     def acquire(self, service: str, operation: str) -> None:
         rate = self.rate(service, operation)
@@ -325,6 +366,8 @@ class Api:
                     and self.retries_used < self.retry.run_budget
                 )
                 self._record(service, operation, params, latency, retries, code, will_retry=can_retry)
+                if self.limiter is not None and code in THROTTLING_CODES:
+                    self.limiter.throttled(service, operation)
                 if not can_retry:
                     raise failure
                 retries += 1
@@ -333,6 +376,8 @@ class Api:
                 self.sleep(self.retry.delay(retries, self.rng))
                 continue
             latency = (time.perf_counter() - started) * 1000
+            if self.limiter is not None:
+                self.limiter.succeeded(service, operation)
             self._record(service, operation, params, latency, retries, "ok", will_retry=False)
             response.pop("ResponseMetadata", None)
             return response
