@@ -133,9 +133,10 @@ def execute(run: TargetRun, changes: Sequence[Change], options: ApplyOptions, re
 
 
 def _read_writing_early(engine: Engine, run: TargetRun, names: list[str], options: ApplyOptions,
-                        wait: Callable[[], None] | None = None) -> tuple[Plan, EarlyWriter]:
+                        wait: Callable[[], None] | None = None) -> tuple[Plan | None, EarlyWriter, UserError | None]:
     """Read and diff ``names`` (after ``wait``) while a writer applies the protective changes they
-    report (reconciler/early_writes.py)."""
+    report (reconciler/early_writes.py). A failed read is returned, not raised, so that what the
+    writer did meanwhile is still reported."""
     writer = EarlyWriter(_RunLanes(run), run.name, options.guard, options.progress(run.name, 0),
                          run.api.clock, run.api.sleep, options.before_write)
     for name in names:
@@ -155,17 +156,18 @@ def _read_writing_early(engine: Engine, run: TargetRun, names: list[str], option
         writer.write()
         return None
 
-    plan = run.api.parallel([read, write])[0]
-    assert plan is not None
-    return plan, writer
+    try:
+        return run.api.parallel([read, write])[0], writer, None
+    except UserError as failure:
+        return None, writer, failure
 
 
 @dataclass
 class _Side:
     """What one of the two concurrent halves of a streaming apply did."""
 
+    result: ApplyResult
     plan: Plan | None = None
-    result: ApplyResult | None = None
     refusal: UserError | None = None
 
 
@@ -176,14 +178,13 @@ def _stream(engine: Engine, run: TargetRun, options: ApplyOptions, result: Apply
     are read while their protective changes (opted-out number additions) are written. Returns the
     block-phase plan, or None when the apply must stop (``result`` says why)."""
     first, others = engine.block_areas(run), engine.other_areas(run)
-    blocks_side, others_side = _Side(result=ApplyResult(run.name)), _Side(result=ApplyResult(run.name))
+    blocks_side, others_side = _Side(ApplyResult(run.name)), _Side(ApplyResult(run.name))
 
     def blocks() -> None:
-        assert blocks_side.result is not None
-        plan, writer = _read_writing_early(engine, run, first, options)
+        plan, writer, blocks_side.refusal = _read_writing_early(engine, run, first, options)
         blocks_side.plan = plan
         _collect(writer, blocks_side.result)
-        if writer.failed is not None:
+        if plan is None or writer.failed is not None:
             return
         written = {c.key for c in writer.applied}
         left = [c for c in plan.changes if c.phase == PHASE_BLOCKS and c.key not in written]
@@ -203,22 +204,23 @@ def _stream(engine: Engine, run: TargetRun, options: ApplyOptions, result: Apply
                 milestone.wait(run.api.clock, run.api.sleep)
 
     def rest() -> None:
-        assert others_side.result is not None
-        others_side.plan, writer = _read_writing_early(engine, run, others, options, wait_for_blocks)
+        others_side.plan, writer, others_side.refusal = _read_writing_early(engine, run, others, options, wait_for_blocks)
         _collect(writer, others_side.result)
 
     run.api.parallel([blocks, rest] if others else [blocks])
     for side in (blocks_side, others_side):
-        assert side.result is not None
         result.applied.extend(side.result.applied)
         result.not_done.extend(side.result.not_done)
         if side.result.failed is not None and result.failed is None:
             result.failed, result.error = side.result.failed, side.result.error
     result.applied.sort(key=Change.sort_key)
-    if blocks_side.refusal is not None:
-        if not result.applied:
-            raise blocks_side.refusal
-        result.refused = blocks_side.refusal.message
+    refusal = blocks_side.refusal or others_side.refusal
+    if refusal is not None:
+        # A failed read or a guard finding: raised when nothing was written, else reported with
+        # what the early writers did.
+        if not result.applied and result.failed is None:
+            raise refusal
+        result.refused = refusal.message
         return None
     if result.failed is not None:
         planned = [*(blocks_side.plan.changes if blocks_side.plan else []), *(others_side.plan.changes if others_side.plan else [])]

@@ -203,3 +203,28 @@ def test_a_refusal_after_early_additions_reports_them_as_done() -> None:
     assert [c.key for c in result.not_done if c.area == "protect"] == ["protect/p0/account-default"]
     assert "opt_outs/list-b/watermark" in {c.key for c in result.not_done}
     assert set(NEW) <= set(harness.state().opt_out_lists["list-b"].entries)
+
+
+def test_a_failed_protect_read_is_reported_with_the_additions_written_meanwhile(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from reconciler.aws import Api
+
+    harness = Harness()
+    assert harness.apply(lists_policy()).ok
+    original = Api.call
+    reads = {"n": 0}
+
+    def denied_late(self: Api, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        if operation == READ:
+            reads["n"] += 1
+            if reads["n"] == 10:  # long after list-b's additions started
+                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, operation)
+        return original(self, service, operation, **params)
+
+    monkeypatch.setattr(Api, "call", denied_late)
+    result = on_quotas(harness, lists_policy(*NEW))
+    assert not result.ok
+    assert result.refused is not None and "reading protect failed" in result.refused
+    assert len([c for c in result.applied if c.action == "add"]) == len(NEW)
+    assert set(NEW) <= set(harness.state().opt_out_lists["list-b"].entries)
