@@ -344,19 +344,20 @@ class Api:
                 self._listings.clear()
         retries = 0
         while True:
-            # Calls of one operation leave in the order of their rate-limit slots (threads of
-            # :meth:`parallel` share quotas): a later slot never overtakes an earlier one, which
-            # on a simulated clock would reach the quota's bucket out of time order. Other
-            # operations are not held up; each operation is quota-bound well below 1/latency.
+            # Calls of one operation take their rate-limit slots in turn (threads of :meth:`parallel`
+            # share quotas). On the wall clock a call is sent once it has its slot, so several of
+            # one operation may be in flight (10 PutOptedOutNumber a second need that at 100 ms
+            # or more of latency). On a simulated clock each call is also answered before the next
+            # slot is given: threads keep time lanes of their own, and a later slot must never
+            # reach the quota's bucket before an earlier one.
+            serialise = self.clock is not time.monotonic
             with self._gate(service, operation):
                 if self.limiter is not None:
                     self.limiter.acquire(service, operation)
-                started = time.perf_counter()
-                try:
-                    response: dict[str, Any] = method(**params)
-                    failure: Exception | None = None
-                except Exception as error:
-                    failure = error
+                if serialise:
+                    started, response, failure = self._send(method, params)
+            if not serialise:
+                started, response, failure = self._send(method, params)
             if failure is not None:
                 latency = (time.perf_counter() - started) * 1000
                 code = error_code(failure) or type(failure).__name__
@@ -381,6 +382,14 @@ class Api:
             self._record(service, operation, params, latency, retries, "ok", will_retry=False)
             response.pop("ResponseMetadata", None)
             return response
+
+    @staticmethod
+    def _send(method: Callable[..., dict[str, Any]], params: dict[str, Any]) -> tuple[float, dict[str, Any], Exception | None]:
+        started = time.perf_counter()
+        try:
+            return started, method(**params), None
+        except Exception as error:
+            return started, {}, error
 
     def _gate(self, service: str, operation: str) -> threading.Lock:
         with self._lock:

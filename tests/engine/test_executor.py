@@ -107,3 +107,52 @@ def test_the_first_failure_stops_every_lane_and_reports_what_was_not_done() -> N
     assert [c.key for c in outcome.applied] == ["opt_outs/1"]
     assert sorted(c.key for c in outcome.not_done) == ["opt_outs/2", "protect/2", "shares/later"]
     assert ("start", "opt_outs/2") not in runner.events and ("start", "shares/later") not in runner.events
+
+
+def test_independent_members_of_one_area_run_in_several_lanes() -> None:
+    barrier = threading.Barrier(2, timeout=5)
+    runner = Recorder({"opt_outs/list/a": barrier.wait, "opt_outs/list/b": barrier.wait})
+    members = [change("opt_outs", f"opt_outs/list/{k}", order=ORDER_MEMBERS_ADD) for k in "abcd"]
+    outcome = run_changes(runner, members, progress())
+    assert outcome.ok, outcome.error
+
+
+def test_on_the_wall_clock_several_puts_are_in_flight_at_once() -> None:
+    """At 100 ms or more of latency one caller cannot use a 10/s quota: calls of one operation
+    overlap once each has its rate-limit slot."""
+    from engine_support import policy
+
+    from reconciler.apply import ApplyOptions, apply_target
+    from reconciler.aws import SandboxSessionFactory
+    from reconciler.config.model import OptOutListSpec
+    from reconciler.engine import Engine
+    from reconciler.sandbox import Latency, Sandbox
+    from reconciler.sandbox.state import Clock, World
+
+    sandbox = Sandbox(world=World(Clock(simulated=False)))
+    numbers = tuple(f"+1206555{n:04d}" for n in range(1000, 1040))
+    p = policy(opt_out_lists=(OptOutListSpec("list", "additive", numbers),))
+    sandbox.gateway.latency = Latency(0.05)
+    handle = sandbox.gateway.handle
+    lock = threading.Lock()
+    flight = {"now": 0, "most": 0}
+
+    def counting(service: str, request: object) -> object:
+        put = b"PutOptedOutNumber" in str(getattr(request, "headers", {}).get("X-Amz-Target", "")).encode()
+        if put:
+            with lock:
+                flight["now"] += 1
+                flight["most"] = max(flight["most"], flight["now"])
+        try:
+            return handle(service, request)
+        finally:
+            if put:
+                with lock:
+                    flight["now"] -= 1
+
+    sandbox.gateway.handle = counting  # type: ignore[method-assign]
+    engine = Engine(p, SandboxSessionFactory(sandbox), rate_scale=10.0, command="apply")  # 100 puts/s
+    result = apply_target(engine, "prod", ApplyOptions())
+    assert result.ok, result
+    assert flight["most"] >= 2
+    assert set(numbers) <= set(sandbox.world.region("111122223333", "us-east-1").opt_out_lists["list"].entries)
