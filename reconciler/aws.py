@@ -78,6 +78,17 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
 )
 DEFAULT_RATE = 1.0
 READ_PREFIXES = ("Describe", "List", "Get")  # operations that change nothing
+
+
+def keeps_listings(service: str, operation: str) -> bool:
+    """Writes that cannot change what the cached listings (phone numbers, pools, sender IDs,
+    opt-out lists) return: opted-out entries, tags (not part of any listing), protect
+    configurations and their rules, RAM. Any other write forgets every cached listing."""
+    return (
+        service == RAM
+        or operation in {"PutOptedOutNumber", "DeleteOptedOutNumber", "TagResource", "UntagResource"}
+        or "ProtectConfiguration" in operation
+    )
 T = TypeVar("T")
 
 
@@ -280,8 +291,9 @@ class Api:
 
     def listing(self, service: str, operation: str, **params: Any) -> list[dict[str, Any]]:
         """Every page of a listing, read once per run and shared by the areas that need it
-        (quotas are 1 request/s: two areas listing the same numbers would pay twice). Any write
-        through this Api forgets every cached listing, so nothing read before a write is reused."""
+        (quotas are 1 request/s: two areas listing the same numbers would pay twice). A write that
+        could change a listing (see :func:`keeps_listings`) forgets every cached listing, so
+        nothing read before it is reused."""
         key = (service, operation, tuple(sorted((k, repr(v)) for k, v in params.items())))
         with self._lock:
             lock = self._listing_locks.setdefault(key, threading.Lock())
@@ -339,7 +351,7 @@ class Api:
                 "policy would not allow it: add it to the area's `operations`"
             )
         method = getattr(self.client(service), xform_name(operation))
-        if not operation.startswith(READ_PREFIXES) and self._listings:
+        if not operation.startswith(READ_PREFIXES) and self._listings and not keeps_listings(service, operation):
             with self._lock:
                 self._listings.clear()
         retries = 0

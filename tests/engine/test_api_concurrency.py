@@ -53,6 +53,13 @@ def test_a_listing_is_read_once_per_run_until_something_is_written(harness: Harn
     first = run.api.listing(SMS_VOICE, "DescribeOptOutLists", MaxResults=100)
     assert run.api.listing(SMS_VOICE, "DescribeOptOutLists", MaxResults=100) == first
     assert run.api.calls[f"{SMS_VOICE}.DescribeOptOutLists"] == 1
+    # An opted-out number, a tag or a protect rule cannot change a listing: it stays cached.
+    run.api.call(SMS_VOICE, "PutOptedOutNumber", OptOutListName="Default", OptedOutNumber="+12065550100")
+    created = run.api.call(SMS_VOICE, "CreateProtectConfiguration")
+    run.api.call(SMS_VOICE, "UpdateProtectConfigurationCountryRuleSet", ProtectConfigurationId=created["ProtectConfigurationId"],
+                 NumberCapability="SMS", CountryRuleSetUpdates={"GH": {"ProtectStatus": "BLOCK"}})
+    run.api.listing(SMS_VOICE, "DescribeOptOutLists", MaxResults=100)
+    assert run.api.calls[f"{SMS_VOICE}.DescribeOptOutLists"] == 1
     run.api.call(SMS_VOICE, "CreateOptOutList", OptOutListName="fresh")
     again = run.api.listing(SMS_VOICE, "DescribeOptOutLists", MaxResults=100)
     assert run.api.calls[f"{SMS_VOICE}.DescribeOptOutLists"] == 2
