@@ -127,11 +127,31 @@ def emergency_copy(context: Context) -> Path:
     return directory
 
 
+# What the block phase calls: the account check, the protect operations, and tag reads and writes
+# of protect configurations. Calls before the last block that other areas make for the rest of the
+# apply (numbers, pools, shares, lists: other quotas) are counted apart, in "other_calls_until_last_block".
+BLOCK_PHASE_OPERATIONS = frozenset({
+    "GetCallerIdentity", "DescribeProtectConfigurations", "DescribeConfigurationSets",
+    "GetProtectConfigurationCountryRuleSet", "ListProtectConfigurationRuleSetNumberOverrides", UPDATE_RULES,
+    "PutProtectConfigurationRuleSetNumberOverride",
+})
+TAG_OPERATIONS = frozenset({"ListTagsForResource", "TagResource", "UntagResource"})
+
+
+def block_phase_call(call: Any) -> bool:
+    if call.operation in BLOCK_PHASE_OPERATIONS:
+        return True
+    return call.operation in TAG_OPERATIONS and ":protect-configuration/" in (call.resource or "")
+
+
 def mark_last_block(context: Context) -> None:
     times = [c.time for c in context.sandbox.calls if c.operation == UPDATE_RULES and c.error is None]
     if times:
-        context.marks["last_block"] = max(times)
-        context.metrics["calls_until_last_block"] = sum(1 for c in context.sandbox.calls if c.time <= max(times))
+        last = max(times)
+        context.marks["last_block"] = last
+        before = [c for c in context.sandbox.calls if c.time <= last]
+        context.metrics["calls_until_last_block"] = sum(1 for c in before if block_phase_call(c))
+        context.metrics["other_calls_until_last_block"] = sum(1 for c in before if not block_phase_call(c))
     context.notes.append(f"{len(times)} {UPDATE_RULES} call(s)")
 
 

@@ -262,6 +262,21 @@ class ProtectArea(Area):
         Named = tuple[LiveProtectConfiguration, ProtectConfigurationSpec, float] | None
         to_rules: queue.Queue[Named] = queue.Queue()
         to_overrides: queue.Queue[Named] = queue.Queue()
+        # In a streaming apply (blocks written as they become known) the reads blocks depend on come
+        # first: a configuration's overrides are read with its rule sets only when the policy gives
+        # it a BLOCK override, the others' once every rule set is read.
+        streaming = self.early_changes is not None
+        later: list[Named] = []
+
+        def rules_then_later_overrides() -> None:
+            try:
+                consume(to_rules, read_rules_then_report)
+            finally:  # also after an error: the overrides reader must learn that nothing more comes
+                if streaming:
+                    now = api.clock()  # on a simulated clock: not before the last rule set was read
+                    for config, spec, _ in [item for item in later if item is not None]:
+                        to_overrides.put((config, spec, now))
+                    to_overrides.put(None)
 
         def read_tags() -> None:
             try:
@@ -276,10 +291,14 @@ class ProtectArea(Area):
                     if spec is not None:
                         ready = (config, spec, api.clock())
                         to_rules.put(ready)
-                        to_overrides.put(ready)
+                        if streaming and not any(o.action == "BLOCK" for o in spec.number_overrides):
+                            later.append(ready)  # its overrides cannot hold a block: read after the rules
+                        else:
+                            to_overrides.put(ready)
             finally:  # the consumers always learn that nothing more comes, even after an error
                 to_rules.put(None)
-                to_overrides.put(None)
+                if not streaming:
+                    to_overrides.put(None)
                 self._names_read.reach(api.clock())  # the last ListTagsForResource of this read
 
         def consume(source: queue.Queue[Named], read_one: Callable[[LiveProtectConfiguration, ProtectConfigurationSpec], None]) -> None:
@@ -327,7 +346,7 @@ class ProtectArea(Area):
 
         api.parallel([
             read_tags,
-            lambda: consume(to_rules, read_rules_then_report),
+            rules_then_later_overrides,
             lambda: consume(to_overrides, read_overrides),
             read_sets,
         ])

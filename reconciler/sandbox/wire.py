@@ -50,7 +50,8 @@ class Identity:
 
 @dataclass(frozen=True)
 class CallRecord:
-    """One logged call. No parameters are kept: they may hold personal data (phone numbers)."""
+    """One logged call. No parameters are kept (they may hold personal data: phone numbers), only
+    the ARN of a tag operation's resource, which names a resource, never a person."""
 
     service: str
     operation: str
@@ -58,6 +59,7 @@ class CallRecord:
     region: str
     time: float
     error: str | None = None
+    resource: str | None = None
 
 
 def _credential_scope(headers: Headers) -> list[str]:
@@ -136,9 +138,12 @@ class Gateway:
         request_id = str(uuid.uuid4())
         operation_name = "?"
         identity: Identity | None = None
+        resource: str | None = None
         try:
             decoded = protocol.decode(request)
             operation_name = decoded.operation.name
+            if isinstance(decoded.params, dict) and isinstance(decoded.params.get("ResourceArn"), str):
+                resource = decoded.params["ResourceArn"]
             identity = self.identify(request.headers, protocol)
             fault = self.faults.pick(operation_name) if self.faults is not None else None
             if fault == DROP:
@@ -175,19 +180,20 @@ class Gateway:
             with self.world.lock:
                 result = dispatch(call)
             response = protocol.encode_result(decoded.operation, result, request_id)
-            self._log(service, operation_name, identity, None)
+            self._log(service, operation_name, identity, None, resource)
             if fault == DROP_AFTER:
                 raise ConnectionDropped(operation_name)
             return response
         except ApiError as error:
-            self._log(service, operation_name, identity, error.code)
+            self._log(service, operation_name, identity, error.code, resource)
             return protocol.encode_error(error, request_id)
 
-    def _log(self, service: str, operation: str, identity: Identity | None, error: str | None) -> None:
+    def _log(self, service: str, operation: str, identity: Identity | None, error: str | None,
+             resource: str | None = None) -> None:
         account = identity.account if identity else "?"
         region = identity.region if identity else "?"
         with self._calls_lock:
-            self.calls.append(CallRecord(service, operation, account, region, self.world.clock.now(), error))
+            self.calls.append(CallRecord(service, operation, account, region, self.world.clock.now(), error, resource))
 
 
 class _RawBody:

@@ -107,9 +107,13 @@ def test_apply_under_faults_stops_cleanly_then_converges(
         elif not outcome.ok:
             soakmode.tally("fault-injected applies stopped with a summary")
             lines = describe(outcome)
-            assert outcome.failed is not None and outcome.error, lines
-            assert f"  FAILED: {outcome.failed.key}: {outcome.error}" in lines, lines
-            assert len(outcome.applied) + 1 + len(outcome.not_done) >= 1
+            if outcome.failed is not None:
+                assert outcome.error, lines
+                assert f"  FAILED: {outcome.failed.key}: {outcome.error}" in lines, lines
+                assert len(outcome.applied) + 1 + len(outcome.not_done) >= 1
+            else:  # a read failed after protective changes were written meanwhile: reported, not lost
+                assert outcome.refused is not None and "failed" in outcome.refused, lines
+                assert outcome.applied and "  refused, nothing more was changed:" in lines, lines
             # What the summary says was done is done: none of it is still pending.
             still = {identity(c) for c in outcome.applied} & {identity(c) for c in left_changes}
             assert not still, (lines, still)
