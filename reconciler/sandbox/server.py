@@ -91,6 +91,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(protocol_for(service_hint).encode_error(error, "oversized"))
             return
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # The client went away mid-request (killed, connection dropped): like any HTTP server,
+            # and AWS, never act on a request that did not arrive whole. (A truncated JSON body
+            # could otherwise parse as ``{}``: a CreateProtectConfiguration without its tags.)
+            self.close_connection = True
+            return
         request = RawRequest(
             self.command, parts.path or "/", parse_qs(parts.query, keep_blank_values=True), headers, body
         )

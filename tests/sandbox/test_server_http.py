@@ -340,3 +340,21 @@ def test_a_huge_declared_body_is_refused_without_being_read(server):
         reply = raw.recv(65536)
     assert reply.startswith(b"HTTP/1.1 413 ") and b"RequestEntityTooLargeException" in reply
     assert _client(server, "sts").get_caller_identity()["Account"] == OWNER
+
+
+def test_a_request_cut_off_mid_body_is_never_acted_on(server):
+    """A client killed while sending: the body is shorter than its Content-Length. An empty JSON
+    body would otherwise parse as ``{}``: a protect configuration without its Name tag."""
+    host, port = server.server_address[:2]
+    body = b'{"Tags": [{"Key": "Name", "Value": "strict"}]}'
+    with socket.create_connection((host, port), timeout=10) as raw:
+        raw.sendall(
+            b"POST / HTTP/1.1\r\nHost: sandbox\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            b"X-Amz-Target: PinpointSMSVoiceV2.CreateProtectConfiguration\r\n"
+            b"Authorization: AWS4-HMAC-SHA256 Credential=111122223333/20260101/us-east-1/sms-voice/aws4_request, "
+            b"SignedHeaders=host, Signature=00\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        )
+        raw.shutdown(socket.SHUT_WR)  # the client is gone: no more bytes will come
+        assert raw.recv(65536) == b""  # closed without an answer
+    sms = _client(server, SMS, account="111122223333")
+    assert sms.describe_protect_configurations()["ProtectConfigurations"] == []
