@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
-import sys
 from collections.abc import Sequence
 
 from reconciler import __version__
@@ -46,10 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as error:
-        print(f"error: {error.message}", file=sys.stderr)
+        from reconciler.logs import say
+
+        say(f"error: {error.message}", "error", "command.error")
         if error.hint:
-            print(f"hint: {error.hint}", file=sys.stderr)
+            say(f"hint: {error.hint}", "error", "command.hint")
         return error.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        from reconciler.logs import say
+
+        say("interrupted", "error", "command.interrupted")
         return 130

@@ -49,7 +49,30 @@ class _CurrentStderr:
         return sys.stderr.isatty()
 
 
+_format = "console"  # as configured; ``say`` follows it
+
+
+def say(text: str, level: str = "info", event: str = "message") -> None:
+    """A line for the person running the command (an error, its hint, a saved file) on stderr:
+    plain text, or with ``--log-format json`` one JSON object like every log line, so that a JSON
+    log stays machine-readable to the end. The text is the product's own (errors built from AWS
+    answers are masked where they are made); a validation error may quote the user's own file."""
+    masked = text
+    if _format == "json":
+        import datetime as dt
+        import json
+
+        stamp = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+        line = json.dumps({"event": event, "level": level, "message": masked, "timestamp": stamp}, sort_keys=True)
+        sys.stderr.write(line + "\n")
+    else:
+        sys.stderr.write(masked + "\n")
+    sys.stderr.flush()
+
+
 def configure(log_format: str = "console", verbosity: int = 0, stream: TextIO | None = None) -> None:
+    global _format
+    _format = log_format
     out: Any = stream or _CurrentStderr()
     # A terminal shows a progress bar; CI (no terminal) gets structured progress events at INFO.
     level = logging.DEBUG if verbosity > 0 else (logging.WARNING if out.isatty() else logging.INFO)

@@ -19,6 +19,7 @@ from reconciler.aws import SandboxSessionFactory, SessionFactory
 from reconciler.cli import UserError
 from reconciler.config.model import Policy
 from reconciler.engine import Engine
+from reconciler.logs import say
 
 BUILTIN = "builtin-example"
 RATE_SCALE_ENV = "RECONCILER_RATE_SCALE"
@@ -58,7 +59,7 @@ def load(config_dir: str) -> Policy:
                         hint="fix the errors above (`reconciler validate` shows them too)")
     warnings = [d for d in diagnostics if not d.is_error]
     if warnings:
-        print(format_text(warnings).rstrip(), file=sys.stderr)
+        say(format_text(warnings).rstrip(), "warning", "policy.warnings")
     return policy
 
 
@@ -90,7 +91,7 @@ def hold_snapshot(snapshot: str) -> IO[str]:
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        print(f"waiting for another apply to finish with sandbox snapshot {snapshot}", file=sys.stderr)
+        say(f"waiting for another apply to finish with sandbox snapshot {snapshot}", "info", "sandbox.waiting")
         fcntl.flock(handle, fcntl.LOCK_EX)
     return handle
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from reconciler.config.model import (
     Target,
 )
 from reconciler.countries import SUPPORTED
+from reconciler.logs import say
 from reconciler.options import add_common, load, open_sandbox, rate_scale, setup_logging
 
 NUMBERS_DIR = "numbers"
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     write_files(out, files)
     for item in imports:
         for note in item.notes:
-            print(f"warning: {item.target.name}: {note}", file=sys.stderr)
+            say(f"warning: {item.target.name}: {note}", "warning", "import.note")
     print(f"wrote {len(files)} files to {out} ({', '.join(t.name for t in targets)})")
     return 0
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from reconciler.guard import GuardOptions, check
+from reconciler.logs import say
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Plan
 from reconciler.report import json_report, text
@@ -52,6 +53,6 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(render(plans, args.format))
     if args.out:
         json_report.save(plans, args.out)
-        print(f"Saved the plan to {args.out}; apply it with: reconciler apply {args.out}", file=sys.stderr)
+        say(f"Saved the plan to {args.out}; apply it with: reconciler apply {args.out}", "info", "plan.saved")
     changed = any(plan.changes for plan in plans)
     return 2 if args.detailed_exitcode and changed else 0
