@@ -181,6 +181,15 @@ def _stream(engine: Engine, run: TargetRun, options: ApplyOptions, result: Apply
     blocks_side, others_side = _Side(ApplyResult(run.name)), _Side(ApplyResult(run.name))
 
     def blocks() -> None:
+        try:
+            write_blocks()
+        finally:  # whatever happened, the other areas' reads must not wait for ever
+            for name in first:
+                milestone = run.areas[name].shared_reads_done
+                if milestone is not None:
+                    milestone.reach(run.api.clock())
+
+    def write_blocks() -> None:
         plan, writer, blocks_side.refusal = _read_writing_early(engine, run, first, options)
         blocks_side.plan = plan
         _collect(writer, blocks_side.result)
