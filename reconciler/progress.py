@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -15,6 +16,10 @@ WIDTH = 30
 
 
 class Progress:
+    # Several writers of one apply (blocks, opted-out additions, the executor's lanes) may report at
+    # once: one line at a time on the shared terminal.
+    _terminal = threading.Lock()
+
     def __init__(self, target: str, total: int, stream: TextIO | None = None, tty: bool | None = None) -> None:
         self.target = target
         self.total = total
@@ -27,15 +32,17 @@ class Progress:
         if self.tty:
             filled = int(WIDTH * self.done / max(self.total, 1))
             bar = "#" * filled + "-" * (WIDTH - filled)
-            self.stream.write(f"\r\033[K[{bar}] {self.done}/{self.total} {change.key}"[:200])
-            self.stream.flush()
+            with self._terminal:
+                self.stream.write(f"\r\033[K[{bar}] {self.done}/{self.total} {change.key}"[:200])
+                self.stream.flush()
 
     def finish(self, change: Change, outcome: str) -> None:
         self.done += 1
         if self.tty:
             if self.done == self.total or outcome != "ok":
-                self.stream.write("\r\033[K")
-                self.stream.flush()
+                with self._terminal:
+                    self.stream.write("\r\033[K")
+                    self.stream.flush()
             return
         log.info(
             "apply.step",
