@@ -7,8 +7,14 @@ For one target::
        BLOCK rules, BLOCK overrides) are guarded, confirmed and written — before any other area
        is read, so an emergency block never waits for a million-number opt-out list
     3. read the other areas; guard, confirm and run the remaining changes in dependency order
-    4. re-read every area that changed and diff again: the plan must be empty, else exit 1
-       listing the residue
+       (reconciler/executor.py)
+    4. re-read what changed (``Area.verification_scope``) and diff again: the plan must be empty,
+       else exit 1 listing the residue
+
+With nothing to confirm (``--auto-approve``, no saved plan) steps 2 and 3 stream (``_stream``):
+each block is written as soon as its configuration's rule sets are read, the other areas are read
+meanwhile (once protect's Name tags are read) and opted-out number additions are written as soon
+as their list is read (reconciler/early_writes.py); the rest waits for the whole plan and the guard.
 
 With a saved plan (``apply FILE``) every step first checks that the live state of the areas it
 read still has the saved fingerprint and that the changes computed now are exactly the saved
