@@ -144,7 +144,7 @@ def _read_writing_early(engine: Engine, run: TargetRun, names: list[str], option
     report (reconciler/early_writes.py). A failed read is returned, not raised, so that what the
     writer did meanwhile is still reported."""
     writer = EarlyWriter(_RunLanes(run), run.name, options.guard, options.progress(run.name, 0),
-                         run.api.clock, run.api.sleep, options.before_write)
+                         run.api.clock, run.api.wait_until, options.before_write)
     for name in names:
         run.areas[name].early_changes = writer.report
 
@@ -216,7 +216,7 @@ def _stream(engine: Engine, run: TargetRun, options: ApplyOptions, result: Apply
         for name in first:
             milestone = run.areas[name].shared_reads_done
             if milestone is not None:
-                milestone.wait(run.api.clock, run.api.sleep)
+                milestone.wait(run.api.wait_until)
 
     def rest() -> None:
         others_side.plan, writer, others_side.refusal = _read_writing_early(engine, run, others, options, wait_for_blocks)

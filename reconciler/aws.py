@@ -306,6 +306,14 @@ class Api:
                     self._listings[key] = cached
             return cached
 
+    def wait_until(self, moment: float) -> None:
+        """Wait until ``moment`` on the Api's clock. Handing work between threads, this keeps a
+        simulated clock honest (each thread has its own time lane: a consumer must not act before
+        the moment its producer handed the work over); on a wall clock it is usually a no-op."""
+        lag = moment - self.clock()
+        if lag > 0:
+            self.sleep(lag)
+
     def parallel(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
         """Run ``tasks`` in one thread each and return their results in order.
 
@@ -323,9 +331,7 @@ class Api:
         errors: list[tuple[int, BaseException]] = []
 
         def run(index: int, task: Callable[[], T]) -> None:
-            lag = start - self.clock()
-            if lag > 0:
-                self.sleep(lag)
+            self.wait_until(start)
             try:
                 results[index] = task()
             except BaseException as error:  # re-raised in the caller below
@@ -337,9 +343,7 @@ class Api:
             thread.start()
         for thread in threads:
             thread.join()
-        lag = max(ends) - self.clock()
-        if lag > 0:
-            self.sleep(lag)
+        self.wait_until(max(ends))
         if errors:
             raise min(errors, key=lambda item: item[0])[1]
         return results
@@ -408,14 +412,15 @@ class Api:
             return self._gates.setdefault((service, operation), threading.Lock())
 
     def pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Follow NextToken to the last page."""
+        """Follow the pagination token to the last page (RAM spells it ``nextToken``)."""
+        token_key = "nextToken" if service == RAM else "NextToken"
         token: str | None = None
         while True:
             if token:
-                params["NextToken"] = token
+                params[token_key] = token
             page = self.call(service, operation, **params)
             yield page
-            token = page.get("NextToken")
+            token = page.get(token_key)
             if not token:
                 return
 

@@ -42,7 +42,7 @@ class EarlyWriter:
         guard: GuardOptions,
         progress: Progress,
         clock: Callable[[], float],
-        sleep: Callable[[float], None],
+        wait_until: Callable[[float], None],
         before_write: Callable[[], None] | None = None,
     ) -> None:
         self.runner = runner
@@ -50,7 +50,7 @@ class EarlyWriter:
         self.guard = guard
         self.progress = progress
         self.clock = clock
-        self.sleep = sleep
+        self.wait_until = wait_until
         self.before_write = before_write
         self.batches: queue.Queue[tuple[list[Change], float] | None] = queue.Queue()
         self.applied: list[Change] = []
@@ -80,9 +80,7 @@ class EarlyWriter:
             changes, ready_at = item
             if self.failed is not None:
                 continue
-            lag = ready_at - self.clock()  # on a simulated clock: not before the batch was read
-            if lag > 0:
-                self.sleep(lag)
+            self.wait_until(ready_at)  # not before the batch was read
             allowed = [c for c in changes if self.may_write(c)]
             if not allowed:
                 continue

@@ -23,11 +23,10 @@ class Milestone:
     def reached(self) -> bool:
         return self._event.is_set()
 
-    def wait(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    def wait(self, wait_until: Callable[[float], None]) -> None:
+        """Block until reached, then ``wait_until`` (``Api.wait_until``) the moment it was reached."""
         self._event.wait()
-        lag = self._at - clock()
-        if lag > 0:
-            sleep(lag)
+        wait_until(self._at)
 
 
 __all__ = ["Milestone"]

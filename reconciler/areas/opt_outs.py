@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, ClassVar, TypeGuard
+from typing import Any, ClassVar, Literal, TypeGuard
 
 import structlog
 from botocore.exceptions import ClientError
@@ -682,47 +682,45 @@ def _collect(response: dict[str, Any], present: set[str], end_user: set[str]) ->
 
 
 def _additions(name: str, numbers: Sequence[str], verified: bool, labels: dict[str, str]) -> list[Change]:
+    label = "add" if verified else "add (unverified: up to)"
+    flags = frozenset() if verified else frozenset({"unverified"})
+    return _members("add", name, numbers, labels, ORDER_MEMBERS_ADD, flags, lambda m: f"{label} {m} to {name}")
+
+
+def _removals(name: str, numbers: Sequence[str], labels: dict[str, str]) -> list[Change]:
+    return _members("remove", name, numbers, labels, ORDER_MEMBERS_REMOVE, frozenset(),
+                    lambda m: f"remove {m} from {name} (exact mode)")
+
+
+def _members(
+    action: Literal["add", "remove"],
+    name: str,
+    numbers: Sequence[str],
+    labels: dict[str, str],
+    order: int,
+    flags: frozenset[str],
+    summary: Callable[[str], str],
+) -> list[Change]:
+    """One change per number (sorted, unique), keyed and shown by its mask; the number itself
+    travels in ``secret`` only."""
     if not numbers:
         return []
     data = {"list": name}  # shared by every change of the list: one dict, not a million
     scope = f"{AREA}/{name}"
-    flags = frozenset() if verified else frozenset({"unverified"})
-    label = "add" if verified else "add (unverified: up to)"
     return [
         Change(
             AREA,
-            "add",
+            action,
             "opted-out-number",
             f"{scope}/{labels[number]}",
-            after=labels[number],
-            order=ORDER_MEMBERS_ADD,
+            before=labels[number] if action == "remove" else None,
+            after=labels[number] if action == "add" else None,
+            order=order,
             flags=flags,
             data=data,
             secret=number,
             scope=scope,
-            summary=f"{label} {labels[number]} to {name}",
-        )
-        for number in numbers  # sorted and unique
-    ]
-
-
-def _removals(name: str, numbers: Sequence[str], labels: dict[str, str]) -> list[Change]:
-    if not numbers:
-        return []
-    data = {"list": name}
-    scope = f"{AREA}/{name}"
-    return [
-        Change(
-            AREA,
-            "remove",
-            "opted-out-number",
-            f"{scope}/{labels[number]}",
-            before=labels[number],
-            order=ORDER_MEMBERS_REMOVE,
-            data=data,
-            secret=number,
-            scope=scope,
-            summary=f"remove {labels[number]} from {name} (exact mode)",
+            summary=summary(labels[number]),
         )
         for number in numbers
     ]

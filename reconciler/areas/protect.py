@@ -26,13 +26,19 @@ import queue
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from botocore.exceptions import ClientError
 
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.aws import SMS_VOICE, Api, error_code
-from reconciler.config.model import Desired, ProtectConfigurationSpec, ProtectStatus
+from reconciler.config.model import (
+    Capability,
+    CapabilityRules,
+    Desired,
+    ProtectConfigurationSpec,
+    ProtectStatus,
+)
 from reconciler.countries import SUPPORTED
 from reconciler.milestone import Milestone
 from reconciler.plan import (
@@ -235,12 +241,30 @@ class ProtectArea(Area):
     # Reading --------------------------------------------------------------------------------------
 
     def read(self, api: Api, desired: Desired) -> ProtectLive:
+        specs = {spec.name: spec for spec in desired.protect_configurations}
         try:
-            return self._read(api, desired)
+            live = self._read(api, desired, lambda name: specs.get(name))
         finally:  # also after an error: apply's other reads wait for this
             self._names_read.reach(api.clock())
+        # A name two configurations carry matches neither: forget what was read for them.
+        matched = {id(config) for config in self._match(desired, live)[0].values()}
+        for config in live.configurations:
+            if id(config) not in matched:
+                config.rules, config.overrides = {}, None
+        for config in live.configurations:
+            self._ids[config.label] = config.id
+            self._arns[config.label] = config.arn
+            self._tags[config.label] = dict(config.tags)
+        return live
 
-    def _read(self, api: Api, desired: Desired) -> ProtectLive:
+    def read_everything(self, api: Api, rules: dict[Capability, CapabilityRules], desired: Desired) -> ProtectLive:
+        """Every configuration with its tags, and every named one with its overrides and the rule
+        sets of ``rules`` (for ``import``: one pass, the Name tags read once)."""
+        return self._read(api, desired, lambda name: ProtectConfigurationSpec(name, rules=dict(rules)))
+
+    def _read(
+        self, api: Api, desired: Desired, spec_for: Callable[[str], ProtectConfigurationSpec | None]
+    ) -> ProtectLive:
         """List the configurations, then read their tags, rule sets and overrides as three
         concurrent streams (each operation has its own 1/s quota): a configuration's rule sets and
         overrides are read as soon as its Name tag shows the policy names it, so the read takes
@@ -258,7 +282,6 @@ class ProtectArea(Area):
                     )
                 )
         live.configurations.sort(key=lambda c: c.id)
-        specs = {spec.name: spec for spec in desired.protect_configurations}
         Named = tuple[LiveProtectConfiguration, ProtectConfigurationSpec, float] | None
         to_rules: queue.Queue[Named] = queue.Queue()
         to_overrides: queue.Queue[Named] = queue.Queue()
@@ -287,7 +310,7 @@ class ProtectArea(Area):
                     self._ids.setdefault(config.label, config.id)
                     self._arns.setdefault(config.label, config.arn)
                     self._tags.setdefault(config.label, dict(config.tags))
-                    spec = specs.get(config.name) if config.name is not None else None
+                    spec = spec_for(config.name) if config.name is not None else None
                     if spec is not None:
                         ready = (config, spec, api.clock())
                         to_rules.put(ready)
@@ -304,9 +327,7 @@ class ProtectArea(Area):
         def consume(source: queue.Queue[Named], read_one: Callable[[LiveProtectConfiguration, ProtectConfigurationSpec], None]) -> None:
             while (item := source.get()) is not None:
                 config, spec, ready_at = item
-                lag = ready_at - api.clock()  # on a simulated clock: not before the tag was read
-                if lag > 0:
-                    api.sleep(lag)
+                api.wait_until(ready_at)  # not before the tag was read
                 read_one(config, spec)
 
         def read_rules_then_report(config: LiveProtectConfiguration, spec: ProtectConfigurationSpec) -> None:
@@ -350,15 +371,6 @@ class ProtectArea(Area):
             lambda: consume(to_overrides, read_overrides),
             read_sets,
         ])
-        # A name two configurations carry matches neither: forget what was read for them.
-        matched = {id(config) for config in self._match(desired, live)[0].values()}
-        for config in live.configurations:
-            if id(config) not in matched:
-                config.rules, config.overrides = {}, None
-        for config in live.configurations:
-            self._ids[config.label] = config.id
-            self._arns[config.label] = config.arn
-            self._tags[config.label] = dict(config.tags)
         return live
 
     @staticmethod
@@ -621,61 +633,44 @@ class ProtectArea(Area):
     def _configuration_set_changes(
         self, desired: Desired, live: ProtectLive, spec: ProtectConfigurationSpec, config: LiveProtectConfiguration | None
     ) -> list[Change]:
-        base = f"protect/{spec.name}"
         want = wanted_configuration_sets(desired, spec)
         have = {cs for cs, pid in live.configuration_sets.items() if config is not None and pid == config.id}
         labels = {c.id: c.label for c in live.configurations}
         changes = []
         for cs in sorted(want - have):
             if cs not in live.configuration_sets:
-                changes.append(
-                    Change(
-                        area=self.name,
-                        action="associate",
-                        resource_type="configuration-set-association",
-                        key=f"{base}/configuration-set/{cs}",
-                        after=spec.name,
-                        order=ORDER_ASSOCIATE,
-                        flags=frozenset({FLAG_BLOCKED}),
-                        data={"name": spec.name, "configuration_set": cs,
-                              "reason": f"configuration set {cs} does not exist (the reconciler does not create "
-                                        "configuration sets); create it or remove it from the policy"},
-                        summary=f"associate configuration set {cs} with {spec.name}",
-                    )
-                )
+                reason = (f"configuration set {cs} does not exist (the reconciler does not create "
+                          "configuration sets); create it or remove it from the policy")
+                changes.append(self._association(spec.name, cs, "associate", flags=frozenset({FLAG_BLOCKED}),
+                                                 reason=reason))
                 continue
             other = live.configuration_sets.get(cs)
-            changes.append(
-                Change(
-                    area=self.name,
-                    action="associate",
-                    resource_type="configuration-set-association",
-                    key=f"{base}/configuration-set/{cs}",
-                    before=labels.get(other, other) if other else None,
-                    after=spec.name,
-                    order=ORDER_ASSOCIATE,
-                    data={"name": spec.name, "configuration_set": cs, "replaces": other},
-                    summary=f"associate configuration set {cs} with {spec.name}",
-                )
-            )
+            changes.append(self._association(spec.name, cs, "associate", before=labels.get(other, other) if other else None,
+                                             replaces=other))
         claimed = {cs for s in desired.protect_configurations for cs in wanted_configuration_sets(desired, s)}
         for cs in sorted(have - want):
             if cs in claimed:
                 continue  # the association moves to another configuration: its associate step replaces it
-            changes.append(
-                Change(
-                    area=self.name,
-                    action="disassociate",
-                    resource_type="configuration-set-association",
-                    key=f"{base}/configuration-set/{cs}",
-                    before=spec.name,
-                    after=None,
-                    order=ORDER_DISASSOCIATE,
-                    data={"name": spec.name, "configuration_set": cs},
-                    summary=f"disassociate configuration set {cs} from {spec.name}",
-                )
-            )
+            changes.append(self._association(spec.name, cs, "disassociate", before=spec.name))
         return changes
+
+    def _association(self, name: str, cs: str, action: Literal["associate", "disassociate"], before: str | None = None,
+                     flags: frozenset[str] = frozenset(), **data: Any) -> Change:
+        """Link (or unlink) configuration set ``cs`` and protect configuration ``name``."""
+        linking = action == "associate"
+        return Change(
+            area=self.name,
+            action=action,
+            resource_type="configuration-set-association",
+            key=f"protect/{name}/configuration-set/{cs}",
+            before=before,
+            after=name if linking else None,
+            order=ORDER_ASSOCIATE if linking else ORDER_DISASSOCIATE,
+            flags=flags,
+            data={"name": name, "configuration_set": cs, **data},
+            summary=f"associate configuration set {cs} with {name}" if linking
+            else f"disassociate configuration set {cs} from {name}",
+        )
 
     def _override_changes(self, base: str, spec: ProtectConfigurationSpec, config: LiveProtectConfiguration | None) -> list[Change]:
         want = {o.number: {"action": o.action, "expires": iso(o.expires)} for o in spec.number_overrides}

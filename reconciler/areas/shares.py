@@ -22,7 +22,7 @@ share. ``read`` fetches live membership and the plan warns, naming the missing m
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -382,7 +382,7 @@ def list_shares(api: Api, name: str | None = None) -> list[LiveShare]:
     if name is not None:
         params["name"] = name
     shares: list[LiveShare] = []
-    for page in _ram_pages(api, "GetResourceShares", params):
+    for page in api.pages(RAM, "GetResourceShares", **params):
         for item in page.get("resourceShares", []):
             tags = {t.get("key"): t.get("value") for t in item.get("tags", [])}
             shares.append(
@@ -404,7 +404,7 @@ def read_details(api: Api, shares: Sequence[LiveShare]) -> None:
         batch = arns[start : start + SHARE_ARN_BATCH]
         for association_type in ("PRINCIPAL", "RESOURCE"):
             params = {"associationType": association_type, "resourceShareArns": batch, "maxResults": RAM_PAGE}
-            for page in _ram_pages(api, "GetResourceShareAssociations", params):
+            for page in api.pages(RAM, "GetResourceShareAssociations", **params):
                 for item in page.get("resourceShareAssociations", []):
                     share = by_arn.get(item["resourceShareArn"])
                     if share is None:
@@ -418,24 +418,10 @@ def read_details(api: Api, shares: Sequence[LiveShare]) -> None:
                         share.external = tuple(sorted({*share.external, entity}))
     for share in shares:
         permissions: set[str] = set()
-        for page in _ram_pages(api, "ListResourceSharePermissions", {"resourceShareArn": share.arn}):
+        for page in api.pages(RAM, "ListResourceSharePermissions", resourceShareArn=share.arn):
             permissions.update(str(p["arn"]) for p in page.get("permissions", []))
         share.permissions = tuple(sorted(permissions))
         share.detailed = True
-
-
-def _ram_pages(api: Api, operation: str, params: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    """RAM spells the token ``nextToken``."""
-    token: str | None = None
-    while True:
-        call = dict(params)
-        if token:
-            call["nextToken"] = token
-        page = api.call(RAM, operation, **call)
-        yield page
-        token = page.get("nextToken")
-        if not token:
-            return
 
 
 def pick_share(shares: Sequence[LiveShare], name: str) -> LiveShare | None:

@@ -45,7 +45,6 @@ from reconciler.config.model import (
     PhoneNumberSpec,
     Policy,
     PoolSpec,
-    ProtectConfigurationSpec,
     SenderIdSpec,
     Target,
 )
@@ -148,8 +147,9 @@ def _read_the_rest(api: Api, target: Target) -> tuple[LiveShares, NumbersLive, t
 
 
 def _read_protect(api: Api, target: Target) -> tuple[ProtectLive, list[str]]:
-    """Every protect configuration with a unique Name tag, with all four capabilities."""
-    protect = ProtectArea().read(api, Desired(target=target))
+    """Every protect configuration, the named ones with all four capabilities; configurations
+    without a unique Name tag are reported (and left out of the policy by ``_protect``)."""
+    protect = ProtectArea().read_everything(api, ALL_RULES, Desired(target=target))
     named = Counter(c.name for c in protect.configurations if c.name)
     notes = [
         f"protect configuration {c.id} has no Name tag; the policy names configurations by it, so it is not imported"
@@ -161,13 +161,6 @@ def _read_protect(api: Api, target: Target) -> tuple[ProtectLive, list[str]]:
         for name, count in sorted(named.items())
         if count > 1
     )
-    unique = sorted(name for name, count in named.items() if count == 1)
-    if unique:
-        full = Desired(
-            target=target,
-            protect_configurations=tuple(ProtectConfigurationSpec(name, rules=dict(ALL_RULES)) for name in unique),
-        )
-        protect = ProtectArea().read(api, full)
     return protect, notes
 
 
