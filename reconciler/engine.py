@@ -243,10 +243,6 @@ class Engine:
         merged.fingerprint = combine(merged.area_fingerprints)
         return merged
 
-    def fresh_read(self, run: TargetRun, names: Sequence[str]) -> Plan:
-        """Re-read ``names`` with new area instances against the whole policy."""
-        return self.verify(run, {name: run.desired for name in names})
-
 
 def _duplicate_keys(changes: Sequence[Change]) -> list[str]:
     seen: set[str] = set()

@@ -235,8 +235,8 @@ class ProtectArea(Area):
         self._ids: dict[str, str] = {}  # label -> id (from read, and from creates during apply)
         self._arns: dict[str, str] = {}
         self._tags: dict[str, dict[str, str]] = {}  # label -> tags as read (and as written by this run)
-        self._names_read = Milestone()  # every Name tag read: ListTagsForResource is free for others
-        self.shared_reads_done = self._names_read
+        # Every Name tag read: ListTagsForResource is free for the other areas' reads.
+        self.shared_reads_done: Milestone = Milestone()
 
     # Reading --------------------------------------------------------------------------------------
 
@@ -245,7 +245,7 @@ class ProtectArea(Area):
         try:
             live = self._read(api, desired, lambda name: specs.get(name))
         finally:  # also after an error: apply's other reads wait for this
-            self._names_read.reach(api.clock())
+            self.shared_reads_done.reach(api.clock())
         # A name two configurations carry matches neither: forget what was read for them.
         matched = {id(config) for config in self._match(desired, live)[0].values()}
         for config in live.configurations:
@@ -322,7 +322,7 @@ class ProtectArea(Area):
                 to_rules.put(None)
                 if not streaming:
                     to_overrides.put(None)
-                self._names_read.reach(api.clock())  # the last ListTagsForResource of this read
+                self.shared_reads_done.reach(api.clock())  # the last ListTagsForResource of this read
 
         def consume(source: queue.Queue[Named], read_one: Callable[[LiveProtectConfiguration, ProtectConfigurationSpec], None]) -> None:
             while (item := source.get()) is not None:
