@@ -199,8 +199,12 @@ def full_read(facts: dict[str, Any], name: str) -> Phase:
 
 
 def s4_import(facts: dict[str, Any]) -> Bound:
-    phase = full_read({**facts, "pools_managed": True, "managed_capabilities": CAPABILITIES}, "import")
-    phase.add(SMS, "ListTagsForResource", facts["pools"])  # pools are named by their Name tag
+    # Pools are named by their Name tag: one tag read per pool, counted here once (not again as
+    # the crash-marker read of a plan).
+    phase = full_read(
+        {**facts, "pools_managed": True, "managed_capabilities": CAPABILITIES, "managed_outside_pools": 0}, "import"
+    )
+    phase.add(SMS, "ListTagsForResource", facts["pools"])
     return Bound([phase], "every resource and every entry of every list, once")
 
 
