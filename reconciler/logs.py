@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 import structlog
 
+from reconciler.report.escape import log_text, terminal
 from reconciler.report.mask import mask_text
 
 
@@ -32,6 +33,15 @@ def _masked(value: Any) -> Any:
 def _mask(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
         event[key] = _masked(value)
+    return event
+
+
+def _escape_for_console(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The console renderer prints strings raw: escape control characters and workflow commands
+    (a name read from AWS must not move the cursor or become a command in a CI log)."""
+    for key, value in list(event.items()):
+        if isinstance(value, str):
+            event[key] = terminal(value)
     return event
 
 
@@ -56,8 +66,9 @@ def say(text: str, level: str = "info", event: str = "message") -> None:
     """A line for the person running the command (an error, its hint, a saved file) on stderr:
     plain text, or with ``--log-format json`` one JSON object like every log line, so that a JSON
     log stays machine-readable to the end. The text is the product's own (errors built from AWS
-    answers are masked where they are made); a validation error may quote the user's own file."""
-    masked = text
+    answers are masked where they are made, and again here); a validation error may quote the user's own
+    file, so each line is escaped for the terminal (reconciler.report.escape)."""
+    masked = mask_text(text)
     if _format == "json":
         import datetime as dt
         import json
@@ -66,7 +77,7 @@ def say(text: str, level: str = "info", event: str = "message") -> None:
         line = json.dumps({"event": event, "level": level, "message": masked, "timestamp": stamp}, sort_keys=True)
         sys.stderr.write(line + "\n")
     else:
-        sys.stderr.write(masked + "\n")
+        sys.stderr.write(log_text(masked) + "\n")
     sys.stderr.flush()
 
 
@@ -77,15 +88,18 @@ def configure(log_format: str = "console", verbosity: int = 0, stream: TextIO | 
     # A terminal shows a progress bar; CI (no terminal) gets structured progress events at INFO.
     level = logging.DEBUG if verbosity > 0 else (logging.WARNING if out.isatty() else logging.INFO)
     renderer: Any
+    escape: list[Any] = []
     if log_format == "json":
-        renderer = structlog.processors.JSONRenderer(sort_keys=True)
+        renderer = structlog.processors.JSONRenderer(sort_keys=True)  # json escapes controls itself
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        escape = [_escape_for_console]
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _mask,
+            *escape,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -11,7 +11,6 @@ resources the policy neither names nor owns). Exit codes: 0 clean, 2 drift, 1 er
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -20,6 +19,7 @@ from reconciler.commands.plan import compute as compute_plans
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Change, Plan
 from reconciler.report.json_report import DRIFT_FORMAT, VERSION, plan_to_json
+from reconciler.report.escape import json_text, masked, neutralise_commands, terminal
 from reconciler.report.text import change_lines
 
 MISSING = frozenset({"create", "add", "associate"})
@@ -58,8 +58,8 @@ def render_text(plans: list[Plan], colour: bool) -> str:
         groups = categorise(plan)
         for key in totals:
             totals[key] += len(groups[key])
-        body.append(f"Target {plan.target} ({plan.account_id}/{plan.region}):"
-                    f" {len(groups['drifted'])} drifted, {len(groups['missing'])} missing, {len(groups['unmanaged'])} unmanaged")
+        body.append(terminal(f"Target {plan.target} ({plan.account_id}/{plan.region}):"
+                             f" {len(groups['drifted'])} drifted, {len(groups['missing'])} missing, {len(groups['unmanaged'])} unmanaged"))
         for title in ("drifted", "missing"):
             changes: list[Change] = groups[title]
             if changes:
@@ -69,14 +69,14 @@ def render_text(plans: list[Plan], colour: bool) -> str:
         if groups["unmanaged"]:
             body.append("  Unmanaged:")
             for item in groups["unmanaged"]:
-                body.append(f"    ? {item.get('area')} {item.get('type')} {item.get('id')} {item.get('name') or ''}".rstrip())
+                body.append(terminal(f"    ? {item.get('area')} {item.get('type')} {item.get('id')} {item.get('name') or ''}".rstrip()))
         for warning in plan.warnings:
-            body.append(f"  warning: {warning}")
+            body.append(terminal(f"  warning: {warning}"))
     if any(totals.values()):
         head = f"Drift: {totals['drifted']} drifted, {totals['missing']} missing, {totals['unmanaged']} unmanaged."
     else:
         head = f"No drift: live state matches the policy ({len(plans)} target{'s' if len(plans) != 1 else ''})."
-    return "\n".join([head, "", *body]).rstrip() + "\n"
+    return neutralise_commands("\n".join([head, "", *body]).rstrip() + "\n")
 
 
 def render_json(plans: list[Plan]) -> str:
@@ -87,11 +87,11 @@ def render_json(plans: list[Plan]) -> str:
             "target": plan.target,
             "drifted": [c.to_json() for c in groups["drifted"]],
             "missing": [c.to_json() for c in groups["missing"]],
-            "unmanaged": groups["unmanaged"],
+            "unmanaged": masked(groups["unmanaged"]),
             "plan": plan_to_json(plan),
         })
     document = {"format": DRIFT_FORMAT, "version": VERSION, "plans": [t["plan"] for t in targets], "targets": targets}
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_text(document) + "\n"
 
 
 def has_drift(plans: list[Plan]) -> bool:

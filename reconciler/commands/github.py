@@ -1,6 +1,7 @@
 """``reconciler github …``: render reports and post them to pull requests and drift issues.
 
     reconciler github render --plan pr.json [--base-drift base.json] [--fork] [--out comment.md]
+    reconciler github render --plan fork-plan.json --untrusted-fork --out comment.md
     reconciler github comment --pr 12 --body-file comment.md [--key all] [--expect-head-sha SHA]
     reconciler github drift-issue --target prod --report-file drift.md
     reconciler github drift-issue --target prod --clean
@@ -12,17 +13,18 @@ https://api.github.com). Any failure to post exits 1, so the workflow step fails
 from __future__ import annotations
 
 import argparse
-import html
 import sys
 from pathlib import Path
 from typing import Any
 
 from reconciler.cli import UserError
+from reconciler.files import MiB, check_writable, read_limited
 from reconciler.github.client import GitHubClient, GitHubError
 from reconciler.github.comments import check_head, marker, upsert_comment
 from reconciler.github.issues import DRIFT_LABEL, close_issue, upsert_issue
 from reconciler.github.plans import load_plans
-from reconciler.report.markdown import LIMIT, mask, render
+from reconciler.report.escape import markdown_pre
+from reconciler.report.markdown import LIMIT, render
 
 
 def register(subparsers: Any) -> None:
@@ -42,6 +44,9 @@ def register(subparsers: Any) -> None:
     r.add_argument("--title", default=None)
     r.add_argument("--artifact-url", default=None, help="link to the run's artifacts")
     r.add_argument("--fork", action="store_true", help="say the plan ran against the sandbox snapshot (fork pull request)")
+    r.add_argument("--untrusted-fork", action="store_true",
+                   help="the plan JSON comes from an untrusted fork's run: validate it strictly (schema, size limits) "
+                        "and say so in a banner; the trusted workflow posts this, never the fork's own Markdown")
     r.add_argument("--log", default=None, metavar="FILE", help="append this command output (e.g. the apply log), escaped and collapsed")
     r.add_argument("--full", action="store_true", help="every change, however long (for the artifact; not for a comment)")
     r.add_argument("--out", default="-", metavar="FILE", help="output file (default: stdout)")
@@ -64,11 +69,15 @@ def register(subparsers: Any) -> None:
     d.set_defaults(func=_drift_issue)
 
 
+MAX_BODY_FILE_BYTES = 16 * MiB  # a log or report to post; GitHub takes 65,536 characters of it at most
+
+
 def _read_body(path: str) -> str:
+    data = read_limited(path, MAX_BODY_FILE_BYTES, "file")
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read: {error}") from None
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: cannot read: not UTF-8 ({error.reason} at byte {error.start})") from None
 
 
 def _client() -> GitHubClient:
@@ -79,17 +88,26 @@ def _client() -> GitHubClient:
 
 
 def _render(args: argparse.Namespace) -> int:
-    plans = [p for path in args.plan for p in load_plans(path)]
-    base = None if args.base_drift is None else [p for path in args.base_drift for p in load_plans(path)]
+    untrusted = args.untrusted_fork
+    if untrusted and args.log:
+        raise UserError("--log cannot be combined with --untrusted-fork: a fork's log is its own claim",
+                        hint="link the fork run's log with --artifact-url instead")
+    if args.out != "-":
+        check_writable(args.out, "rendered report")
+    plans = [p for path in args.plan for p in load_plans(path, untrusted=untrusted)]
+    base = None if args.base_drift is None else [p for path in args.base_drift for p in load_plans(path, untrusted=untrusted)]
     title = args.title or ("SMS policy drift" if args.mode == "drift" else "SMS policy plan")
-    text = render(plans, title=title, mode=args.mode, base_drift=base, artifact_url=args.artifact_url, fork_mode=args.fork,
-                  full=args.full)
+    text = render(plans, title=title, mode=args.mode, base_drift=base, artifact_url=args.artifact_url,
+                  fork_mode=args.fork or untrusted, full=args.full, untrusted_fork=untrusted)
     if args.log:
         text += _log_block(_read_body(args.log), sys.maxsize if args.full else LIMIT - len(text))
     if args.out == "-":
         sys.stdout.write(text)
     else:
-        Path(args.out).write_text(text, encoding="utf-8")
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise UserError(f"{args.out}: cannot write the rendered report: {error.strerror}") from None
     return 0
 
 
@@ -97,7 +115,7 @@ def _log_block(log: str, room: int) -> str:
     """A collapsed, escaped copy of a command's output; its tail when it does not fit."""
     head = "\n<details><summary>Log</summary>\n\n<pre>\n"
     tail = "</pre>\n</details>\n"
-    body = html.escape(mask(log), quote=False)
+    body = markdown_pre(log)
     budget = room - len(head) - len(tail) - 40
     if budget <= 0:
         return ""

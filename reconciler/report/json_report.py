@@ -14,12 +14,12 @@ give byte-identical documents. Raw opted-out numbers never appear (see reconcile
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from reconciler.cli import UserError
+from reconciler.files import write_private
 from reconciler.plan import ACTIONS, Change, Plan
+from reconciler.report.escape import json_text, masked
 
 FORMAT = "sms-policy-reconciler/plan"
 DRIFT_FORMAT = "sms-policy-reconciler/drift"
@@ -37,9 +37,10 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "secret_digests": dict(sorted(plan.secret_digests.items())),
         "scope_sizes": dict(sorted(plan.scope_sizes.items())),
         "strategies": dict(sorted(plan.strategies.items())),
-        "warnings": list(plan.warnings),
-        "unmanaged": list(plan.unmanaged),
-        "guard_findings": list(plan.guard_findings),
+        # Free text read from AWS (names, tags, messages): masked like every other channel.
+        "warnings": masked(list(plan.warnings)),
+        "unmanaged": masked(list(plan.unmanaged)),
+        "guard_findings": masked(list(plan.guard_findings)),
         "counts": plan.counts(),
         "changes": [change.to_json() for change in plan.sorted_changes()],
     }
@@ -79,31 +80,16 @@ def document(plans: list[Plan]) -> dict[str, Any]:
 
 
 def render(plans: list[Plan]) -> str:
-    return json.dumps(document(plans), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_text(document(plans)) + "\n"
 
 
 def save(plans: list[Plan], path: str | Path) -> None:
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(render(plans), encoding="utf-8")
-    tmp.replace(target)  # never a half-written plan file
+    """Write the plan file, owner-only (it holds digests of opted-out numbers), never half-written."""
+    write_private(path, render(plans), "plan file")
 
 
 def load(path: str | Path) -> list[Plan]:
-    file = Path(path)
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{file}: no such plan file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"{file}: not a saved plan ({error})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise UserError(f"{file}: not a saved plan (format is not {FORMAT!r})",
-                        hint="create one with `reconciler plan --out FILE`")
-    if data.get("version") != VERSION:
-        raise UserError(f"{file}: plan format version {data.get('version')!r} is not supported (expected {VERSION})",
-                        hint="plan again with this version of the reconciler")
-    try:
-        return [plan_from_json(item) for item in data.get("plans", [])]
-    except (KeyError, TypeError, ValueError) as error:
-        raise UserError(f"{file}: malformed plan file: {error!r}") from None
+    """A saved plan (``plan --out``), bounded and validated against the plan schema."""
+    from reconciler.report.plan_input import read_plans
+
+    return read_plans(path, formats=(FORMAT,))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -32,7 +31,8 @@ from reconciler.plan import (
     Change,
     Plan,
 )
-from reconciler.report.mask import mask_number
+from reconciler.report.escape import markdown_code, markdown_document, markdown_text
+from reconciler.report.mask import mask_text
 
 Mode = Literal["plan", "drift"]
 
@@ -47,53 +47,23 @@ AREA_TITLES = {
 # Report order: what stops fraud first, then the rest.
 AREA_ORDER = ("protect", "phone_numbers", "opt_outs", "shares")
 CELL_CHARS = 160
-# Characters that change meaning inline (emphasis, code, links, tables, strikethrough). Block-level
-# markers ("#", "-", "1.") cannot start a line here: values are always rendered after a prefix.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-# An E.164 number not already masked (``mask_text`` would re-mask "+1206555****" to "+120********").
-_RAW_NUMBER = re.compile(r"\+[1-9][0-9]{5,18}(?![0-9*])")
+UNTRUSTED_FORK_BANNER = (
+    "> [!CAUTION]\n"
+    "> **Untrusted fork: this plan was computed by the fork's own workflow run, against the committed sandbox "
+    "snapshot, not live AWS.** The fork controls that run and could have changed what it reports; this "
+    "repository's workflow only checked the plan file against the plan schema and rendered it. Review the "
+    "policy diff itself; a maintainer can run the real plan from the base branch's code before merging."
+)
 
 
 def mask(text: str) -> str:
     """Mask every raw phone number in ``text``; already-masked ones are left as they are."""
-    return _RAW_NUMBER.sub(lambda match: mask_number(match.group(0)), text)
+    return mask_text(text)
 
 
-def _plain(value: Any) -> str:
-    """A JSON value as short readable text: ``name: x, enabled: on`` rather than raw JSON."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {_plain(v)}" for k, v in sorted(value.items()))
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_plain(v) for v in value) + "]"
-    if value is None:
-        return "none"
-    return str(value)
-
-
-# -- escaping ----------------------------------------------------------------------------------
-
-
-def esc(value: Any, limit: int = CELL_CHARS) -> str:
-    """Safe inline text: masked, one line, bounded, HTML- and Markdown-escaped."""
-    text = mask(" ".join(_plain(value).split()))
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    # "<" and "&" are enough to stop HTML; ">" stays readable ("a -> b") in e-mail notifications.
-    text = html.escape(text, quote=False).replace("&gt;", ">").replace("@", "&#64;")  # no @mentions
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def code(value: Any, limit: int = CELL_CHARS) -> str:
-    """An identifier shown as inline code when safe, else as escaped text."""
-    text = value if isinstance(value, str) else str(value)
-    text = mask(" ".join(text.split()))
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    if "`" in text or "|" in text or "<" in text or "&" in text or not text:
-        return esc(text, limit)
-    return f"`{text}`"
+# Escaping is owned by reconciler.report.escape (one module per channel); these are its Markdown rules.
+esc = markdown_text
+code = markdown_code
 
 
 def fmt_value(value: Any) -> str:
@@ -322,8 +292,8 @@ def _area_sections(changes: Sequence[Change], budget: Budget, mode: Mode, headin
     out: list[str] = []
     for area in order:
         items = by_area[area]
-        title = AREA_TITLES.get(area, area)
-        out.append(f"<details><summary>{html.escape(heading)}{html.escape(title)}: {len(items):,} ({_counts(items)})</summary>")
+        title = AREA_TITLES.get(area) or esc(area)
+        out.append(f"<details><summary>{html.escape(heading)}{title}: {len(items):,} ({_counts(items)})</summary>")
         out.append("")
         kinds = Counter((c.action, c.resource_type) for c in items)
         if len(kinds) > 1 or len(items) > budget.rows:
@@ -352,9 +322,12 @@ def _target_heading(plan: Plan) -> str:
     return f"### Target {code(plan.target)}" + (f" ({where})" if where else "")
 
 
-def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mode, artifact_url: str | None, fork_mode: bool) -> str:
+def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mode, artifact_url: str | None, fork_mode: bool,
+            untrusted_fork: bool = False) -> str:
     out: list[str] = [f"## {esc(title, 200)}", ""]
-    if fork_mode:
+    if untrusted_fork:
+        out += [UNTRUSTED_FORK_BANNER, ""]
+    elif fork_mode:
         out += [
             "> **Planned against the committed sandbox snapshot, not live AWS.** Pull requests from forks "
             "get no cloud credentials; a maintainer sees the live plan once the change is pushed to a branch "
@@ -438,7 +411,7 @@ def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mo
         out.append(f"Full report and plan files: {esc(artifact_url, 500)}")
     else:
         out.append("Full report and plan files: see this run's artifacts.")
-    return "\n".join(out).rstrip() + "\n"
+    return markdown_document("\n".join(out).rstrip() + "\n")
 
 
 def render(
@@ -450,6 +423,7 @@ def render(
     artifact_url: str | None = None,
     fork_mode: bool = False,
     full: bool = False,
+    untrusted_fork: bool = False,
 ) -> str:
     """The Markdown report for ``plans`` (one per target), at most :data:`LIMIT` characters.
 
@@ -463,10 +437,12 @@ def render(
         title = title if title != "SMS policy plan" else "SMS policy drift"
     if full:
         everything = Budget(sys.maxsize, sys.maxsize, True)
-        return _render(reports, everything, title=title, mode=mode, artifact_url=artifact_url, fork_mode=fork_mode)
+        return _render(reports, everything, title=title, mode=mode, artifact_url=artifact_url, fork_mode=fork_mode,
+                       untrusted_fork=untrusted_fork)
     text = ""
     for budget in BUDGETS:
-        text = _render(reports, budget, title=title, mode=mode, artifact_url=artifact_url, fork_mode=fork_mode)
+        text = _render(reports, budget, title=title, mode=mode, artifact_url=artifact_url, fork_mode=fork_mode,
+                       untrusted_fork=untrusted_fork)
         if len(text) <= LIMIT:
             return text
     # Even the summary is too long (thousands of targets or warnings): cut at a line boundary.

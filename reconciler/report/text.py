@@ -1,7 +1,7 @@
 """Plain-text reports for terminals: summary line first, then per target, phase and change.
 
 Colour only on a TTY. Deterministic: targets by name, changes in execution order. Values are
-shown as reported by the areas (already masked); free text is masked once more for safety.
+shown as reported by the areas (already masked); free text is masked once more and escaped for the terminal (reconciler.report.escape).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from reconciler.plan import ACTIONS, PHASE_BLOCKS, Change, Plan
-from reconciler.report.mask import mask_text
+from reconciler.report.escape import neutralise_commands, terminal
 
 SYMBOLS = {"create": "+", "add": "+", "associate": "+", "update": "~", "delete": "-", "remove": "-", "disassociate": "-"}
 COLOURS = {"+": "32", "~": "33", "-": "31"}
@@ -51,7 +51,7 @@ def change_lines(change: Change, colour: bool) -> list[str]:
     flags = sorted(change.flags)
     if flags:
         head += f"  [{', '.join(flags)}]"
-    lines = [_paint(mask_text(head), COLOURS.get(symbol, "0"), colour)]
+    lines = [_paint(terminal(head), COLOURS.get(symbol, "0"), colour)]
     before, after = change.before, change.after
     details: list[str] = []
     if isinstance(before, dict) and isinstance(after, dict):
@@ -70,7 +70,7 @@ def change_lines(change: Change, colour: bool) -> list[str]:
         details.append(f"      cannot proceed: {change.data['reason']}")
     if len(details) > MAX_DETAIL_LINES:
         details = [*details[:MAX_DETAIL_LINES], f"      … {len(details) - MAX_DETAIL_LINES} more"]
-    return lines + [mask_text(line) for line in details]
+    return lines + [terminal(line) for line in details]
 
 
 def grouped_lines(changes: list[Change], colour: bool) -> list[str]:
@@ -91,7 +91,7 @@ def grouped_lines(changes: list[Change], colour: bool) -> list[str]:
         for change in shown:
             lines += change_lines(change, colour)
         if len(shown) < len(run):
-            lines.append(f"  … and {len(run) - len(shown)} more: {first.action} {first.resource_type} in {first.guard_scope}")
+            lines.append(terminal(f"  … and {len(run) - len(shown)} more: {first.action} {first.resource_type} in {first.guard_scope}"))
         index = end
     return lines
 
@@ -100,11 +100,11 @@ def render_plan(plan: Plan, colour: bool = False) -> list[str]:
     where = f"{plan.account_id}/{plan.region}" if plan.account_id else ""
     head = f"Target {plan.target} ({where}): "
     head += f"{len(plan.changes)} change(s): {counts_text(plan.counts())}" if plan.changes else "no changes"
-    lines = [_paint(head, "1", colour)]
+    lines = [_paint(terminal(head), "1", colour)]
     if plan.fingerprint:
         lines.append(f"  live state fingerprint {plan.fingerprint}")
     for area, strategy in sorted(plan.strategies.items()):
-        lines.append(f"  read {area}: {strategy}")
+        lines.append(terminal(f"  read {area}: {strategy}"))
     blocks = [c for c in plan.sorted_changes() if c.phase == PHASE_BLOCKS]
     rest = [c for c in plan.sorted_changes() if c.phase != PHASE_BLOCKS]
     if blocks:
@@ -118,11 +118,11 @@ def render_plan(plan: Plan, colour: bool = False) -> list[str]:
         for item in plan.unmanaged:
             name = f" {item.get('name')}" if item.get("name") else ""
             detail = f" ({item.get('detail')})" if item.get("detail") else ""
-            lines.append(f"    ? {item.get('area')} {item.get('type')} {item.get('id')}{name}{detail}")
+            lines.append(terminal(f"    ? {item.get('area')} {item.get('type')} {item.get('id')}{name}{detail}"))
     for warning in plan.warnings:
-        lines.append(_paint(mask_text(f"  warning: {warning}"), "33", colour))
+        lines.append(_paint(terminal(f"  warning: {warning}"), "33", colour))
     for finding in plan.guard_findings:
-        lines.append(_paint(mask_text(f"  apply would refuse: {finding}"), "31", colour))
+        lines.append(_paint(terminal(f"  apply would refuse: {finding}"), "31", colour))
     return lines
 
 
@@ -132,4 +132,4 @@ def render(plans: list[Plan], colour: bool = False) -> str:
     for plan in ordered:
         lines += render_plan(plan, colour)
         lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return neutralise_commands("\n".join(lines).rstrip() + "\n")
