@@ -312,7 +312,7 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
         if expected is not None:
             check_fresh(expected, full, engine.other_areas(run))
         if rest:
-            enforce(full, rest, options.guard)
+            enforce(full, rest, options.guard, written=result.applied)
     except UserError as refusal:
         if not result.applied:
             raise

@@ -12,7 +12,9 @@ encrypted and authenticated (Fernet: AES-128-CBC + HMAC-SHA256) with a key deriv
 checkpoint is written. Files are created with mode 0600. A checkpoint is used only for the same
 target, list ARN, policy numbers and read mode it was made for; anything else (or a file that does
 not decrypt) is ignored and the list is read from its first page. If AWS refuses the saved token
-(expired), the list is read again from its first page too.
+(expired), the list is read again from its first page too. A checkpoint older than
+``MAX_AGE_SECONDS`` (a CI cache restored by key prefix can be weeks old) is discarded with a
+notice: its pages may have changed since, and AWS's pagination tokens do not last that long.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import base64
 import hashlib
 import json
 import os
+import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +38,8 @@ from reconciler.fingerprint import PLAN_KEY_ENV
 log = structlog.get_logger("reconciler.checkpoint")
 
 SAVE_EVERY = 200  # pages between saves: about 200 s of reading at AWS's 1 request/s
+# A nightly drift cut off mid-read resumes the next night; anything older is stale.
+MAX_AGE_SECONDS = 48 * 3600
 
 
 @dataclass
@@ -48,7 +54,15 @@ class ReadState:
 
 
 class Checkpoints:
-    def __init__(self, directory: str | Path, secret: str | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | Path,
+        secret: str | None = None,
+        max_age: float = MAX_AGE_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.max_age = max_age
+        self.clock = clock
         secret = secret if secret is not None else os.environ.get(PLAN_KEY_ENV, "")
         if not secret:
             raise UserError(
@@ -77,6 +91,15 @@ class Checkpoints:
             data = json.loads(zlib.decompress(self._fernet.decrypt(sealed)))
             if data.get("scope") != scope:
                 return None
+            saved = data.get("saved")
+            age = self.clock() - float(saved) if isinstance(saved, int | float) else None
+            if age is None or age > self.max_age or age < -300:
+                # No age (written before checkpoints carried one), too old, or from the future.
+                log.warning("checkpoint.expired", file=str(path), age_hours=None if age is None else round(age / 3600, 1),
+                            max_age_hours=round(self.max_age / 3600, 1),
+                            note="discarded: the list is read from its first page")
+                path.unlink(missing_ok=True)
+                return None
             state = ReadState(data["next_token"], int(data["pages"]), int(data["entries"]),
                               set(data["present"]), set(data["end_user"]))
         except (InvalidToken, zlib.error, ValueError, KeyError, TypeError):
@@ -87,7 +110,7 @@ class Checkpoints:
 
     def save(self, scope: str, state: ReadState) -> None:
         payload = {
-            "scope": scope, "next_token": state.next_token, "pages": state.pages, "entries": state.entries,
+            "scope": scope, "saved": self.clock(), "next_token": state.next_token, "pages": state.pages, "entries": state.entries,
             "present": sorted(state.present), "end_user": sorted(state.end_user),
         }
         sealed = self._fernet.encrypt(zlib.compress(json.dumps(payload, separators=(",", ":")).encode()))
@@ -103,4 +126,4 @@ class Checkpoints:
         self._path(scope).unlink(missing_ok=True)
 
 
-__all__ = ["SAVE_EVERY", "Checkpoints", "ReadState"]
+__all__ = ["MAX_AGE_SECONDS", "SAVE_EVERY", "Checkpoints", "ReadState"]

@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from reconciler.argcheck import check_finite
+
+        check_finite(args)
         return int(args.func(args) or 0)
     except UserError as error:
         from reconciler.logs import say

@@ -11,7 +11,9 @@ applies each batch when it may:
 * only when nobody has to confirm first (``--auto-approve``, as the apply workflow runs on main),
   and never for a saved plan (``apply FILE``), whose contract is that nothing is written unless
   the whole area still has the fingerprint the reviewed plan was made from;
-* only changes the guard passes on their own (a finding is raised by the full check later).
+* only changes the guard passes on their own (a finding is raised by the full check later), and
+  per list at most ``--max-additions`` opted-out numbers: the full check counts those written here
+  with the rest, and refuses the apply when a list gets more.
 
 Everything else waits for the full plan and the guard, all or nothing, as before. What the writer
 could not write is planned again from the full read; what it wrote is skipped there (same key).
@@ -22,12 +24,13 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable
 
 import structlog
 
 from reconciler.executor import Runner, run_changes
-from reconciler.guard import GuardOptions, check
+from reconciler.guard import GuardOptions, check, is_opt_out_addition
 from reconciler.plan import Change, Plan
 from reconciler.progress import Progress
 
@@ -57,6 +60,7 @@ class EarlyWriter:
         self.failed: Change | None = None
         self.error: str | None = None
         self._lock = threading.Lock()
+        self._additions: Counter[str] = Counter()  # opted-out numbers let through, per guard scope
 
     # The reader's side -------------------------------------------------------------------------
 
@@ -72,7 +76,13 @@ class EarlyWriter:
 
     def may_write(self, change: Change) -> bool:
         stub = Plan(target=self.target, changes=[change])
-        return not check(stub, [change], self.guard)
+        if check(stub, [change], self.guard):
+            return False
+        if is_opt_out_addition(change):
+            if self._additions[change.guard_scope] >= self.guard.max_additions:
+                return False  # the rest waits for the full check, which counts these too
+            self._additions[change.guard_scope] += 1
+        return True
 
     def write(self) -> None:
         """Apply batches until :meth:`close`; after a failure, only drain."""

@@ -9,7 +9,15 @@ resource deletions         10       ``--max-deletions N``
 deletions, percent         25       ``--max-deletion-percent P``
 membership removals        1000     ``--max-removals N``
 membership removals, pct   10       ``--max-removal-percent P``
+opted-out number additions 50000    ``--max-additions N``
 =========================  =======  =====================================================
+
+Opted-out number additions are protective (they stop messages), so ``apply --auto-approve``
+writes them while the lists are still read (reconciler/early_writes.py); but a numbers file
+committed by mistake must not put millions of numbers on a list unnoticed. The writer stops at
+the limit, and the full check counts what it wrote (``written``) with what is left, so the apply
+is refused with the same finding as any other threshold. There is no percentage: adding to an
+empty or new list would be an unbounded percentage of nothing.
 
 Percentages apply only to scopes holding at least :data:`MIN_SIZE_FOR_PERCENT` items (deleting
 one of two things is 50 %, which says little), like octoDNS's minimum-existing-records rule.
@@ -29,6 +37,7 @@ from reconciler.cli import UserError
 from reconciler.plan import FLAG_BLOCKED, FLAG_NEEDS_FORCE, FLAG_POOL_JUGGLING, Change, Plan
 
 MIN_SIZE_FOR_PERCENT = 10
+OPTED_OUT_NUMBER = "opted-out-number"
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class GuardOptions:
     max_deletion_percent: float = 25.0
     max_removals: int = 1000
     max_removal_percent: float = 10.0
+    max_additions: int = 50_000
 
 
 @dataclass(frozen=True)
@@ -79,8 +89,29 @@ def _threshold(
     return findings
 
 
-def check(plan: Plan, changes: Sequence[Change], options: GuardOptions) -> list[Finding]:
-    """Everything that stops ``changes`` (a subset of ``plan``) from being applied."""
+def is_opt_out_addition(change: Change) -> bool:
+    return change.action == "add" and change.resource_type == OPTED_OUT_NUMBER
+
+
+def _additions(changes: Sequence[Change], written: Sequence[Change], options: GuardOptions) -> list[Finding]:
+    keys = {c.key for c in changes}
+    counts = Counter(c.guard_scope for c in changes if is_opt_out_addition(c))
+    counts.update(c.guard_scope for c in written if is_opt_out_addition(c) and c.key not in keys)
+    return [
+        Finding(
+            "additions",
+            f"{scope}: {count} opted-out number additions exceed the limit of {options.max_additions}; "
+            f"rerun with --max-additions {count} to allow",
+            "--max-additions",
+        )
+        for scope, count in sorted(counts.items())
+        if count > options.max_additions
+    ]
+
+
+def check(plan: Plan, changes: Sequence[Change], options: GuardOptions, written: Sequence[Change] = ()) -> list[Finding]:
+    """Everything that stops ``changes`` (a subset of ``plan``) from being applied. ``written``:
+    changes already written early in this apply, which count against the additions limit."""
     findings: list[Finding] = []
     for change in changes:
         if FLAG_BLOCKED in change.flags:
@@ -119,6 +150,7 @@ def check(plan: Plan, changes: Sequence[Change], options: GuardOptions) -> list[
             "removals", scope, count, plan.scope_sizes.get(scope), options.max_removals,
             options.max_removal_percent, "--max-removals", "--max-removal-percent",
         )
+    findings += _additions(changes, written, options)
     return findings
 
 
@@ -132,7 +164,7 @@ class GuardError(UserError):
         self.findings = list(findings)
 
 
-def enforce(plan: Plan, changes: Sequence[Change], options: GuardOptions) -> None:
-    findings = check(plan, changes, options)
+def enforce(plan: Plan, changes: Sequence[Change], options: GuardOptions, written: Sequence[Change] = ()) -> None:
+    findings = check(plan, changes, options, written)
     if findings:
         raise GuardError(plan.target, findings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import math
 import os
 import sys
 from typing import IO, Any
@@ -75,13 +76,20 @@ def open_sandbox(snapshot: str, policy: Policy) -> Any:
         for target in sorted(policy.targets.values(), key=lambda t: t.name):
             generate_example(sandbox.world, account=target.account_id, region=target.region, config_dir=policy.config_dir)
         return sandbox
-    if not os.path.exists(snapshot):
-        raise UserError(f"sandbox snapshot {snapshot} does not exist",
-                        hint="create one with `reconciler sandbox snapshot`, or use --sandbox without a file")
+    check_snapshot_path(snapshot)
     try:
         return Sandbox.from_snapshot(snapshot)
     except ValueError as error:
         raise UserError(f"sandbox snapshot {snapshot}: {error}") from None
+
+
+def check_snapshot_path(snapshot: str) -> None:
+    if not os.path.exists(snapshot):
+        raise UserError(f"sandbox snapshot {snapshot} does not exist",
+                        hint="create one with `reconciler sandbox snapshot`, or use --sandbox without a file")
+    if not os.path.isfile(snapshot):
+        raise UserError(f"sandbox snapshot {snapshot} is not a regular file",
+                        hint="give the snapshot file written by `reconciler sandbox snapshot` (or an earlier --sandbox apply)")
 
 
 def hold_snapshot(snapshot: str) -> IO[str]:
@@ -102,9 +110,12 @@ def rate_scale(sandboxed: bool) -> float:
     value = os.environ.get(RATE_SCALE_ENV)
     if value is not None:
         try:
-            return float(value)
+            scale = float(value)
         except ValueError:
             raise UserError(f"{RATE_SCALE_ENV}={value!r} is not a number") from None
+        if not math.isfinite(scale) or scale < 0:
+            raise UserError(f"{RATE_SCALE_ENV}={value!r} is not a finite number >= 0", hint="e.g. 2 for twice AWS's default quotas")
+        return scale
     return 0.0 if sandboxed else 1.0
 
 
@@ -124,6 +135,7 @@ class Context:
         if args.sandbox and args.sandbox != BUILTIN and command == "apply":
             # Two applies on one snapshot file would each load, change and save it, and the last
             # save would silently drop the other's changes: hold the file from load to save.
+            check_snapshot_path(args.sandbox)
             self._snapshot_lock = hold_snapshot(args.sandbox)
         self.sandbox = open_sandbox(args.sandbox, self.policy) if args.sandbox else None
         self.factory: SessionFactory = SandboxSessionFactory(self.sandbox) if self.sandbox else SessionFactory()

@@ -47,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help=f"most membership removals per scope (default {defaults.max_removals})")
     parser.add_argument("--max-removal-percent", type=float, default=defaults.max_removal_percent, metavar="P",
                         help=f"most removals as a percentage of a scope (default {defaults.max_removal_percent:g})")
+    parser.add_argument("--max-additions", type=int, default=defaults.max_additions, metavar="N",
+                        help=f"most opted-out number additions per list (default {defaults.max_additions})")
     parser.add_argument("--lock-url", default=None,
                         help="hold the target's lock while applying: s3://BUCKET/PREFIX or a directory "
                              "(default: $RECONCILER_LOCK_URL; no lock when neither is set)")
@@ -99,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         max_deletion_percent=args.max_deletion_percent,
         max_removals=args.max_removals,
         max_removal_percent=args.max_removal_percent,
+        max_additions=args.max_additions,
     )
     confirm = None if args.auto_approve else ask
     if saved and confirm is not None:

@@ -18,8 +18,8 @@ from reconciler.checkpoint import Checkpoints
 from reconciler.commands.plan import compute as compute_plans
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Change, Plan
-from reconciler.report.json_report import DRIFT_FORMAT, VERSION, plan_to_json
 from reconciler.report.escape import json_text, masked, neutralise_commands, terminal
+from reconciler.report.json_report import DRIFT_FORMAT, VERSION, plan_to_json
 from reconciler.report.text import change_lines
 
 MISSING = frozenset({"create", "add", "associate"})

@@ -21,7 +21,9 @@ written and the command fails naming them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -92,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     sandbox = open_sandbox(args.sandbox, policy) if args.sandbox else None
     factory: SessionFactory = SandboxSessionFactory(sandbox) if sandbox is not None else SessionFactory()
     out = Path(args.out)
+    _check_out_dir(out)
     _refuse_existing(out, POLICY_FILES)
     imports = [import_target(factory, t, rate_scale=rate_scale(sandbox is not None)) for t in targets]
     files = render(imports)
@@ -373,11 +376,45 @@ def _refuse_existing(out: Path, paths: Iterable[str]) -> None:
         )
 
 
+def _check_out_dir(out: Path) -> None:
+    """Refuse an --out that cannot become a directory we write to, before reading anything."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"--out {out}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out}: cannot create files under {existing} (not writable)")
+    # Permissions do not tell everything (/proc, read-only mounts): create the missing directories
+    # once to see, and remove them again so a failed read leaves nothing behind.
+    missing = []
+    probe = out
+    while probe != existing:
+        missing.append(probe)
+        probe = probe.parent
+    try:
+        for directory in reversed(missing):
+            directory.mkdir()
+    except OSError as error:
+        raise UserError(f"--out {out}: cannot create directory {directory}: {error.strerror}") from None
+    finally:
+        for directory in missing:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+
+
 def write_files(out: Path, files: dict[str, str]) -> None:
-    """Write every file, or none: all paths are checked first; files are created exclusively."""
+    """Write every file, or none: all paths are checked first; files are created exclusively.
+    Numbers files hold personal data (opted-out numbers): they are created readable by the owner only."""
     _refuse_existing(out, files)
     for path, content in files.items():
         target = out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "x", encoding="utf-8") as handle:  # "x": never overwrite, even in a race
-            handle.write(content)
+        mode = 0o600 if path.startswith(f"{NUMBERS_DIR}/") else 0o644
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # O_EXCL: never overwrite, even in a race.
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(content)
+        except OSError as error:
+            raise UserError(f"--out {out}: cannot write {path}: {error.strerror or type(error).__name__}") from None

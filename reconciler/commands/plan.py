@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from reconciler.files import check_writable
 from reconciler.guard import GuardOptions, check
 from reconciler.logs import say
 from reconciler.options import Context, add_common, out_stream_is_tty
@@ -48,6 +49,8 @@ def compute(context: Context, names: list[str]) -> list[Plan]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out:
+        check_writable(args.out, "plan file")  # before reading anything: a typo costs nothing
     context = Context(args, command="plan")
     plans = compute(context, args.target)
     sys.stdout.write(render(plans, args.format))

@@ -163,6 +163,10 @@ def load(path: str | Path, clock: Clock | None = None) -> World:
             document = json.load(stream)
     except FileNotFoundError:
         raise SnapshotError(f"{source}: no such file") from None
+    except OSError as error:
+        raise SnapshotError(f"{source}: cannot read: {error.strerror or type(error).__name__}") from None
+    except UnicodeDecodeError as error:
+        raise SnapshotError(f"{source}: not UTF-8 ({error.reason} at byte {error.start})") from None
     except json.JSONDecodeError as error:
         raise SnapshotError(f"{source}:{error.lineno}:{error.colno}: not valid JSON ({error.msg})") from None
     return from_document(document, clock, source)

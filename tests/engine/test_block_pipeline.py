@@ -33,7 +33,7 @@ def emergency(p: Any) -> Any:
     return replace(p, emergency_blocks=(EmergencyBlock("GH", ("SMS", "VOICE"), "incident"),))
 
 
-def on_quotas(harness: Harness, p: Any, confirm: Any = None) -> ApplyResult:
+def on_quotas(harness: Harness, p: Any, confirm: Any = None, guard: GuardOptions | None = None) -> ApplyResult:
     """An apply as in production: AWS's quotas in the sandbox and in the client, 50 ms a request."""
     harness.sandbox.gateway.quotas = Quotas(mode="throttle")
     harness.sandbox.gateway.latency = Latency(0.05)
@@ -41,7 +41,7 @@ def on_quotas(harness: Harness, p: Any, confirm: Any = None) -> ApplyResult:
     engine = Engine(p, SandboxSessionFactory(harness.sandbox), rate_scale=1.0, clock=clock.now, sleep=clock.sleep,
                     command="apply")
     try:
-        return apply_target(engine, "prod", ApplyOptions(guard=GuardOptions(), confirm=confirm))
+        return apply_target(engine, "prod", ApplyOptions(guard=guard or GuardOptions(), confirm=confirm))
     finally:  # the checks that follow read the sandbox directly, without a client-side limiter
         harness.sandbox.gateway.quotas = None
 
@@ -227,4 +227,19 @@ def test_a_failed_protect_read_is_reported_with_the_additions_written_meanwhile(
     assert not result.ok
     assert result.refused is not None and "reading protect failed" in result.refused
     assert len([c for c in result.applied if c.action == "add"]) == len(NEW)
+    assert set(NEW) <= set(harness.state().opt_out_lists["list-b"].entries)
+
+
+def test_early_opted_out_additions_stop_at_the_additions_limit_and_the_apply_is_refused() -> None:
+    """Additions are written before the guard runs: they count against --max-additions, in total."""
+    harness = Harness()
+    assert harness.apply(lists_policy()).ok
+    result = on_quotas(harness, lists_policy(*NEW), guard=GuardOptions(max_additions=12))
+    assert result.refused is not None
+    assert "opt_outs/list-b: 30 opted-out number additions exceed the limit of 12; rerun with --max-additions 30" in result.refused
+    written = [c for c in result.applied if c.action == "add"]
+    assert len(written) == 12  # the writer stopped at the limit
+    assert len(set(NEW) & set(harness.state().opt_out_lists["list-b"].entries)) == 12
+    # With the limit raised, the next apply converges.
+    assert on_quotas(harness, lists_policy(*NEW), guard=GuardOptions(max_additions=30)).ok
     assert set(NEW) <= set(harness.state().opt_out_lists["list-b"].entries)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog.testing
 from engine_support import Harness, policy
 
 import reconciler.areas.opt_outs as opt_outs_module
@@ -128,3 +129,29 @@ def test_a_checkpoint_made_with_another_key_is_ignored(tmp_path: Path) -> None:
     Checkpoints(tmp_path, secret="one").save("scope", ReadState(next_token="t", pages=3))
     assert Checkpoints(tmp_path, secret="another").load("scope") is None
     assert Checkpoints(tmp_path, secret="one").load("scope") == ReadState(next_token="t", pages=3)
+
+
+def test_a_checkpoint_older_than_the_limit_is_discarded_with_a_notice(tmp_path: Path) -> None:
+    """A CI cache restored by key prefix can hand back a weeks-old checkpoint: its pages are stale."""
+    now = [1_000_000.0]
+    store = Checkpoints(tmp_path, secret="one", max_age=3600, clock=lambda: now[0])
+    store.save("scope", ReadState(next_token="t", pages=3))
+    now[0] += 3000
+    assert store.load("scope") == ReadState(next_token="t", pages=3)  # young enough: resumed
+    now[0] += 3000
+    with structlog.testing.capture_logs() as logs:
+        assert store.load("scope") is None
+    assert [entry["event"] for entry in logs] == ["checkpoint.expired"]
+    assert logs[0]["age_hours"] == 1.7 and "first page" in logs[0]["note"]
+    assert list(tmp_path.glob("*.ckpt")) == []  # removed, not tried again
+
+
+def test_a_checkpoint_without_an_age_is_discarded(tmp_path: Path) -> None:
+    """Checkpoints written before they carried their age cannot prove they are fresh."""
+    import json
+    import zlib
+
+    store = Checkpoints(tmp_path, secret="one")
+    payload = {"scope": "scope", "next_token": "t", "pages": 3, "entries": 0, "present": [], "end_user": []}
+    store._path("scope").write_bytes(store._fernet.encrypt(zlib.compress(json.dumps(payload).encode())))
+    assert store.load("scope") is None

@@ -38,3 +38,16 @@ def test_forced_blocked_and_juggling_changes_are_named() -> None:
     assert findings[0].message == "phone_numbers/number/x: why not"
     remaining = check(plan, changes, GuardOptions(force=True, allow_pool_juggling=True))
     assert [f.rule for f in remaining] == ["blocked"]
+
+
+def test_opted_out_number_additions_are_limited_per_list_counting_those_already_written() -> None:
+    def addition(index: int) -> Change:
+        return Change("opt_outs", "add", "opted-out-number", f"opt_outs/big/n{index:05d}", scope="opt_outs/big")
+
+    changes = [addition(i) for i in range(40)]
+    plan = Plan("prod", changes)
+    assert check(plan, changes, GuardOptions(max_additions=40)) == []
+    written = [addition(i) for i in range(40, 60)]
+    (finding,) = check(plan, changes, GuardOptions(max_additions=40), written=written)
+    assert finding.message == "opt_outs/big: 60 opted-out number additions exceed the limit of 40; rerun with --max-additions 60 to allow"
+    assert finding.override == "--max-additions"

@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from reconciler.report.escape import control, json_text, log_text, markdown_code, markdown_text, neutralise_commands
+from reconciler.report.escape import (
+    control,
+    json_text,
+    log_text,
+    markdown_code,
+    markdown_text,
+    neutralise_commands,
+)
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.state import World
 
