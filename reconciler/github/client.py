@@ -111,7 +111,7 @@ class GitHubClient:
         for attempt in range(1, self.max_attempts + 1):
             request = urllib.request.Request(url, data=data, method=method, headers=headers)
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as raw:
+                with _OPENER.open(request, timeout=self.timeout) as raw:
                     payload = raw.read()
                     return Response(raw.status, {k.lower(): v for k, v in raw.headers.items()}, _decode(payload))
             except urllib.error.HTTPError as error:
@@ -194,6 +194,31 @@ class GitHubClient:
                     hint="check GITHUB_API_URL: it must be the API's own address.",
                 )
             response = self.request("GET", following)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port)
+
+
+class _TokenStaysHome(urllib.request.HTTPRedirectHandler):
+    """Follows redirects, but never carries the token to another origin (scheme, host, port).
+
+    urllib copies every header of the request to the redirected one, ``Authorization`` included:
+    an API answering 302 to another host would hand it the token. Like curl without
+    ``--location-trusted``, the token goes only where the request was first sent.
+    """
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(newurl) != _origin(req.full_url):
+            for name in ("Authorization", "Cookie"):
+                new.remove_header(name)  # both the redirected and the unredirected headers
+        return new
+
+
+_OPENER = urllib.request.build_opener(_TokenStaysHome())
 
 
 def _decode(payload: bytes) -> Any:

@@ -4,7 +4,9 @@ Creation is atomic and exclusive: the lock's JSON is written to a private tempor
 ``os.link``-ed to the lock path, which fails with EEXIST if a lock exists (the same guarantee as
 ``open(O_CREAT | O_EXCL)``, with the difference that nobody can read a half-written lock).
 Every removal or renewal happens under ``flock`` on a sidecar guard file and re-checks the lock's
-id first, so two runs that both find the same stale lock cannot delete each other's fresh one.
+version first (its id and the nonce each write draws), so two runs that both find the same stale
+lock cannot delete each other's fresh one, and a run that read a lock while it was expired cannot
+delete it once its holder renewed it.
 The kernel drops a ``flock`` when its process dies, so the guard itself never goes stale.
 """
 
@@ -61,7 +63,7 @@ class LocalFileLockBackend(LockBackend):
             return None
         finally:
             temp.unlink(missing_ok=True)
-        return info.id
+        return info.version
 
     def _read_unguarded(self, target: str) -> tuple[LockInfo | None, Token] | None:
         try:
@@ -73,7 +75,7 @@ class LocalFileLockBackend(LockBackend):
         except (ValueError, TypeError, UnicodeDecodeError):
             # Unreadable content is identified by its bytes so a conditional delete still applies.
             return None, "unreadable:" + hashlib.sha256(data).hexdigest()
-        return info, info.id
+        return info, info.version
 
     def read(self, target: str) -> tuple[LockInfo | None, Token] | None:
         return self._read_unguarded(target)
@@ -92,4 +94,4 @@ class LocalFileLockBackend(LockBackend):
             if current is None or current[1] != token:
                 return None
             os.replace(self._write_temp(info), self.path(info.target))
-            return info.id
+            return info.version

@@ -79,6 +79,9 @@ class LockInfo:
     expires: float  # epoch seconds; renewed by the holder while it runs
     ci_run_url: str | None = None
     pid_start: str | None = None
+    # New on every write (creation and each renewal), so each version of the lock has its own
+    # token: a run that read the lock while it was expired cannot delete it once renewed.
+    nonce: str = ""
 
     @classmethod
     def new(cls, target: str, operation: str, now: float, ttl: float) -> LockInfo:
@@ -95,6 +98,7 @@ class LockInfo:
             expires=now + ttl,
             ci_run_url=ci_run_url(),
             pid_start=process_start_time(pid),
+            nonce=uuid.uuid4().hex,
         )
 
     def to_json(self) -> bytes:
@@ -111,7 +115,7 @@ class LockInfo:
             if not isinstance(value, str):
                 raise ValueError(f"lock file has no {name}")
             text[name] = value
-        optional = {name: raw.get(name) for name in ("ci_run_url", "pid_start")}
+        optional = {name: raw.get(name) for name in ("ci_run_url", "pid_start", "nonce")}
         return cls(
             **text,
             pid=int(raw.get("pid") or 0),
@@ -119,10 +123,16 @@ class LockInfo:
             expires=float(raw.get("expires") or 0),
             ci_run_url=optional["ci_run_url"] if isinstance(optional["ci_run_url"], str) else None,
             pid_start=optional["pid_start"] if isinstance(optional["pid_start"], str) else None,
+            nonce=optional["nonce"] if isinstance(optional["nonce"], str) else "",
         )
 
     def renewed(self, now: float, ttl: float) -> LockInfo:
-        return LockInfo(**{**asdict(self), "expires": now + ttl})
+        return LockInfo(**{**asdict(self), "expires": now + ttl, "nonce": uuid.uuid4().hex})
+
+    @property
+    def version(self) -> str:
+        """Identifies this exact version of the lock (its id and the nonce of its last write)."""
+        return f"{self.id}:{self.nonce}"
 
     def holder_is_dead(self) -> bool:
         """True only when we can prove it: same host, and that process is gone (or was recycled)."""

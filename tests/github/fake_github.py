@@ -41,6 +41,7 @@ class GitHubState:
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> issue or PR
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path with query)
+    authorizations: list[str | None] = field(default_factory=list)  # the Authorization header of each request
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_pull(self, head_sha: str = "a" * 40) -> int:
@@ -101,6 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         with state.lock:
             state.requests.append((method, self.path))
+            state.authorizations.append(self.headers.get("Authorization"))
             for fault in state.faults:
                 if fault.times > 0 and fault.method == method and re.fullmatch(fault.path_pattern, url.path):
                     fault.times -= 1

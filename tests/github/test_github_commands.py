@@ -313,3 +313,34 @@ def test_pagination_never_follows_a_link_to_another_host() -> None:
     with pytest.raises(GitHubError, match="another host"):
         next(items)
     assert asked == ["/repos/acme/policy/issues"]
+
+
+# -- redirects ----------------------------------------------------------------------------------
+
+
+def test_a_redirect_to_another_host_never_carries_the_token(github: FakeGitHub) -> None:
+    """The API answering 302 to another host: urllib would copy Authorization there."""
+    pr = github.state.add_pull()
+    with FakeGitHub() as elsewhere:
+        other = elsewhere.url.replace("127.0.0.1", "localhost")  # another host, on loopback
+        github.state.faults.append(
+            Fault("GET", r".*/issues/\d+/comments", 302, {}, headers={"Location": f"{other}/repos/acme/messaging-policy/issues/{pr}/comments"})
+        )
+        client = GitHubClient.from_env()
+        with pytest.raises(GitHubError) as caught:
+            list(client.paginate(client.repo_path(f"/issues/{pr}/comments")))
+        assert elsewhere.state.authorizations == [None]  # followed, but without the token
+        assert caught.value.status == 401
+    assert github.state.authorizations == [f"Bearer {github.state.token}"]
+
+
+def test_a_redirect_within_the_api_keeps_the_token(github: FakeGitHub) -> None:
+    pr = github.state.add_pull()
+    github.state.add_comment(pr, "hello")
+    github.state.faults.append(
+        Fault("GET", r"/repos/old/name/issues/\d+/comments", 301, {},
+              headers={"Location": f"{github.url}/repos/acme/messaging-policy/issues/{pr}/comments"})
+    )
+    client = GitHubClient(token=github.state.token, repository="old/name", api_url=github.url)
+    assert [c["body"] for c in client.paginate(client.repo_path(f"/issues/{pr}/comments"))] == ["hello"]
+    assert github.state.authorizations == [f"Bearer {github.state.token}"] * 2

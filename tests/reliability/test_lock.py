@@ -115,6 +115,52 @@ def test_expired_lock_is_taken_over_and_its_old_holder_learns_it_lost(backend: L
     assert successor.release() is True
 
 
+def test_a_run_that_read_the_lock_while_expired_cannot_delete_it_once_renewed(backend: LockBackend) -> None:
+    """A renewal changes the lock's token: before, an expired-then-renewed lock could be broken by
+    a second run that read it while expired, and both then held it until the next renewal."""
+    clock = FakeClock()
+    holder = acquire(TARGET, backend, ttl=60, clock=clock, sleep=clock.sleep)
+    first_token = holder.token
+    clock.sleep(61)  # the heartbeat ran late: expired
+    seen = backend.read(TARGET)  # a second run finds it stale…
+    assert seen is not None and seen[0] is not None and seen[0].is_stale(clock())
+    holder.renew()  # …then the holder renews it
+    assert holder.token != first_token
+    assert backend.delete_if_unchanged(TARGET, seen[1]) is False  # the stale version is gone
+    holder.ensure_held()
+    with pytest.raises(LockHeldError):
+        acquire(TARGET, backend, timeout=0, clock=clock, sleep=clock.sleep)
+    assert holder.release() is True
+
+
+def test_a_run_that_lost_its_lock_stops_before_its_next_write(tmp_path: Path) -> None:
+    """The executor asks the lease before every write; the write after the loss never happens."""
+    from reconciler.executor import run_changes
+    from reconciler.plan import Change
+    from reconciler.progress import Progress
+
+    clock = FakeClock()
+    backend = LocalFileLockBackend(tmp_path / "locks")
+    lease = acquire(TARGET, backend, ttl=60, clock=clock, sleep=clock.sleep)
+    written: list[str] = []
+
+    class Lanes:
+        def apply_one(self, change: Change) -> None:
+            written.append(change.key)
+            if len(written) == 2:  # meanwhile: expired, broken and taken by another run
+                clock.sleep(61)
+                acquire(TARGET, backend, timeout=0, clock=clock, sleep=clock.sleep)
+                lease.renew()
+
+        def parallel(self, tasks: Any) -> list[None]:
+            return [task() for task in tasks]
+
+    changes = [Change("protect", "update", "country-rules", f"protect/p/{i}") for i in range(4)]
+    outcome = run_changes(Lanes(), changes, Progress(TARGET, len(changes), io.StringIO(), tty=False), lease.ensure_held)
+    assert written == ["protect/p/0", "protect/p/1"]
+    assert not outcome.ok and outcome.error is not None and "lost the lock" in outcome.error
+
+
 def test_renewal_keeps_a_long_run_alive(backend: LockBackend) -> None:
     clock = FakeClock()
     lease = acquire(TARGET, backend, ttl=60, clock=clock, sleep=clock.sleep)
