@@ -30,6 +30,7 @@ endpoint fails the run instead of stretching it for hours. Every other error is 
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -233,13 +234,19 @@ class UndeclaredOperationError(RuntimeError):
     """A programming error: an area called an operation it does not declare."""
 
 
+# Digest material (the opt-out watermark's SHA-256 of the policy's numbers, in TagResource's
+# tags) is as private as the numbers it stands for: no run of 48 or more hex digits is logged
+# (resource ids hold 32, which a debug log needs; SHA-256 and HMAC-SHA256 digests hold 64).
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{48,}")
+
+
 def _summarise(params: Mapping[str, Any]) -> str:
-    """Parameters for the debug log: masked numbers, bounded size, never secrets."""
+    """Parameters for the debug log: masked numbers, no digests, bounded size, never secrets."""
     parts = []
     for name in sorted(params):
         if "Secret" in name or ("Token" in name and name != "NextToken"):
             continue
-        text = mask_text(str(params[name]))
+        text = _HEX_RUN.sub("<digest>", mask_text(str(params[name])))
         parts.append(f"{name}={text[:120]}")
     return " ".join(parts)
 

@@ -118,6 +118,19 @@ def test_no_output_channel_leaks_numbers_or_credentials(
     assert sum(len(v) for v in channels.outputs.values()) > 50_000  # debug logs were really captured
     assert channels.leaks() == {}
 
+    # No digest material either: the opt-out watermark's digest never leaves the process (-v logged
+    # 40 hex characters of it, in the TagResource parameters).
+    digests = []
+    for listed in sms.describe_opt_out_lists()["OptOutLists"]:
+        for tag in sms.list_tags_for_resource(ResourceArn=listed["OptOutListArn"])["Tags"]:
+            if tag["Key"] == "reconciler:opt-out-watermark":
+                digests.append(tag["Value"].rsplit("sha256=", 1)[1])
+    assert digests, "no watermark was written"
+    for digest in digests:
+        pieces = {digest[i : i + 12] for i in range(0, len(digest) - 12, 6)}
+        carriers = sorted(name for name, data in channels.outputs.items() if any(p.encode() in data for p in pieces))
+        assert carriers == [], f"watermark digest material in {carriers}"
+
 
 def test_scanner_finds_what_it_looks_for() -> None:
     """The scanner itself: every form of a number and every credential is caught."""
