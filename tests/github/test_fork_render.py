@@ -18,7 +18,6 @@ from reconciler.config.schema import schema_dir
 from reconciler.report import plan_input
 from reconciler.report.markdown import UNTRUSTED_FORK_BANNER
 
-
 CONFIG = str(Path(__file__).resolve().parents[2] / "config")
 
 
