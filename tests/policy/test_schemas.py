@@ -16,9 +16,18 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_schemas_come_from_the_repository() -> None:
     assert schema_dir() == REPO / "schemas"
-    assert sorted(p.name for p in schema_dir().glob("*.schema.json")) == [
-        f"{n}.schema.json" for n in SCHEMA_NAMES
-    ]
+    # The policy files' schemas, and the plan document's (reconciler.report.plan_input).
+    assert sorted(p.name for p in schema_dir().glob("*.schema.json")) == sorted(
+        [*(f"{n}.schema.json" for n in SCHEMA_NAMES), "plan.schema.json"]
+    )
+
+
+def test_the_plan_schema_is_valid_and_documented() -> None:
+    schema = json.loads((schema_dir() / "plan.schema.json").read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    assert schema["description"] and schema["title"]
+    assert all(definition.get("description") for definition in schema["$defs"].values())
+    assert _undocumented_properties(schema) == []
 
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
