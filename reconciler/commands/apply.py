@@ -25,6 +25,7 @@ from reconciler.guard import GuardOptions
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Plan
 from reconciler.report import json_report, text
+from reconciler.report.escape import log_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -147,7 +148,7 @@ def report(results: list[ApplyResult], names: list[str]) -> int:
         print(f"Apply FAILED: {applied} change(s) applied before stopping; see below.")
     for result in results:
         for line in describe(result):
-            print(line)
+            print(log_text(line))  # keys and AWS error messages: escaped for the terminal or CI log
     for name in skipped:
         print(f"target {name}: not started (an earlier target failed)")
     return 1 if failed else 0

@@ -123,8 +123,8 @@ def accept(config_dir: str, plans: list[Plan]) -> None:
     except EditError as error:
         raise UserError(str(error)) from None
     for path in result.changed_files:
-        print(f"rewrote {path}")
+        print(terminal(f"rewrote {path}"))
     for key in result.accepted:
-        print(f"accepted live state: {key}")
+        print(terminal(f"accepted live state: {key}"))
     for reason in result.skipped:
-        print(f"not accepted (edit by hand): {reason}")
+        print(terminal(f"not accepted (edit by hand): {reason}"))

@@ -101,7 +101,7 @@ def test_hostile_names_are_escaped_and_masked_on_every_channel(
 
     code, text_plan, text_logs = run(capsys, "plan", *common, "-v")
     assert code == 0
-    assert "evil\\n\\:\\:error" in text_plan or "evil\\n::error" in text_plan  # shown, escaped
+    assert "evil\\n::error title=x::y\\r\\n##[warning]z \\x1b[2J" in text_plan  # shown, escaped
     assert_terminal_safe("text plan", text_plan)
     assert_terminal_safe("console logs (-v)", text_logs)
 
