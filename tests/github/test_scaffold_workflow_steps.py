@@ -205,3 +205,36 @@ def test_scaffolded_workflows_pass_actionlint(policy_repo: Path) -> None:
     files = sorted(str(p) for p in (policy_repo / ".github" / "workflows").glob("*.yml"))
     result = subprocess.run([actionlint, *files], capture_output=True, text=True, timeout=120, cwd=policy_repo)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_maintainers_live_plan_of_a_fork_plans_only_unchanged_targets_with_main_code(
+    policy_repo: Path, github: FakeGitHub
+) -> None:
+    """`/reconciler plan` on a fork's pull request: the fork's config/ is data in .pr/, planned
+    against live by the default branch's reconciler; a target the fork re-points is not planned."""
+    fork, call = called(policy_repo, "plan-comment.yml")
+    pull = github.state.add_pull(head_sha=HEAD)
+    pr_config = policy_repo / ".pr" / "config"  # the sparse checkout of the pull request's head
+    shutil.copytree(policy_repo / "config", pr_config)
+    assert main(["block", "NG", "--capability", "SMS", "--reason", "INC-2", "--config", str(pr_config)]) == 0
+    targets = pr_config / "targets.yaml"
+    declared = yaml.safe_load(targets.read_text(encoding="utf-8"))
+    declared["targets"].append({"name": "other", "account_id": "222222222222", "region": REGION})
+    targets.write_text(yaml.safe_dump(declared), encoding="utf-8")
+    run = runner(policy_repo, github, call, github__event__issue__number=str(pull), github__actor="maintainer")
+
+    ok(run.run(fork, "live-plan", "The pull request's head commit"))
+    assert run.outputs() == {"sha": HEAD}
+    run.expressions["steps.head.outputs.sha"] = HEAD
+    checked = ok(run.run(fork, "live-plan", "Targets unchanged from the default branch"))
+    assert "::warning::not planned (new or changed target): other\t222222222222\tus-east-1" in checked.stdout
+    ok(run.run(fork, "live-plan", "Plan the pull request's policy against live"))
+    ok(run.run(fork, "live-plan", "Post or update the sticky comment"))
+    (comment,) = github.state.comments_on(pull)
+    assert f"SMS policy plan against live AWS for {HEAD[:12]} (requested by &#64;maintainer)" in comment["body"]  # no @-mention ping
+    assert "**Blocks** NG (Nigeria) for SMS" in comment["body"]
+    assert "222222222222" not in comment["body"]
+
+    # The fork pushes again after the request: the plan is not posted on the newer commit.
+    github.state.issues[pull]["head_sha"] = OLDER
+    assert run.run(fork, "live-plan", "Post or update the sticky comment").returncode != 0
