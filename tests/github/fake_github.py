@@ -39,6 +39,7 @@ class GitHubState:
     next_number: int = 1
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> comment
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> issue or PR
+    branches: dict[str, str] = field(default_factory=dict)  # branch -> head commit SHA
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path with query)
     authorizations: list[str | None] = field(default_factory=list)  # the Authorization header of each request
@@ -198,6 +199,13 @@ class _Handler(BaseHTTPRequestHandler):
                 if key in body:
                     issue[key] = body[key]
             self._send(200, _public_issue(issue))
+            return
+        if m := re.fullmatch(r"/git/ref/heads/(.+)", route):
+            sha = state.branches.get(m.group(1))
+            if sha is None or method != "GET":
+                self._send(404, {"message": "Not Found"})
+                return
+            self._send(200, {"ref": f"refs/heads/{m.group(1)}", "object": {"type": "commit", "sha": sha}})
             return
         if m := re.fullmatch(r"/pulls/(\d+)", route):
             issue = state.issues.get(int(m.group(1)))

@@ -1,5 +1,6 @@
-"""The workflows' steps end to end, as plan.yml and drift.yml run them: real engine plans against
-the committed sandbox snapshot, rendered and posted to the local GitHub-like server."""
+"""The GitHub commands end to end: real engine plans against the committed sandbox snapshot,
+rendered and posted to the local GitHub-like server. The reusable workflows' own scripts are run
+step by step in test_scaffold_workflow_steps.py."""
 
 from __future__ import annotations
 
