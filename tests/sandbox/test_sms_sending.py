@@ -197,7 +197,7 @@ def test_consumer_sends_with_a_shared_number_by_arn_only(sandbox: Sandbox) -> No
     visible = consumer.describe_phone_numbers(Owner="SHARED")["PhoneNumbers"]
     assert [n["PhoneNumberArn"] for n in visible] == [number["PhoneNumberArn"]]
     assert consumer.describe_phone_numbers()["PhoneNumbers"] == []  # SELF: not the consumer's own
-    named = consumer.describe_phone_numbers(Owner="SHARED", PhoneNumberIds=[number["PhoneNumberArn"]])["PhoneNumbers"]
+    named = consumer.describe_phone_numbers(PhoneNumberIds=[number["PhoneNumberArn"]])["PhoneNumbers"]
     assert len(named) == 1
     consumer.send_text_message(DestinationPhoneNumber=US, OriginationIdentity=number["PhoneNumberArn"], MessageBody="hi")
     assert sandbox.state(CONSUMER).sent_messages[0].origination_identity == number["PhoneNumberArn"]

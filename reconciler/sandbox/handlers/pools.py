@@ -26,6 +26,7 @@ from reconciler.sandbox.resources import (
     find_origination_identity,
     find_pool,
     idempotent,
+    refuse_owner_with_ids,
     shared_records,
 )
 from reconciler.sandbox.state import PhoneNumber, Pool, RegionState, SenderId
@@ -308,15 +309,14 @@ _FILTER_VALUES = {
 def describe_pools(call: Call) -> dict[str, Any]:
     params = call.params
     state = call.state
+    refuse_owner_with_ids(params, "PoolIds")
     shared = params.get("Owner") == "SHARED"
     predicate = filter_predicate(params.get("Filters"), _FILTERS, _FILTER_VALUES)
     wanted = params.get("PoolIds")
     if wanted:
         found: dict[str, Pool] = {}
         for value in wanted:
-            owner, pool = find_pool(call.world, state, value, allow_shared=shared)
-            if shared and owner.account == call.account:
-                raise not_found(POOL, value)
+            _, pool = find_pool(call.world, state, value, allow_shared=True)
             if predicate is None or predicate(None, pool):
                 found[pool.arn] = pool
         return {"Pools": [describe(p) for p in found.values()]}

@@ -1,0 +1,64 @@
+"""Fidelity regressions: behaviours where the sandbox was more lenient than AWS documents.
+
+Each test names the AWS page it follows; each failed against the lenient sandbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sms_support import CONSUMER, OWNER, Sandbox, error_of, toll_free
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return Sandbox()
+
+
+def _sender_id(client: Any, sender: str = "DEMOTP", country: str = "GB") -> dict[str, Any]:
+    return client.request_sender_id(SenderId=sender, IsoCountryCode=country, MessageTypes=["TRANSACTIONAL"])
+
+
+# --- Owner together with IDs (API reference, the Owner member of each Describe operation:
+# "The Owner and <ids> parameters can't be used at the same time") -------------------------------
+
+
+def _owner_with_ids_calls(client: Any) -> list[tuple[str, dict[str, Any]]]:
+    number = toll_free(client)
+    client.create_opt_out_list(OptOutListName="central")
+    pool = client.create_pool(OriginationIdentity=number["PhoneNumberId"], MessageType="TRANSACTIONAL")
+    _sender_id(client)
+    return [
+        ("describe_opt_out_lists", {"OptOutListNames": ["central"]}),
+        ("describe_phone_numbers", {"PhoneNumberIds": [number["PhoneNumberId"]]}),
+        ("describe_pools", {"PoolIds": [pool["PoolId"]]}),
+        ("describe_sender_ids", {"SenderIds": [{"SenderId": "DEMOTP", "IsoCountryCode": "GB"}]}),
+    ]
+
+
+@pytest.mark.parametrize("owner", ["SELF", "SHARED"])
+def test_owner_with_ids_is_refused(sandbox: Sandbox, owner: str) -> None:
+    client = sandbox.client()
+    for operation, ids in _owner_with_ids_calls(client):
+        with pytest.raises(client.exceptions.ValidationException) as excinfo:
+            getattr(client, operation)(Owner=owner, **ids)
+        error = error_of(excinfo)
+        (member,) = ids
+        assert error["Reason"] == "PARAMETERS_CANNOT_BE_USED_TOGETHER", operation
+        assert {field["Name"] for field in error["Fields"]} == {"Owner", member}
+        # Without Owner the same IDs describe the caller's own resources.
+        assert len(next(iter(v for k, v in getattr(client, operation)(**ids).items() if k != "ResponseMetadata"))) == 1
+
+
+def test_shared_resources_are_described_by_full_arn_without_owner(sandbox: Sandbox) -> None:
+    owner = sandbox.client(OWNER)
+    consumer = sandbox.client(CONSUMER)
+    opt_out_list = owner.create_opt_out_list(OptOutListName="central")
+    ram = sandbox.session(OWNER).client("ram")
+    ram.create_resource_share(name="lists", resourceArns=[opt_out_list["OptOutListArn"]], principals=[CONSUMER])
+    described = consumer.describe_opt_out_lists(OptOutListNames=[opt_out_list["OptOutListArn"]])["OptOutLists"]
+    assert [o["OptOutListArn"] for o in described] == [opt_out_list["OptOutListArn"]]
+    # A bare name is always the caller's own list: the consumer has none called "central".
+    with pytest.raises(consumer.exceptions.ResourceNotFoundException):
+        consumer.describe_opt_out_lists(OptOutListNames=["central"])
