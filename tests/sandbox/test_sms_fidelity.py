@@ -62,3 +62,34 @@ def test_shared_resources_are_described_by_full_arn_without_owner(sandbox: Sandb
     # A bare name is always the caller's own list: the consumer has none called "central".
     with pytest.raises(consumer.exceptions.ResourceNotFoundException):
         consumer.describe_opt_out_lists(OptOutListNames=["central"])
+
+
+# --- A sender ID in several pools (API reference, AssociateOriginationIdentity: "A sender ID can be
+# associated with multiple pools"; a phone number cannot) -------------------------------------
+
+
+def test_a_sender_id_joins_several_pools_a_phone_number_only_one(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    sender = _sender_id(client)
+    first = client.create_pool(OriginationIdentity="DEMOTP", IsoCountryCode="GB", MessageType="TRANSACTIONAL")
+    second = client.create_pool(OriginationIdentity=sender["SenderIdArn"], IsoCountryCode="GB", MessageType="TRANSACTIONAL")
+    number = toll_free(client)
+    third = client.create_pool(OriginationIdentity=number["PhoneNumberId"], MessageType="TRANSACTIONAL")
+    client.associate_origination_identity(PoolId=third["PoolId"], OriginationIdentity="DEMOTP", IsoCountryCode="GB")
+    for pool in (first, second, third):
+        members = client.list_pool_origination_identities(PoolId=pool["PoolId"])["OriginationIdentities"]
+        assert sender["SenderIdArn"] in [m["OriginationIdentityArn"] for m in members]
+    with pytest.raises(client.exceptions.ConflictException) as excinfo:
+        client.associate_origination_identity(PoolId=first["PoolId"], OriginationIdentity="DEMOTP", IsoCountryCode="GB")
+    assert error_of(excinfo)["Reason"] == "RESOURCE_ALREADY_ASSOCIATED"
+    with pytest.raises(client.exceptions.ConflictException) as excinfo:
+        client.associate_origination_identity(PoolId=first["PoolId"], OriginationIdentity=number["PhoneNumberId"], IsoCountryCode="US")
+    assert error_of(excinfo)["Reason"] == "PHONE_NUMBER_ASSOCIATED_TO_POOL"
+    # Leaving one pool keeps the others; the sender ID cannot be released while any pool holds it.
+    client.disassociate_origination_identity(PoolId=third["PoolId"], OriginationIdentity="DEMOTP", IsoCountryCode="GB")
+    client.delete_pool(PoolId=first["PoolId"])
+    with pytest.raises(client.exceptions.ConflictException) as excinfo:
+        client.release_sender_id(SenderId="DEMOTP", IsoCountryCode="GB")
+    assert error_of(excinfo)["Reason"] == "SENDER_ID_ASSOCIATED_TO_POOL"
+    client.delete_pool(PoolId=second["PoolId"])
+    assert client.release_sender_id(SenderId="DEMOTP", IsoCountryCode="GB")["SenderIdArn"] == sender["SenderIdArn"]
