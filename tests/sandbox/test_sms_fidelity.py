@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sms_support import CONSUMER, OWNER, Sandbox, error_of, toll_free
+from sms_support import CONSUMER, OWNER, START, Sandbox, error_of, toll_free
+
+START_PLUS_HOUR = START + 3600
 
 
 @pytest.fixture
@@ -93,3 +95,36 @@ def test_a_sender_id_joins_several_pools_a_phone_number_only_one(sandbox: Sandbo
     assert error_of(excinfo)["Reason"] == "SENDER_ID_ASSOCIATED_TO_POOL"
     client.delete_pool(PoolId=second["PoolId"])
     assert client.release_sender_id(SenderId="DEMOTP", IsoCountryCode="GB")["SenderIdArn"] == sender["SenderIdArn"]
+
+
+# --- Resource quotas (user guide, "Quotas for AWS End User Messaging SMS": "By default you can have
+# up to 25 protect configurations"; reason PROTECT_CONFIGURATIONS_PER_ACCOUNT in the model) ------
+
+
+def test_the_26th_protect_configuration_is_refused_unless_the_quota_was_raised(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    for index in range(25):
+        client.create_protect_configuration(Tags=[{"Key": "Name", "Value": f"pc-{index}"}])
+    with pytest.raises(client.exceptions.ServiceQuotaExceededException) as excinfo:
+        client.create_protect_configuration(Tags=[{"Key": "Name", "Value": "one-too-many"}])
+    assert error_of(excinfo)["Reason"] == "PROTECT_CONFIGURATIONS_PER_ACCOUNT"
+    assert len(sandbox.state().protect_configurations) == 25
+    # Per account and Region: another account still has its 25.
+    sandbox.client(CONSUMER).create_protect_configuration()
+    sandbox.world.settings["quota.protect_configurations"] = {OWNER: 26}
+    client.create_protect_configuration(Tags=[{"Key": "Name", "Value": "raised"}])
+    assert len(sandbox.state().protect_configurations) == 26
+
+
+def test_a_configured_number_override_quota_counts_live_overrides_only(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    config = client.create_protect_configuration()["ProtectConfigurationId"]
+    sandbox.world.settings["quota.number_overrides_per_protect_configuration"] = 2
+    put = client.put_protect_configuration_rule_set_number_override
+    put(ProtectConfigurationId=config, DestinationPhoneNumber="+12065550100", Action="BLOCK")
+    put(ProtectConfigurationId=config, DestinationPhoneNumber="+12065550101", Action="ALLOW", ExpirationTimestamp=START_PLUS_HOUR)
+    put(ProtectConfigurationId=config, DestinationPhoneNumber="+12065550100", Action="ALLOW")  # a replacement
+    with pytest.raises(client.exceptions.ServiceQuotaExceededException):
+        put(ProtectConfigurationId=config, DestinationPhoneNumber="+12065550102", Action="BLOCK")
+    sandbox.advance(7200)  # the expiring override lapses and frees its place
+    put(ProtectConfigurationId=config, DestinationPhoneNumber="+12065550102", Action="BLOCK")
