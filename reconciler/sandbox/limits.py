@@ -41,9 +41,7 @@ def check(settings: dict[str, Any], name: str, account: str, used: int, reason: 
     maximum = limit(settings, name, account)
     if maximum is None or used < maximum:
         return
-    fields = {"Reason": reason} if reason else {}
-    raise ApiError(
-        "ServiceQuotaExceededException",
-        f"Service quota exceeded: the account already has {used} {what} (quota {maximum}).",
-        **fields,
-    )
+    message = f"Service quota exceeded: the account already has {used} {what} (quota {maximum})."
+    if reason:
+        raise ApiError("ServiceQuotaExceededException", message, Reason=reason)
+    raise ApiError("ServiceQuotaExceededException", message)
