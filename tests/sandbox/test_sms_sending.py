@@ -165,12 +165,13 @@ def test_identity_reach(sandbox: Sandbox) -> None:
     client = sandbox.client()
     number = toll_free(client)
     gb_number = long_code(client, "GB")
-    client.send_text_message(DestinationPhoneNumber="+14165550100", OriginationIdentity=number["PhoneNumberId"], MessageBody="CA ok")
-    with pytest.raises(client.exceptions.ValidationException) as excinfo:
-        client.send_text_message(DestinationPhoneNumber=GB, OriginationIdentity=number["PhoneNumberId"], MessageBody="hi")
-    assert error_of(excinfo)["Reason"] == "INVALID_IDENTITY_FOR_DESTINATION_COUNTRY"
+    for abroad in ("+14165550100", GB):  # Canada too is international for a US toll-free number
+        with pytest.raises(client.exceptions.ValidationException) as excinfo:
+            client.send_text_message(DestinationPhoneNumber=abroad, OriginationIdentity=number["PhoneNumberId"], MessageBody="hi")
+        assert error_of(excinfo)["Reason"] == "INVALID_IDENTITY_FOR_DESTINATION_COUNTRY"
     client.update_phone_number(PhoneNumberId=number["PhoneNumberId"], InternationalSendingEnabled=True)
     client.send_text_message(DestinationPhoneNumber=GB, OriginationIdentity=number["PhoneNumberId"], MessageBody="hi")
+    client.send_text_message(DestinationPhoneNumber="+14165550100", OriginationIdentity=number["PhoneNumberId"], MessageBody="CA ok")
     with pytest.raises(client.exceptions.ValidationException):
         client.send_text_message(DestinationPhoneNumber=AU, OriginationIdentity=gb_number["PhoneNumberId"], MessageBody="hi")
     with pytest.raises(client.exceptions.ResourceNotFoundException):
