@@ -513,9 +513,9 @@ class GitBaseline:
 def list_opt_out_lists(api: Api, names: Sequence[str] | None = None) -> dict[str, str]:
     """Live lists of the account: name -> ARN (one call for up to 100 lists; 25 is the quota).
     The whole listing is read once per run and shared with the shares area."""
-    params: dict[str, Any] = {"Owner": "SELF"}
-    if names:
-        params["OptOutListNames"] = list(names)
+    # AWS refuses Owner together with OptOutListNames (PARAMETERS_CANNOT_BE_USED_TOGETHER). A bare
+    # name finds only the caller's own list (shared lists need their full ARN), so names suffice.
+    params: dict[str, Any] = {"OptOutListNames": list(names)} if names else {"Owner": "SELF"}
     found: dict[str, str] = {}
     try:
         pages = api.listing(SMS_VOICE, "DescribeOptOutLists", **params) if not names else api.pages(

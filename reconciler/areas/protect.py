@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Literal
 
 from botocore.exceptions import ClientError
 
+from reconciler.areas import protect_quotas
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.aws import SMS_VOICE, Api, error_code
 from reconciler.config.model import (
@@ -415,7 +416,8 @@ class ProtectArea(Area):
                 continue
             if config.owned or "protect" in desired.prune:
                 changes.extend(self._delete_steps(live, config, bool(wants_default)))
-        return changes
+        overrides = {c.name: len(c.overrides) for c in live.configurations if c.name and c.overrides is not None}
+        return protect_quotas.enforce(desired, len(live.configurations), overrides, changes)
 
     def _diff_one(
         self,

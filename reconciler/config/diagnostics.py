@@ -62,6 +62,7 @@ CODES: dict[str, str] = {
     "numbers-file-missing": "a numbers_file does not exist or is not a regular file",
     "opt-out-duplicate-number": "an opt-out list names the same number twice",
     "opt-out-list-limit": "more opt-out lists than an account may have",
+    "quota-exceeded": "more protect configurations or number overrides than the target's quota",
     "share-incomplete": "a shared opt-out list is shared without its member identities",
     "share-external-principal": "a principal outside the organization without allow_external_principals",
     "share-principal-unverified": "a share principal that cannot be checked because no organization is declared",

@@ -27,6 +27,21 @@ class Source:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+# "By default you can have up to 25 protect configurations" per account and Region (user guide,
+# "Quotas for AWS End User Messaging SMS"). No default number-override quota is published.
+DEFAULT_PROTECT_CONFIGURATIONS_QUOTA = 25
+
+
+@dataclass(frozen=True)
+class TargetQuotas:
+    """The account's resource quotas in the target's Region: AWS's defaults unless the policy says
+    AWS raised them (``targets[].quotas``)."""
+
+    protect_configurations: int = DEFAULT_PROTECT_CONFIGURATIONS_QUOTA
+    number_overrides_per_protect_configuration: int | None = None  # None: no known limit
+    source: Source | None = None
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -34,6 +49,7 @@ class Target:
     region: str
     role_arn: str | None = None
     source: Source | None = None
+    quotas: TargetQuotas = field(default_factory=TargetQuotas)
 
 
 @dataclass(frozen=True)

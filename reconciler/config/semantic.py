@@ -24,6 +24,7 @@ import botocore.session
 from reconciler.config.diagnostics import Diagnostic, Severity
 from reconciler.config.model import (
     CAPABILITIES,
+    DEFAULT_PROTECT_CONFIGURATIONS_QUOTA,
     Capability,
     CapabilityRules,
     ConfigurationSetSpec,
@@ -41,6 +42,7 @@ from reconciler.config.model import (
     ShareSpec,
     Source,
     Target,
+    TargetQuotas,
 )
 from reconciler.config.numbers import (
     E164_HINT,
@@ -229,6 +231,7 @@ class PolicyBuilder:
                 organization_accounts=self.organization[1] if self.organization else frozenset(),
             )
             self._references(target_name)
+            self._quotas(desired[target_name])
         self._external_principals()
         diagnostics = self.ctx.diagnostics
         if any(d.is_error for d in diagnostics):
@@ -313,7 +316,44 @@ class PolicyBuilder:
                 region=region,
                 role_arn=item.data.get("role_arn"),
                 source=item.source,
+                quotas=_target_quotas(item),
             )
+
+    def _quotas(self, desired: Desired) -> None:
+        """The target's resource quotas (AWS's defaults, or ``targets[].quotas``) hold what the
+        policy declares. Only declared resources can be counted here; configurations the policy
+        does not manage count too, and the plan checks them against the live account."""
+        target, quotas = desired.target, desired.target.quotas
+        configurations = sorted(
+            desired.protect_configurations,
+            key=lambda c: (c.source.file, c.source.line, c.source.column, c.name) if c.source else ("", 0, 0, c.name),
+        )
+        if len(configurations) > quotas.protect_configurations:
+            extra = configurations[quotas.protect_configurations]
+            where = extra.source or target.source or Source(self.ctx.display_dir, 1, 1)
+            self.ctx.report(
+                where.file,
+                Mark(where.line, where.column),
+                "quota-exceeded",
+                f"target {target.name!r} declares {len(configurations)} protect configurations; the account may "
+                f"have {quotas.protect_configurations} in {target.region} (AWS's default is 25 per account and Region)",
+                "remove protect configurations from this target, or, if AWS raised the account's quota, "
+                "set quotas: {protect_configurations: N} on the target in targets.yaml",
+            )
+        limit = quotas.number_overrides_per_protect_configuration
+        for config in configurations:
+            if limit is not None and len(config.number_overrides) > limit:
+                extra_override = config.number_overrides[limit]
+                where = extra_override.source or config.source or Source(self.ctx.display_dir, 1, 1)
+                self.ctx.report(
+                    where.file,
+                    Mark(where.line, where.column),
+                    "quota-exceeded",
+                    f"protect configuration {config.name!r} has {len(config.number_overrides)} number overrides; "
+                    f"target {target.name!r} allows {limit} per protect configuration",
+                    "remove number overrides, or raise quotas.number_overrides_per_protect_configuration "
+                    "on the target if AWS raised it",
+                )
 
     def _item_targets(self, item: _Item) -> frozenset[str]:
         names = item.data.get("targets")
@@ -954,6 +994,19 @@ class PolicyBuilder:
                     "set allow_external_principals: true to share outside the organization"
                     + (", or list the account under organization.accounts" if principal.isdigit() else ""),
                 )
+
+
+def _target_quotas(item: _Item) -> TargetQuotas:
+    """``targets[].quotas`` (already schema-checked) over AWS's defaults."""
+    raw = item.data.get("quotas")
+    if not isinstance(raw, dict):
+        return TargetQuotas()
+    overrides = raw.get("number_overrides_per_protect_configuration")
+    return TargetQuotas(
+        protect_configurations=int(raw.get("protect_configurations", DEFAULT_PROTECT_CONFIGURATIONS_QUOTA)),
+        number_overrides_per_protect_configuration=None if overrides is None else int(overrides),
+        source=Source(item.doc.file, item.mark("quotas").line, item.mark("quotas").column),
+    )
 
 
 def _is_utc_timestamp(text: str) -> bool:

@@ -241,6 +241,10 @@ def _load_json(body: bytes) -> dict[str, Any]:
         raw = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ApiError("SerializationException", "Request body is not valid JSON", status=400) from None
+    except RecursionError:
+        # JSON nested deeper than the parser's stack: a malformed request, not a server fault
+        # (AWS answers unreadable JSON bodies with SerializationException; no API nests this deep).
+        raise ApiError("SerializationException", "Request body is nested too deeply", status=400) from None
     if not isinstance(raw, dict):
         raise ApiError("SerializationException", "Request body must be a JSON object", status=400)
     return raw

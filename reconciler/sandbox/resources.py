@@ -148,6 +148,25 @@ def _by_arn(world: World, state: RegionState, value: str, resource_type: str) ->
     return None
 
 
+def refuse_owner_with_ids(params: dict[str, Any], ids_member: str) -> None:
+    """AWS: "The ``Owner`` and ``<ids>`` parameters can't be used at the same time" (the member
+    documentation of DescribeOptOutLists, DescribePhoneNumbers, DescribePools, DescribeSenderIds).
+
+    Refused with the model's reason ``PARAMETERS_CANNOT_BE_USED_TOGETHER``; the message wording is
+    an assumption. The ids member counts as given when present at all, even empty (strictest).
+    """
+    if "Owner" in params and ids_member in params:
+        raise ApiError(
+            "ValidationException",
+            f"The Owner and {ids_member} parameters can't be used at the same time.",
+            Reason="PARAMETERS_CANNOT_BE_USED_TOGETHER",
+            Fields=[
+                {"Name": "Owner", "Message": f"Owner can't be used together with {ids_member}."},
+                {"Name": ids_member, "Message": f"{ids_member} can't be used together with Owner."},
+            ],
+        )
+
+
 def find(
     world: World,
     state: RegionState,

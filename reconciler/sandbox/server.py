@@ -72,6 +72,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         parts = urlsplit(self.path)
         headers = Headers({key: value for key, value in self.headers.items()})
+        if headers.get("transfer-encoding") is not None:
+            self._serve_chunked(parts, headers)
+            return
         try:
             length = int(headers.get("content-length") or 0)
         except ValueError:
@@ -97,6 +100,51 @@ class _Handler(BaseHTTPRequestHandler):
             # could otherwise parse as ``{}``: a CreateProtectConfiguration without its tags.)
             self.close_connection = True
             return
+        self._answer(parts, headers, body)
+
+    def _serve_chunked(self, parts: Any, headers: Headers) -> None:
+        """A ``Transfer-Encoding`` body: decoded when it is ``chunked`` (RFC 9112 §7.1: "A recipient
+        MUST be able to parse the chunked transfer coding"), refused otherwise, never run as ``{}``.
+
+        - Another transfer coding: 501 (RFC 9112 §6.1: "A server that receives a request message with
+          a transfer coding it does not understand SHOULD respond with 501 (Not Implemented)").
+        - ``Content-Length`` as well: 400 and the connection closed (RFC 9112 §6.3 allows rejecting
+          it as a possible request-smuggling attempt; strictest reading).
+        - Malformed framing or a client gone mid-body: ``SerializationException`` (400) and the
+          connection closed, nothing acted on; more than ``MAX_BODY`` decoded bytes: 413, as for a
+          declared length.
+        """
+        self.close_connection = True
+        request = RawRequest(self.command, parts.path or "/", parse_qs(parts.query), headers, b"")
+        protocol = protocol_for(guess_service(request) or SMS_VOICE)
+        codings = [c.strip().lower() for c in str(headers.get("transfer-encoding")).split(",")]
+        if codings != ["chunked"]:
+            error = ApiError("NotImplemented", f"Transfer-Encoding {headers.get('transfer-encoding')!r} is not supported", status=501)
+            self._send(protocol.encode_error(error, "transfer-encoding"))
+            return
+        if headers.get("content-length") is not None:
+            error = ApiError(
+                "SerializationException", "A request must not have both Transfer-Encoding and Content-Length", status=400
+            )
+            self._send(protocol.encode_error(error, "transfer-encoding"))
+            return
+        try:
+            body = read_chunked(self.rfile, MAX_BODY)
+        except BodyTooLarge:
+            error = ApiError("RequestEntityTooLargeException", f"Request body must be between 0 and {MAX_BODY} bytes", status=413)
+            self._send(protocol.encode_error(error, "oversized"))
+            return
+        except ValueError:  # malformed or cut-off framing: nothing arrived whole, nothing is acted on
+            error = ApiError("SerializationException", "Malformed chunked request body", status=400)
+            with contextlib.suppress(OSError):
+                self._send(protocol.encode_error(error, "chunked"))
+            return
+        except OSError:
+            return
+        self.close_connection = False
+        self._answer(parts, headers, body)
+
+    def _answer(self, parts: Any, headers: Headers, body: bytes) -> None:
         request = RawRequest(
             self.command, parts.path or "/", parse_qs(parts.query, keep_blank_values=True), headers, body
         )
@@ -139,6 +187,40 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(response.body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def read_chunked(stream: Any, limit: int) -> bytes:
+    """Decode a chunked body (RFC 9112 §7.1) from ``stream``; ``ValueError`` on bad framing or a
+    stream that ends early, :class:`BodyTooLarge` past ``limit`` bytes. Trailer fields are read and
+    dropped (RFC 9112 §7.1.2 lets a recipient discard them)."""
+    body = bytearray()
+    while True:
+        line = stream.readline(1024)
+        if not line.endswith(b"\r\n"):
+            raise ValueError("chunk size line")
+        size_text = line[:-2].split(b";", 1)[0].strip()
+        if not size_text or any(c not in b"0123456789abcdefABCDEF" for c in size_text):
+            raise ValueError("chunk size")
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        if len(body) + size > limit:
+            raise BodyTooLarge
+        chunk = stream.read(size)
+        if len(chunk) < size or stream.read(2) != b"\r\n":
+            raise ValueError("chunk data")
+        body += chunk
+    for _ in range(100):  # trailer section, ended by an empty line
+        line = stream.readline(8192)
+        if line == b"\r\n":
+            return bytes(body)
+        if not line.endswith(b"\r\n"):
+            raise ValueError("trailer")
+    raise ValueError("trailer section too long")
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):

@@ -10,6 +10,7 @@ service's own protocol. :class:`InProcessAdapter` feeds it from botocore's ``bef
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from dataclasses import dataclass
@@ -70,6 +71,40 @@ def _credential_scope(headers: Headers) -> list[str]:
     return auth.split(marker, 1)[1].split(",", 1)[0].strip().split("/")
 
 
+# SigV4 credential scope: ``<access key>/<YYYYMMDD>/<region>/<service>/aws4_request``
+# (IAM User Guide, "AWS Signature Version 4 for API requests", IAM/latest/UserGuide/reference_sigv.html).
+_SCOPE_DATE = re.compile(r"^\d{8}$")
+_SCOPE_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def check_credential_scope(scope: list[str], protocol: Protocol) -> None:
+    """Refuse a malformed credential scope as AWS does, before the caller is identified.
+
+    - Not exactly five non-empty elements, a date that is not ``YYYYMMDD`` or a last element other
+      than ``aws4_request``: ``IncompleteSignature`` — "The request signature does not conform to
+      AWS standards", HTTP 400 (Common Errors of every API reference). JSON services spell it
+      ``IncompleteSignatureException`` (assumption, as they spell ``UnrecognizedClientException``).
+    - A region that is not a region code: the signature check fails with "Credential should be
+      scoped to a valid Region, not '<region>'" (IAM User Guide, "Troubleshoot signed requests for
+      AWS APIs", IAM/latest/UserGuide/signature-v4-troubleshooting.html): ``InvalidSignatureException``
+      (``SignatureDoesNotMatch`` in the query protocol), HTTP 403.
+    """
+    query = protocol.name == "query"
+    if len(scope) != 5 or not all(scope) or not _SCOPE_DATE.match(scope[1]) or scope[4] != "aws4_request":
+        raise ApiError(
+            "IncompleteSignature" if query else "IncompleteSignatureException",
+            "The request signature does not conform to AWS standards: the credential must be "
+            "<access key>/<YYYYMMDD>/<region>/<service>/aws4_request",
+            status=400,
+        )
+    if not _SCOPE_REGION.match(scope[2]):
+        raise ApiError(
+            "SignatureDoesNotMatch" if query else "InvalidSignatureException",
+            f"Credential should be scoped to a valid Region, not '{scope[2]}'",
+            status=403,
+        )
+
+
 def account_and_region(headers: Any) -> tuple[str, str]:
     """Account from the SigV4 access key id (12 digits *is* the account), region from its scope."""
     scope = _credential_scope(headers if isinstance(headers, Headers) else Headers(dict(headers.items())))
@@ -108,13 +143,14 @@ class Gateway:
 
     def identify(self, headers: Headers, protocol: Protocol) -> Identity:
         scope = _credential_scope(headers)
-        if len(scope) < 5:
+        if not scope:
             code = (
                 "MissingAuthenticationToken"
                 if protocol.name == "query"
                 else "MissingAuthenticationTokenException"
             )
             raise ApiError(code, "Request is missing Authentication Token", status=403)
+        check_credential_scope(scope, protocol)
         key, region = scope[0], scope[2]
         session = self.world.credentials.get(key)
         if session is not None:

@@ -165,12 +165,13 @@ def test_identity_reach(sandbox: Sandbox) -> None:
     client = sandbox.client()
     number = toll_free(client)
     gb_number = long_code(client, "GB")
-    client.send_text_message(DestinationPhoneNumber="+14165550100", OriginationIdentity=number["PhoneNumberId"], MessageBody="CA ok")
-    with pytest.raises(client.exceptions.ValidationException) as excinfo:
-        client.send_text_message(DestinationPhoneNumber=GB, OriginationIdentity=number["PhoneNumberId"], MessageBody="hi")
-    assert error_of(excinfo)["Reason"] == "INVALID_IDENTITY_FOR_DESTINATION_COUNTRY"
+    for abroad in ("+14165550100", GB):  # Canada too is international for a US toll-free number
+        with pytest.raises(client.exceptions.ValidationException) as excinfo:
+            client.send_text_message(DestinationPhoneNumber=abroad, OriginationIdentity=number["PhoneNumberId"], MessageBody="hi")
+        assert error_of(excinfo)["Reason"] == "INVALID_IDENTITY_FOR_DESTINATION_COUNTRY"
     client.update_phone_number(PhoneNumberId=number["PhoneNumberId"], InternationalSendingEnabled=True)
     client.send_text_message(DestinationPhoneNumber=GB, OriginationIdentity=number["PhoneNumberId"], MessageBody="hi")
+    client.send_text_message(DestinationPhoneNumber="+14165550100", OriginationIdentity=number["PhoneNumberId"], MessageBody="CA ok")
     with pytest.raises(client.exceptions.ValidationException):
         client.send_text_message(DestinationPhoneNumber=AU, OriginationIdentity=gb_number["PhoneNumberId"], MessageBody="hi")
     with pytest.raises(client.exceptions.ResourceNotFoundException):
@@ -197,7 +198,7 @@ def test_consumer_sends_with_a_shared_number_by_arn_only(sandbox: Sandbox) -> No
     visible = consumer.describe_phone_numbers(Owner="SHARED")["PhoneNumbers"]
     assert [n["PhoneNumberArn"] for n in visible] == [number["PhoneNumberArn"]]
     assert consumer.describe_phone_numbers()["PhoneNumbers"] == []  # SELF: not the consumer's own
-    named = consumer.describe_phone_numbers(Owner="SHARED", PhoneNumberIds=[number["PhoneNumberArn"]])["PhoneNumbers"]
+    named = consumer.describe_phone_numbers(PhoneNumberIds=[number["PhoneNumberArn"]])["PhoneNumbers"]
     assert len(named) == 1
     consumer.send_text_message(DestinationPhoneNumber=US, OriginationIdentity=number["PhoneNumberArn"], MessageBody="hi")
     assert sandbox.state(CONSUMER).sent_messages[0].origination_identity == number["PhoneNumberArn"]

@@ -39,6 +39,7 @@ from reconciler.sandbox.resources import (
     find_opt_out_list,
     find_origination_identity,
     idempotent,
+    refuse_owner_with_ids,
     shared_records,
 )
 from reconciler.sandbox.state import (
@@ -121,14 +122,13 @@ def describe_opt_out_lists(call: Call) -> dict[str, Any]:
     params = call.params
     state = call.state
     ensure_default_opt_out_list(state, call.now())
+    refuse_owner_with_ids(params, "OptOutListNames")
     shared = params.get("Owner") == "SHARED"
     wanted = params.get("OptOutListNames")
     if wanted:
         found: dict[str, OptOutList] = {}
         for value in wanted:
-            owner, opt_out_list = find_opt_out_list(call.world, state, value, allow_shared=shared)
-            if shared and owner.account == call.account:
-                raise not_found(OPT_OUT_LIST, value)
+            _, opt_out_list = find_opt_out_list(call.world, state, value, allow_shared=True)
             found[opt_out_list.arn] = opt_out_list
         return {"OptOutLists": [_list_info(o) for o in found.values()]}
     scope = f"DescribeOptOutLists/{call.account}/{call.region}/{'SHARED' if shared else 'SELF'}"

@@ -27,6 +27,7 @@ from reconciler.sandbox.resources import (
     find_phone_number,
     find_pool,
     idempotent,
+    refuse_owner_with_ids,
     shared_records,
 )
 from reconciler.sandbox.state import PhoneNumber, RegionState
@@ -271,15 +272,14 @@ _FILTER_VALUES = {
 def describe_phone_numbers(call: Call) -> dict[str, Any]:
     params = call.params
     state = call.state
+    refuse_owner_with_ids(params, "PhoneNumberIds")
     shared = params.get("Owner") == "SHARED"
     predicate = filter_predicate(params.get("Filters"), _FILTERS, _FILTER_VALUES)
     wanted = params.get("PhoneNumberIds")
     if wanted:
         numbers: dict[str, PhoneNumber] = {}
         for value in wanted:
-            owner, number = find_phone_number(call.world, state, value, allow_shared=shared)
-            if shared and owner.account == call.account:
-                raise not_found(PHONE_NUMBER, value)
+            _, number = find_phone_number(call.world, state, value, allow_shared=True)
             if predicate is None or predicate(None, number):
                 numbers[number.arn] = number
         return {"PhoneNumbers": [describe(n) for n in numbers.values()]}

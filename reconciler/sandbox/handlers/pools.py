@@ -26,6 +26,7 @@ from reconciler.sandbox.resources import (
     find_origination_identity,
     find_pool,
     idempotent,
+    refuse_owner_with_ids,
     shared_records,
 )
 from reconciler.sandbox.state import PhoneNumber, Pool, RegionState, SenderId
@@ -60,21 +61,23 @@ def _identity_ref(identity: PhoneNumber | SenderId) -> tuple[str, str]:
     return SENDER_ID, identity.sender_id
 
 
-def current_pool(state: RegionState, identity: PhoneNumber | SenderId) -> Pool | None:
-    if isinstance(identity, PhoneNumber):
-        return state.pools.get(identity.pool_id) if identity.pool_id else None
-    return next((p for p in state.pools.values() if identity.arn in p.members), None)
+def current_pool(state: RegionState, identity: PhoneNumber) -> Pool | None:
+    return state.pools.get(identity.pool_id) if identity.pool_id else None
 
 
 def check_can_join(state: RegionState, pool: Pool, identity: PhoneNumber | SenderId) -> None:
-    """Refuse an identity that is already pooled or whose settings differ from the pool's."""
+    """Refuse an identity already in this pool, a phone number already in another pool, or an
+    identity whose settings differ from the pool's.
+
+    AWS (AssociateOriginationIdentity): "If the origination identity is a phone number and is
+    already associated with another pool, an error is returned. A sender ID can be associated with
+    multiple pools."
+    """
     kind, identity_id = _identity_ref(identity)
-    existing = current_pool(state, identity)
-    if existing is not None:
-        if existing.pool_id == pool.pool_id:
-            raise conflict("RESOURCE_ALREADY_ASSOCIATED", kind, identity_id)
-        reason = "PHONE_NUMBER_ASSOCIATED_TO_POOL" if kind == PHONE_NUMBER else "SENDER_ID_ASSOCIATED_TO_POOL"
-        raise conflict(reason, kind, identity_id)
+    if identity.arn in pool.members:
+        raise conflict("RESOURCE_ALREADY_ASSOCIATED", kind, identity_id)
+    if isinstance(identity, PhoneNumber) and current_pool(state, identity) is not None:
+        raise conflict("PHONE_NUMBER_ASSOCIATED_TO_POOL", kind, identity_id)
     if isinstance(identity, PhoneNumber):
         if identity.message_type != pool.message_type:
             raise conflict("MESSAGE_TYPE_MISMATCH", kind, identity_id)
@@ -308,15 +311,14 @@ _FILTER_VALUES = {
 def describe_pools(call: Call) -> dict[str, Any]:
     params = call.params
     state = call.state
+    refuse_owner_with_ids(params, "PoolIds")
     shared = params.get("Owner") == "SHARED"
     predicate = filter_predicate(params.get("Filters"), _FILTERS, _FILTER_VALUES)
     wanted = params.get("PoolIds")
     if wanted:
         found: dict[str, Pool] = {}
         for value in wanted:
-            owner, pool = find_pool(call.world, state, value, allow_shared=shared)
-            if shared and owner.account == call.account:
-                raise not_found(POOL, value)
+            _, pool = find_pool(call.world, state, value, allow_shared=True)
             if predicate is None or predicate(None, pool):
                 found[pool.arn] = pool
         return {"Pools": [describe(p) for p in found.values()]}

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from reconciler import countries
-from reconciler.sandbox import ids
+from reconciler.sandbox import ids, limits
 from reconciler.sandbox.errors import conflict, not_found, validation_error
 from reconciler.sandbox.handlers.tags import drop_tags, store_tags, tag_list, validate_new_tags
 from reconciler.sandbox.ids import CONFIGURATION_SET, PROTECT_CONFIGURATION
@@ -76,6 +76,10 @@ def create_protect_configuration(call: Call) -> dict[str, Any]:
 def _create_protect_configuration(call: Call) -> dict[str, Any]:
     state = call.state
     validate_new_tags(call.params.get("Tags"))
+    limits.check(
+        call.world.settings, limits.PROTECT_CONFIGURATIONS, call.account, len(state.protect_configurations),
+        "PROTECT_CONFIGURATIONS_PER_ACCOUNT", "protect configurations",
+    )
     config_id = ids.new_id(PROTECT_CONFIGURATION)
     config = ProtectConfiguration(
         protect_configuration_id=config_id,
@@ -283,6 +287,12 @@ def _put_number_override(call: Call) -> dict[str, Any]:
             "ExpirationTimestamp must be in the future.",
             "INVALID_PARAMETER",
             [{"Name": "ExpirationTimestamp", "Message": "The time has already passed."}],
+        )
+    _purge_expired(config, now)
+    if number not in config.number_overrides:  # replacing an override adds none
+        limits.check(
+            call.world.settings, limits.NUMBER_OVERRIDES, call.account, len(config.number_overrides),
+            None, "number overrides in this protect configuration",
         )
     override = NumberOverride(destination_phone_number=number, action=params["Action"], created=now, expiration=expiration)
     config.number_overrides[number] = override

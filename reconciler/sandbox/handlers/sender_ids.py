@@ -12,12 +12,12 @@ from typing import Any
 
 from reconciler import countries
 from reconciler.sandbox import ids
-from reconciler.sandbox.errors import conflict, not_found, validation_error
+from reconciler.sandbox.errors import conflict, validation_error
 from reconciler.sandbox.handlers.tags import drop_tags, store_tags, tag_list, validate_new_tags
 from reconciler.sandbox.ids import SENDER_ID
 from reconciler.sandbox.paging import BOOLEAN_VALUES, filter_predicate, page_list, page_mapping
 from reconciler.sandbox.registry import SMS_VOICE, Call, operation
-from reconciler.sandbox.resources import find_sender_id, idempotent, shared_records
+from reconciler.sandbox.resources import find_sender_id, idempotent, refuse_owner_with_ids, shared_records
 from reconciler.sandbox.state import RegionState, SenderId
 
 # Countries whose carriers do not accept alphanumeric sender IDs.
@@ -133,15 +133,14 @@ _FILTER_VALUES = {
 def describe_sender_ids(call: Call) -> dict[str, Any]:
     params = call.params
     state = call.state
+    refuse_owner_with_ids(params, "SenderIds")
     shared = params.get("Owner") == "SHARED"
     predicate = filter_predicate(params.get("Filters"), _FILTERS, _FILTER_VALUES)
     wanted = params.get("SenderIds")
     if wanted:
         found: dict[str, SenderId] = {}
         for item in wanted:
-            owner, sender = find_sender_id(call.world, state, item["SenderId"], item["IsoCountryCode"], shared)
-            if shared and owner.account == call.account:
-                raise not_found(SENDER_ID, item["SenderId"])
+            _, sender = find_sender_id(call.world, state, item["SenderId"], item["IsoCountryCode"], True)
             if predicate is None or predicate(None, sender):
                 found[sender.arn] = sender
         return {"SenderIds": [describe(s) for s in found.values()]}

@@ -10,7 +10,8 @@ Order of checks (the first failure is returned; nothing is recorded on failure):
    Without one, an own identity that can reach the destination is used, else a shared route.
 4. The identity has the capability (SMS / VOICE / MMS): ConflictException NUMBER_CAPABILITIES_MISMATCH.
 5. The identity can reach the destination country: a number sends in its own country, a US
-   toll-free number also to Canada, and anywhere with ``InternationalSendingEnabled``; a sender ID
+   toll-free number also to the US territories, and with ``InternationalSendingEnabled`` to any
+   country AWS's table does not mark "No" (``reconciler.countries``; Canada included); a sender ID
    only in its country; a pool if any member can. Otherwise ValidationException
    INVALID_IDENTITY_FOR_DESTINATION_COUNTRY.
 6. Protect rules: the message's protect configuration, else the configuration set's, else the
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler import countries
 from reconciler.sandbox import ids
 from reconciler.sandbox.errors import conflict, validation_error
 from reconciler.sandbox.handlers.opt_outs import opt_out_list_of
@@ -58,7 +60,7 @@ def number_reaches(number: PhoneNumber, country: str) -> bool:
     if number.iso_country_code == country:
         return True
     if number.iso_country_code == "US" and number.number_type == "TOLL_FREE":
-        return country == "CA" or number.international_sending_enabled
+        return countries.us_toll_free_reaches(country, number.international_sending_enabled)
     return False
 
 
