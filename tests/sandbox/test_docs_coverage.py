@@ -31,7 +31,9 @@ PACKAGE = "reconciler.sandbox"
 SOURCE_LINE = re.compile(r"^(\d+)\.\s+(.+?)\s+—\s+.+?`(/[A-Za-z0-9_./#-]+)`")
 # Error codes the models do not declare but the protocols use (STS ``ValidationError``, RAM's ``UnknownOperation``).
 ERROR_CODE = re.compile(r"[A-Z][A-Za-z]+(Exception|Error)")
-CITATION = re.compile(r"\[(source|sources): ([\d, ]+)\]\s*$|\[assumption: [^\]]+\]\s*$|\[known gap: [^\]]+\]\s*$")
+CITATION = re.compile(
+    r"\[(source|sources): ([\d, ]+)\]\s*$|\[assumption: [^\]]+\]\s*$|\[known gap: [^\]]+\]\s*$"
+)
 
 
 @dataclass
@@ -164,7 +166,9 @@ def handler_locations() -> dict[tuple[str, str], tuple[str, str]]:
             for decorator in node.decorator_list:
                 if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "operation":
                     service_node, name_node = decorator.args
-                    service = constants.get(getattr(service_node, "id", ""), getattr(service_node, "value", ""))
+                    service = constants.get(
+                        getattr(service_node, "id", ""), getattr(service_node, "value", "")
+                    )
                     found[(service, name_node.value)] = (module, node.name)  # type: ignore[attr-defined]
     return found
 
