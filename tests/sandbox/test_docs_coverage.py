@@ -41,6 +41,7 @@ class Section:
     title: str
     operations: list[str]
     sources: dict[int, str] = field(default_factory=dict)
+    numbers: list[int] = field(default_factory=list)
     bullets: list[str] = field(default_factory=list)
     text: str = ""
 
@@ -64,6 +65,7 @@ def parse_page(text: str) -> list[Section]:
         current.text += line + "\n"
         source = SOURCE_LINE.match(line)
         if source:
+            current.numbers.append(int(source[1]))
             current.sources[int(source[1])] = source[3]
         if line.startswith("- "):
             bullet = [line[2:]]
@@ -214,6 +216,11 @@ def test_every_operation_cites_an_aws_page(service: str, operation: str) -> None
     section = section_for(operation)
     assert section and section.sources, f"{operation}: no 'Sources:' list with a docs.aws.amazon.com path"
     assert any(path.endswith(".html") for path in section.sources.values()), f"{operation}: no page path"
+
+
+def test_every_sources_list_is_numbered_1_to_n() -> None:
+    bad = [s.title for s in page_sections() if s.numbers != list(range(1, len(s.numbers) + 1))]
+    assert not bad, f"Sources lists not numbered 1, 2, 3, …: {bad}"
 
 
 def test_every_behaviour_bullet_carries_a_source_or_an_assumption() -> None:
