@@ -3,7 +3,7 @@
 The page has one ``### Operation`` section per operation the sandbox's registry emulates (a heading
 may name several, ``### A / B``). Each section has a ``Sources:`` list of AWS pages (numbered, each
 with a docs.aws.amazon.com path), and each behaviour bullet ends with ``[source: N]`` (numbers of
-that list) or ``[assumption: why]``. Every error reason and error code a handler can raise for an
+that list), ``[assumption: why]`` or ``[known gap: what]``. Every error reason and error code a handler can raise for an
 operation (found by walking the handler's calls through the sandbox's modules and keeping the
 string literals that the service model declares as a reason or an error) is named in the
 operation's section; those raised by the shared modules (paging, resources, errors) may instead
@@ -29,7 +29,7 @@ SANDBOX = ROOT / "reconciler" / "sandbox"
 PACKAGE = "reconciler.sandbox"
 
 SOURCE_LINE = re.compile(r"^(\d+)\.\s+(.+?)\s+—\s+.+?`(/[A-Za-z0-9_./#-]+)`")
-# Error codes the models do not declare but the protocols use (STS ``ValidationError``, RAM's ``UnknownOperation``).
+# Error codes by their shape, which also catches codes the models do not declare (STS ``ValidationError``).
 ERROR_CODE = re.compile(r"[A-Z][A-Za-z]+(Exception|Error)")
 CITATION = re.compile(
     r"\[(source|sources): ([\d, ]+)\]\s*$|\[assumption: [^\]]+\]\s*$|\[known gap: [^\]]+\]\s*$"
