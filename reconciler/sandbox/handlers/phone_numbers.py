@@ -108,6 +108,28 @@ def _new_e164(state: RegionState, iso_country_code: str, number_type: str) -> st
     )
 
 
+def _check_number_preference(params: dict[str, Any], country: str, number_type: str) -> None:
+    """``NumberPreference`` (botocore 1.44+): refused rather than ignored, since the sandbox cannot honour it.
+
+    The model documents "Number preferences apply only to TEN_DLC requests in the US"; for those the
+    sandbox has no inventory to search, and handing out a number that ignores the preference would be
+    made-up data, so it says the member is not supported.
+    """
+    if not params.get("NumberPreference"):
+        return
+    if (country, number_type) != ("US", "TEN_DLC"):
+        raise validation_error(
+            "Number preferences apply only to TEN_DLC requests in the US.",
+            "INVALID_PARAMETER",
+            [{"Name": "NumberPreference", "Message": f"Not available for {number_type} in {country}."}],
+        )
+    raise validation_error(
+        "The sandbox does not emulate NumberPreference.",
+        "UNSPECIFIED_PARAMETER_NOT_SUPPORTED",
+        [{"Name": "NumberPreference", "Message": "Not emulated by the sandbox."}],
+    )
+
+
 @operation(SMS_VOICE, "RequestPhoneNumber")
 def request_phone_number(call: Call) -> dict[str, Any]:
     return idempotent(call, lambda: _request_phone_number(call))
@@ -138,6 +160,7 @@ def _request_phone_number(call: Call) -> dict[str, Any]:
             "INTERNATIONAL_SENDING_NOT_SUPPORTED",
             [{"Name": "InternationalSendingEnabled", "Message": "Only US TOLL_FREE numbers send internationally."}],
         )
+    _check_number_preference(params, country, number_type)
     opt_out_list = "Default"
     if params.get("OptOutListName"):
         _, found = find_opt_out_list(call.world, state, params["OptOutListName"])
