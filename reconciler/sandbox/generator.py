@@ -18,7 +18,8 @@ import yaml
 from sortedcontainers import SortedDict
 
 from reconciler.sandbox import ids
-from reconciler.sandbox.handlers.ram import SMS_VOICE_PERMISSION_ARN
+from reconciler.sandbox.sharing import DEFAULT_PERMISSIONS, POOL
+from reconciler.sandbox.sharing import PHONE_NUMBER as RAM_PHONE_NUMBER
 from reconciler.sandbox.state import (
     ConfigurationSet,
     OptOutEntry,
@@ -149,7 +150,7 @@ def generate_large(
             now - 90 * DAY,
             now - 90 * DAY,
             "ACTIVE",
-            [SMS_VOICE_PERMISSION_ARN],
+            sorted({DEFAULT_PERMISSIONS[RAM_PHONE_NUMBER], DEFAULT_PERMISSIONS[POOL]}),
         )
         consumer = consumer_accounts[index % len(consumer_accounts)]
         share.associations.append(
