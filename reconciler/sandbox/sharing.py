@@ -44,10 +44,12 @@ ARN_PREFIX_TO_TYPE = {
 SHAREABLE_TYPES = tuple(sorted(ARN_PREFIX_TO_TYPE.values()))
 
 # One AWS managed permission per resource type ("You can associate only one permission with each
-# resource type", CreateResourceShare). Names: *assumption* (see docs/sandbox-operations.md).
+# resource type", CreateResourceShare). AWSRAMDefaultPermissionSmsVoice is the one AWS's resource
+# sharing guide for End User Messaging passes when it shares phone numbers; the other three names
+# are an *assumption* (see docs/sandbox-operations.md).
 PERMISSION_PREFIX = "arn:aws:ram::aws:permission/"
 DEFAULT_PERMISSION_NAMES = {
-    PHONE_NUMBER: "AWSRAMDefaultPermissionSmsVoicePhoneNumber",
+    PHONE_NUMBER: "AWSRAMDefaultPermissionSmsVoice",
     SENDER_ID: "AWSRAMDefaultPermissionSmsVoiceSenderId",
     POOL: "AWSRAMDefaultPermissionSmsVoicePool",
     OPT_OUT_LIST: "AWSRAMDefaultPermissionSmsVoiceOptOutList",
