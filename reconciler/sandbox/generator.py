@@ -18,7 +18,7 @@ import yaml
 from sortedcontainers import SortedDict
 
 from reconciler.sandbox import ids
-from reconciler.sandbox.sharing import DEFAULT_PERMISSIONS, POOL
+from reconciler.sandbox.sharing import DEFAULT_PERMISSIONS, INVITATION_LIFETIME, POOL
 from reconciler.sandbox.sharing import PHONE_NUMBER as RAM_PHONE_NUMBER
 from reconciler.sandbox.state import (
     ConfigurationSet,
@@ -31,6 +31,7 @@ from reconciler.sandbox.state import (
     ResourceShare,
     SenderId,
     ShareAssociation,
+    ShareInvitation,
     World,
 )
 
@@ -156,6 +157,11 @@ def generate_large(
         share.associations.append(
             ShareAssociation("PRINCIPAL", consumer, "ASSOCIATED", share.created, share.created, True)
         )
+        # The consumer is outside the organization: it accepted RAM's invitation long ago.
+        share.invitations.append(ShareInvitation(
+            f"arn:aws:ram:{region}:{account}:resource-share-invitation/{ids.new_message_id(rng)}",
+            consumer, "ACCEPTED", share.created, share.created + INVITATION_LIFETIME,
+        ))
         for arn in shareable[index * share_size : (index + 1) * share_size]:
             share.associations.append(
                 ShareAssociation("RESOURCE", arn, "ASSOCIATED", share.created, share.created)

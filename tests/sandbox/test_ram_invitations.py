@@ -99,7 +99,7 @@ def test_inside_the_organization_no_invitation_is_needed(sandbox):
 
 
 def test_invitation_lookups_validate_arns_and_page(sandbox):
-    ram, sms = sandbox.raw_client("ram", OWNER), sandbox.raw_client(SMS, OWNER)
+    ram = sandbox.raw_client("ram", OWNER)
     for index in range(3):
         ram.create_resource_share(name=f"s{index}", principals=[CONSUMER])
     consumer = sandbox.raw_client("ram", CONSUMER)
@@ -122,3 +122,16 @@ def test_invitation_lookups_validate_arns_and_page(sandbox):
         outsider.accept_resource_share_invitation(resourceShareInvitationArn=arn)
     with pytest.raises(consumer.exceptions.InvalidNextTokenException):
         consumer.get_resource_share_invitations(nextToken="forged")
+
+
+def test_invitations_and_policy_shares_survive_a_snapshot(sandbox, shared_number):
+    from reconciler.sandbox import snapshot
+
+    _, share_arn, number = shared_number
+    made = sharing.create_share_from_policy(sandbox.world, OWNER, REGION, number, [CONSUMER])
+    document = snapshot.to_document(sandbox.world)
+    world = snapshot.from_document(document)
+    shares = world.regions[(OWNER, REGION)].resource_shares
+    assert [i.status for i in shares[share_arn].invitations] == ["PENDING"]
+    assert shares[made.arn].feature_set == "CREATED_FROM_POLICY"
+    assert snapshot.to_document(world)["regions"] == document["regions"]
