@@ -213,6 +213,7 @@ class Engine:
                 plan.strategies[name] = strategy
             plan.warnings.extend(f"{name}: {w}" for w in area.warnings(run.desired, live))
             plan.unmanaged.extend(area.unmanaged(run.desired, live))
+            plan.pending.extend(area.pending(run.desired, live))
             plan.scope_sizes.update(area.scope_sizes(run.desired, live))
         duplicates = _duplicate_keys(plan.changes)
         if duplicates:

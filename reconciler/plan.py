@@ -134,6 +134,8 @@ class Plan:
     strategies: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # e.g. unmanaged resources, blocked steps
     unmanaged: list[dict[str, Any]] = field(default_factory=list)
+    # Waiting on someone else (a share invitation not yet accepted): not a change, not in sync.
+    pending: list[dict[str, Any]] = field(default_factory=list)
     account_id: str = ""
     region: str = ""
     areas: list[str] = field(default_factory=list)  # the areas read and diffed, in read order

@@ -117,6 +117,11 @@ class Area(ABC):
         """Live resources the policy neither names nor owns: ``{"area", "type", "id", "name"?, "detail"?}``."""
         return []
 
+    def pending(self, desired: Desired, live: Any) -> list[dict[str, Any]]:
+        """Desired state AWS is still waiting on someone else for (e.g. a resource share invitation
+        not yet accepted): ``{"area", "status", "detail", ...}``. Neither a change nor in sync."""
+        return []
+
     def warnings(self, desired: Desired, live: Any) -> list[str]:
         """Things a reviewer must know that are not changes (sorted, deterministic)."""
         return []

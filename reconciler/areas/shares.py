@@ -14,6 +14,19 @@ Associations are asynchronous (ASSOCIATING → ASSOCIATED). The diff counts ASSO
 and DISASSOCIATING as gone, so a plan right after an apply is empty without waiting; an
 association that later FAILS shows up again as a change in the next plan.
 
+Invitations: an account outside the organization is *invited*, and its association stays
+ASSOCIATING (RAM marks it ``external``) until it accepts; until then it can use nothing. The plan
+and drift report such a principal as *pending* (``Plan.pending``), never as a change to make, and
+never as in sync. A rejected or expired invitation FAILS the association: the plan adds the
+principal again, which sends a new invitation.
+
+Permissions: RAM attaches one managed permission per resource type. The share's resource types
+determine the permissions: each type's AWS managed default, plus any the policy lists; a
+permission of a type the share no longer holds is removed after its resources are.
+
+Shares RAM created from a resource policy (``featureSet`` CREATED_FROM_POLICY) cannot be changed
+through RAM: they are never modified or deleted, and are reported as unmanaged with a note.
+
 AWS's rule for shared pools and opt-out lists: consumers can use them only if every member identity
 (a pool's phone numbers and sender IDs; the phone numbers and pools that use a list) is in the same
 share. ``read`` fetches live membership and the plan warns, naming the missing members and the fix.
@@ -23,7 +36,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
@@ -56,6 +69,16 @@ PRESENT = frozenset({"ASSOCIATING", "ASSOCIATED"})  # counted as shared (see mod
 ORDER_SHARE_OPEN = ORDER_SHARE - 1
 ORDER_SHARE_CLOSE = ORDER_UNSHARE + 1
 ORDER_SHARE_DELETE = ORDER_UNSHARE + 5  # after removals from other shares
+# AWS managed permission of each resource kind (see docs/sandbox.md, "RAM"; the phone-number one is
+# the permission AWS's resource sharing guide passes, the other names follow it).
+DEFAULT_PERMISSIONS = {
+    "phone_number": PERMISSION_PREFIX + "AWSRAMDefaultPermissionSmsVoice",
+    "sender_id": PERMISSION_PREFIX + "AWSRAMDefaultPermissionSmsVoiceSenderId",
+    "pool": PERMISSION_PREFIX + "AWSRAMDefaultPermissionSmsVoicePool",
+    "opt_out_list": PERMISSION_PREFIX + "AWSRAMDefaultPermissionSmsVoiceOptOutList",
+}
+PERMISSION_KINDS = {arn: kind for kind, arn in DEFAULT_PERMISSIONS.items()}
+STANDARD = "STANDARD"  # featureSet of shares RAM manages; CREATED_FROM_POLICY ones it refuses to change
 KIND_TO_ARN = {"phone_number": "phone-number", "sender_id": "sender-id", "pool": "pool", "opt_out_list": "opt-out-list"}
 ARN_TO_KIND = {value: key for key, value in KIND_TO_ARN.items()}
 
@@ -96,6 +119,9 @@ class LiveShare:
     external: tuple[str, ...] = ()  # principals RAM marks external
     permissions: tuple[str, ...] = ()  # permission ARNs
     detailed: bool = False  # associations and permissions were read
+    pending: tuple[str, ...] = ()  # external principals whose invitation is not yet accepted
+    failed: tuple[str, ...] = ()  # principals whose association FAILED (invitation rejected or expired)
+    feature_set: str = STANDARD
 
     def current(self, kind: str) -> set[str]:
         entries = self.principals if kind == "principal" else self.resources
@@ -154,7 +180,8 @@ class SharesArea(Area):
     def read(self, api: Api, desired: Desired) -> LiveShares:
         named = {spec.name for spec in desired.shares}
         live = LiveShares(shares=list_shares(api))
-        detail = [s for s in live.shares if s.name in named or s.managed or AREA in desired.prune]
+        detail = [s for s in live.shares if s.feature_set == STANDARD
+                  and (s.name in named or s.managed or AREA in desired.prune)]
         read_details(api, detail)
         resolve_references(api, desired, live)
         read_members(api, live, listed=bool(desired.phone_numbers))
@@ -185,7 +212,7 @@ class SharesArea(Area):
             matched.add(share.arn)
             changes.extend(self._update(desired, spec, share, live))
         for share in live.shares:
-            if share.arn in matched or not (share.managed or AREA in desired.prune):
+            if share.arn in matched or share.feature_set != STANDARD or not (share.managed or AREA in desired.prune):
                 continue
             changes.append(
                 Change(
@@ -219,7 +246,7 @@ class SharesArea(Area):
                 "allow_external_principals": spec.allow_external_principals,
                 "principals": principals,
                 "resources": sorted(ref_key(ref) for ref in spec.resources),
-                "permissions": sorted(spec.permissions),
+                "permissions": sorted(permission_name(p) for p in wanted_permissions(spec)),
             },
             order=ORDER_SHARE,
             flags=frozenset({FLAG_EXTERNAL_PRINCIPALS}) if external else frozenset(),
@@ -227,7 +254,7 @@ class SharesArea(Area):
                 "name": spec.name,
                 "principals": principals,
                 "resource_arns": resources,
-                "permission_arns": sorted(permission_arn(p) for p in spec.permissions),
+                "permission_arns": sorted(wanted_permissions(spec)),
                 "allow_external_principals": spec.allow_external_principals,
             },
             summary=f"create resource share {spec.name} ({len(principals)} principals, {len(resources)} resources)",
@@ -256,10 +283,12 @@ class SharesArea(Area):
         have_principals = share.current("principal")
         for principal in sorted(want_principals - have_principals):
             external = spec.allow_external_principals and maybe_external(desired, principal)
-            changes.append(
-                _member(base, "add", "principal", principal, principal, data, ORDER_SHARE,
-                        frozenset({FLAG_EXTERNAL_PRINCIPALS}) if external else frozenset())
-            )
+            change = _member(base, "add", "principal", principal, principal, data, ORDER_SHARE,
+                             frozenset({FLAG_EXTERNAL_PRINCIPALS}) if external else frozenset())
+            if principal in share.failed:
+                change = replace(change, summary=change.summary
+                                 + " — its last invitation was rejected or expired; RAM sends a new one")
+            changes.append(change)
         for principal in sorted(have_principals - want_principals):
             changes.append(_member(base, "remove", "principal", principal, principal, data, ORDER_UNSHARE))
         want_resources = {live.resolved[ref_key(ref)]: ref_key(ref) for ref in spec.resources}
@@ -270,9 +299,9 @@ class SharesArea(Area):
         for arn in sorted(have_resources - set(want_resources)):
             label = live.labels.get(arn) or (ref_key(ref) if (ref := resource_ref(arn)) else arn)
             changes.append(_member(base, "remove", "resource", arn, label, data, ORDER_UNSHARE))
-        want_permissions = {permission_arn(p) for p in spec.permissions}
+        want_permissions = wanted_permissions(spec)
         # Permissions for other resource types are left alone, as those resources are.
-        have_permissions = {arn for arn in share.permissions if "SmsVoice" in arn or arn in want_permissions}
+        have_permissions = {arn for arn in share.permissions if arn in PERMISSION_KINDS or arn in want_permissions}
         for arn in sorted(want_permissions - have_permissions):
             changes.append(
                 Change(AREA, "associate", "share-permission", f"{base}/permission/{permission_name(arn)}",
@@ -281,8 +310,10 @@ class SharesArea(Area):
             )
         for arn in sorted(have_permissions - want_permissions):
             changes.append(
+                # After the type's resources leave: RAM removes a permission only from a share
+                # holding no resource of its type.
                 Change(AREA, "disassociate", "share-permission", f"{base}/permission/{permission_name(arn)}",
-                       before=permission_name(arn), order=ORDER_UNSHARE, data={**data, "permission_arn": arn},
+                       before=permission_name(arn), order=ORDER_SHARE_CLOSE, data={**data, "permission_arn": arn},
                        summary=f"disassociate permission {permission_name(arn)} from {spec.name}")
             )
         return changes
@@ -307,13 +338,34 @@ class SharesArea(Area):
         return notes
 
     def unmanaged(self, desired: Desired, live: LiveShares) -> list[dict[str, Any]]:
-        if AREA in desired.prune:
-            return []
+        named = {spec.name for spec in desired.shares}
+        items = [
+            {"area": AREA, "type": "resource-share", "id": s.arn, "name": s.name,
+             "detail": f"created by RAM from a resource policy (featureSet {s.feature_set}); RAM refuses to change "
+                       "it, so it is never modified or deleted here: change the resource policy, or promote it "
+                       "(aws ram promote-resource-share-created-from-policy) to manage it as a share"}
+            for s in live.shares
+            if s.feature_set != STANDARD
+        ]
+        if AREA not in desired.prune:
+            items += [
+                {"area": AREA, "type": "resource-share", "id": s.arn, "name": s.name}
+                for s in live.shares
+                if s.feature_set == STANDARD and s.name not in named and not s.managed
+            ]
+        return items
+
+    def pending(self, desired: Desired, live: LiveShares) -> list[dict[str, Any]]:
+        """Principals invited but not yet accepted: nothing is shared with them until they accept."""
         named = {spec.name for spec in desired.shares}
         return [
-            {"area": AREA, "type": "resource-share", "id": s.arn, "name": s.name}
+            {"area": AREA, "share": s.name, "share_arn": s.arn, "principal": principal,
+             "status": "invitation-pending",
+             "detail": f"account {principal} has not accepted the resource share invitation; it can use "
+                       f"nothing shared by {s.name} until it accepts (aws ram accept-resource-share-invitation)"}
             for s in live.shares
-            if s.name not in named and not s.managed
+            if s.name in named or s.managed
+            for principal in s.pending
         ]
 
     def scope_sizes(self, desired: Desired, live: LiveShares) -> dict[str, int]:
@@ -385,12 +437,14 @@ def list_shares(api: Api, name: str | None = None) -> list[LiveShare]:
     for page in api.pages(RAM, "GetResourceShares", **params):
         for item in page.get("resourceShares", []):
             tags = {t.get("key"): t.get("value") for t in item.get("tags", [])}
+            feature_set = str(item.get("featureSet") or STANDARD)
             shares.append(
                 LiveShare(
                     arn=item["resourceShareArn"],
                     name=item["name"],
                     allow_external_principals=bool(item.get("allowExternalPrincipals")),
-                    managed=tags.get(MANAGED_BY_TAG) == MANAGED_BY_VALUE,
+                    managed=tags.get(MANAGED_BY_TAG) == MANAGED_BY_VALUE and feature_set == STANDARD,
+                    feature_set=feature_set,
                 )
             )
     return sorted(shares, key=lambda s: s.arn)
@@ -416,7 +470,11 @@ def read_details(api: Api, shares: Sequence[LiveShare]) -> None:
                         target[entity] = status
                     if association_type == "PRINCIPAL" and item.get("external") and status in PRESENT:
                         share.external = tuple(sorted({*share.external, entity}))
+                    if association_type == "PRINCIPAL" and item.get("external") and status == "ASSOCIATING":
+                        # An external account stays ASSOCIATING until it accepts RAM's invitation.
+                        share.pending = tuple(sorted({*share.pending, entity}))
     for share in shares:
+        share.failed = tuple(sorted(p for p, status in share.principals.items() if status == "FAILED"))
         permissions: set[str] = set()
         for page in api.pages(RAM, "ListResourceSharePermissions", resourceShareArn=share.arn):
             permissions.update(str(p["arn"]) for p in page.get("permissions", []))
@@ -424,9 +482,20 @@ def read_details(api: Api, shares: Sequence[LiveShare]) -> None:
         share.detailed = True
 
 
+def wanted_permissions(spec: ShareSpec) -> set[str]:
+    """Permission ARNs the share should carry: each resource kind's AWS managed default, except
+    where the policy lists one of that kind, plus the ones the policy lists."""
+    listed = {permission_arn(p) for p in spec.permissions}
+    listed_kinds = {PERMISSION_KINDS.get(arn) for arn in listed}
+    defaults = {DEFAULT_PERMISSIONS[ref.kind] for ref in spec.resources if ref.kind not in listed_kinds}
+    return defaults | listed
+
+
 def pick_share(shares: Sequence[LiveShare], name: str) -> LiveShare | None:
-    """The live share of that name: a managed one first (RAM allows duplicate names)."""
-    candidates = sorted((s for s in shares if s.name == name), key=lambda s: (not s.managed, s.arn))
+    """The live share of that name: a managed one first (RAM allows duplicate names). Shares RAM
+    created from resource policies are never picked: RAM refuses to change them."""
+    candidates = sorted((s for s in shares if s.name == name and s.feature_set == STANDARD),
+                        key=lambda s: (not s.managed, s.arn))
     return candidates[0] if candidates else None
 
 

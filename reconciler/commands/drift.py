@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def categorise(plan: Plan) -> dict[str, list[Any]]:
     missing = [c for c in plan.sorted_changes() if c.action in MISSING]
     drifted = [c for c in plan.sorted_changes() if c.action not in MISSING]
-    return {"drifted": drifted, "missing": missing, "unmanaged": list(plan.unmanaged)}
+    return {"drifted": drifted, "missing": missing, "unmanaged": list(plan.unmanaged), "pending": list(plan.pending)}
 
 
 def compute(args: argparse.Namespace) -> list[Plan]:
@@ -66,13 +66,20 @@ def render_text(plans: list[Plan], colour: bool) -> str:
                 body.append(f"  {title.capitalize()}:")
                 for change in changes:
                     body += ["  " + line for line in change_lines(change, colour)]
+        if groups["pending"]:
+            body.append("  Pending (not drift: waiting on someone else, not yet in effect):")
+            body += [f"    … {item.get('area')} {item.get('share')}: {item.get('detail')}" for item in groups["pending"]]
         if groups["unmanaged"]:
             body.append("  Unmanaged:")
             for item in groups["unmanaged"]:
                 body.append(terminal(f"    ? {item.get('area')} {item.get('type')} {item.get('id')} {item.get('name') or ''}".rstrip()))
         for warning in plan.warnings:
             body.append(terminal(f"  warning: {warning}"))
-    if any(totals.values()):
+    pending = sum(len(plan.pending) for plan in plans)
+    if not any(totals.values()) and pending:
+        head = (f"No drift, but {pending} pending: the policy is not in effect until others act "
+                f"(see Pending).")
+    elif any(totals.values()):
         head = f"Drift: {totals['drifted']} drifted, {totals['missing']} missing, {totals['unmanaged']} unmanaged."
     else:
         head = f"No drift: live state matches the policy ({len(plans)} target{'s' if len(plans) != 1 else ''})."
@@ -88,6 +95,7 @@ def render_json(plans: list[Plan]) -> str:
             "drifted": [c.to_json() for c in groups["drifted"]],
             "missing": [c.to_json() for c in groups["missing"]],
             "unmanaged": masked(groups["unmanaged"]),
+            "pending": masked(groups["pending"]),
             "plan": plan_to_json(plan),
         })
     document = {"format": DRIFT_FORMAT, "version": VERSION, "plans": [t["plan"] for t in targets], "targets": targets}

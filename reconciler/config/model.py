@@ -153,7 +153,8 @@ class ShareSpec:
     name: str
     principals: tuple[str, ...] = ()  # account ids, OU ARNs, organization ARNs
     allow_external_principals: bool = False
-    permissions: tuple[str, ...] = ("AWSRAMDefaultPermissionSmsVoice",)
+    # AWS managed permissions named explicitly; each resource type's default is attached anyway.
+    permissions: tuple[str, ...] = ()
     resources: tuple[ResourceRef, ...] = ()
     source: Source | None = None
 

@@ -58,7 +58,15 @@ from reconciler.countries import name as country_name
 # AWS quota: opt-out lists per account, the Default list included.
 MAX_OPT_OUT_LISTS = 25
 DEFAULT_OPT_OUT_LIST = "Default"
-DEFAULT_PERMISSION = "AWSRAMDefaultPermissionSmsVoice"
+# RAM's AWS managed permission of each shareable sms-voice resource kind (one per type; RAM
+# attaches it by default, so `permissions` is needed only to name it explicitly).
+SHARE_PERMISSIONS = {
+    "AWSRAMDefaultPermissionSmsVoice": "phone_number",
+    "AWSRAMDefaultPermissionSmsVoiceSenderId": "sender_id",
+    "AWSRAMDefaultPermissionSmsVoicePool": "pool",
+    "AWSRAMDefaultPermissionSmsVoiceOptOutList": "opt_out_list",
+}
+PERMISSION_ARN_PREFIX = "arn:aws:ram::aws:permission/"
 # US toll-free area codes (NANP): the only numbers InternationalSendingEnabled applies to.
 US_TOLL_FREE_PREFIXES = tuple(f"+1{npa}" for npa in ("800", "833", "844", "855", "866", "877", "888"))
 # Common non-ISO codes people write, and the ISO code they mean.
@@ -233,6 +241,7 @@ class PolicyBuilder:
             self._references(target_name)
             self._quotas(desired[target_name])
         self._external_principals()
+        self._share_permissions()
         diagnostics = self.ctx.diagnostics
         if any(d.is_error for d in diagnostics):
             return None, diagnostics
@@ -727,7 +736,7 @@ class PolicyBuilder:
             name=str(data["name"]),
             principals=tuple(str(p) for p in data["principals"]),
             allow_external_principals=bool(data.get("allow_external_principals", False)),
-            permissions=tuple(str(p) for p in data.get("permissions", [DEFAULT_PERMISSION])),
+            permissions=tuple(str(p) for p in data.get("permissions", [])),
             resources=tuple(refs),
             source=item.source,
         )
@@ -994,6 +1003,35 @@ class PolicyBuilder:
                     "set allow_external_principals: true to share outside the organization"
                     + (", or list the account under organization.accounts" if principal.isdigit() else ""),
                 )
+
+    def _share_permissions(self) -> None:
+        """Each listed permission is the AWS managed one of an sms-voice resource type, at most one
+        per type (RAM: "You can associate only one permission with each resource type")."""
+        names = ", ".join(SHARE_PERMISSIONS)
+        for item in self.items["shares"]:
+            kinds: dict[str, str] = {}
+            for index, permission in enumerate(item.data.get("permissions") or []):
+                text = str(permission)
+                name = text[len(PERMISSION_ARN_PREFIX):] if text.startswith(PERMISSION_ARN_PREFIX) else text
+                kind = SHARE_PERMISSIONS.get(name)
+                mark = item.item_mark("permissions", index)
+                if kind is None:
+                    self.ctx.at(
+                        item, mark, "share-permission-unknown",
+                        f"share {item.data['name']!r}: {text} is not the AWS managed permission of an sms-voice "
+                        "resource type (customer managed permissions are not supported: the reconciler could "
+                        "not tell which resource type they are for)",
+                        f"use one of {names}, or leave permissions out to get each type's default",
+                    )
+                elif kind in kinds:
+                    self.ctx.at(
+                        item, mark, "share-permission-duplicate",
+                        f"share {item.data['name']!r} lists two permissions for {kind.replace('_', ' ')}s "
+                        f"({kinds[kind]}, {text}); RAM allows one per resource type",
+                        "keep one",
+                    )
+                else:
+                    kinds[kind] = text
 
 
 def _target_quotas(item: _Item) -> TargetQuotas:

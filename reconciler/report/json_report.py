@@ -40,6 +40,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         # Free text read from AWS (names, tags, messages): masked like every other channel.
         "warnings": masked(list(plan.warnings)),
         "unmanaged": masked(list(plan.unmanaged)),
+        "pending": masked(list(plan.pending)),
         "guard_findings": masked(list(plan.guard_findings)),
         "counts": plan.counts(),
         "changes": [change.to_json() for change in plan.sorted_changes()],
@@ -54,6 +55,7 @@ def plan_from_json(value: dict[str, Any]) -> Plan:
         strategies=dict(value.get("strategies") or {}),
         warnings=[str(w) for w in value.get("warnings") or []],
         unmanaged=list(value.get("unmanaged") or []),
+        pending=list(value.get("pending") or []),
         account_id=str(value.get("account_id", "")),
         region=str(value.get("region", "")),
         areas=[str(a) for a in value.get("areas") or []],

@@ -381,7 +381,11 @@ def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mo
         if plan.guard_findings:
             out.append("")
         if not report.own:
-            out += ["No changes." if mode == "plan" else "No drift: live matches the policy.", ""]
+            if plan.pending:
+                out += [f"No changes; {len(plan.pending)} pending (not in effect until others act):", ""]
+                out += [f"- {esc(str(item.get('detail')), 400)}" for item in plan.pending] + [""]
+            else:
+                out += ["No changes." if mode == "plan" else "No drift: live matches the policy.", ""]
         else:
             prefix = "" if mode == "drift" or not report.has_base else "This PR: "
             out += _area_sections(report.own, budget, mode, prefix)

@@ -37,6 +37,10 @@ def counts_text(counts: dict[str, int]) -> str:
 def summary_line(plans: list[Plan]) -> str:
     total = sum(len(p.changes) for p in plans)
     targets = f"{len(plans)} target{'s' if len(plans) != 1 else ''}"
+    pending = sum(len(p.pending) for p in plans)
+    if not total and pending:
+        return (f"No changes, but {pending} pending: the policy is not in effect until others act "
+                f"(see Pending) ({targets}).")
     if not total:
         return f"No changes: live state matches the policy ({targets})."
     counts = {a: sum(p.counts()[a] for p in plans) for a in ACTIONS}
@@ -100,6 +104,8 @@ def render_plan(plan: Plan, colour: bool = False) -> list[str]:
     where = f"{plan.account_id}/{plan.region}" if plan.account_id else ""
     head = f"Target {plan.target} ({where}): "
     head += f"{len(plan.changes)} change(s): {counts_text(plan.counts())}" if plan.changes else "no changes"
+    if plan.pending:
+        head += f", {len(plan.pending)} pending"
     lines = [_paint(terminal(head), "1", colour)]
     if plan.fingerprint:
         lines.append(f"  live state fingerprint {plan.fingerprint}")
@@ -119,6 +125,9 @@ def render_plan(plan: Plan, colour: bool = False) -> list[str]:
             name = f" {item.get('name')}" if item.get("name") else ""
             detail = f" ({item.get('detail')})" if item.get("detail") else ""
             lines.append(terminal(f"    ? {item.get('area')} {item.get('type')} {item.get('id')}{name}{detail}"))
+    if plan.pending:
+        lines.append("  Pending (waiting on someone else; not a change, not yet in effect):")
+        lines += [terminal(f"    … {item.get('area')} {item.get('share')}: {item.get('detail')}") for item in plan.pending]
     for warning in plan.warnings:
         lines.append(_paint(terminal(f"  warning: {warning}"), "33", colour))
     for finding in plan.guard_findings:

@@ -1,8 +1,9 @@
 """Cross-account authorisation of sms-voice requests, as IAM evaluates it before the service runs.
 
-A resource of another account can be reached only through a RAM share, and the one permission the
-sandbox knows, ``AWSRAMDefaultPermissionSmsVoice``, "allows consumers to use the resources for
-sending messages but not for deleting or modifying them" (AWS's resource-sharing guide). So a
+A resource of another account can be reached only through a RAM share, and the AWS managed
+permissions the sandbox knows (one per resource type; ``AWSRAMDefaultPermissionSmsVoice`` "allows
+consumers to use the resources for sending messages but not for deleting or modifying them", AWS's
+resource-sharing guide) grant use, not management. So a
 request that names another account's sms-voice ARN in an operation outside :data:`CONSUMER_ACTIONS`
 is refused with ``AccessDeniedException``, IAM's message and no ``Reason`` (the model's reasons,
 ``ACCOUNT_DISABLED`` and ``INSUFFICIENT_ACCOUNT_REPUTATION``, describe account standing, not IAM).

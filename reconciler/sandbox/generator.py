@@ -18,7 +18,8 @@ import yaml
 from sortedcontainers import SortedDict
 
 from reconciler.sandbox import ids
-from reconciler.sandbox.handlers.ram import SMS_VOICE_PERMISSION_ARN
+from reconciler.sandbox.sharing import DEFAULT_PERMISSIONS, INVITATION_LIFETIME, POOL
+from reconciler.sandbox.sharing import PHONE_NUMBER as RAM_PHONE_NUMBER
 from reconciler.sandbox.state import (
     ConfigurationSet,
     OptOutEntry,
@@ -30,6 +31,7 @@ from reconciler.sandbox.state import (
     ResourceShare,
     SenderId,
     ShareAssociation,
+    ShareInvitation,
     World,
 )
 
@@ -149,12 +151,17 @@ def generate_large(
             now - 90 * DAY,
             now - 90 * DAY,
             "ACTIVE",
-            [SMS_VOICE_PERMISSION_ARN],
+            sorted({DEFAULT_PERMISSIONS[RAM_PHONE_NUMBER], DEFAULT_PERMISSIONS[POOL]}),
         )
         consumer = consumer_accounts[index % len(consumer_accounts)]
         share.associations.append(
             ShareAssociation("PRINCIPAL", consumer, "ASSOCIATED", share.created, share.created, True)
         )
+        # The consumer is outside the organization: it accepted RAM's invitation long ago.
+        share.invitations.append(ShareInvitation(
+            f"arn:aws:ram:{region}:{account}:resource-share-invitation/{ids.new_message_id(rng)}",
+            consumer, "ACCEPTED", share.created, share.created + INVITATION_LIFETIME,
+        ))
         for arn in shareable[index * share_size : (index + 1) * share_size]:
             share.associations.append(
                 ShareAssociation("RESOURCE", arn, "ASSOCIATED", share.created, share.created)

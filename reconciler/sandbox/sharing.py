@@ -13,6 +13,10 @@ Used by the RAM handlers and by the pinpoint-sms-voice-v2 handlers (``Owner=SHAR
 Only ASSOCIATED associations count: access starts when an association settles and ends as soon
 as a disassociation starts (strictest reading of AWS's asynchronous associations).
 
+Invitations: a principal account outside the owner's organization gets a resource share
+invitation; its association stays ASSOCIATING (and grants nothing) until the receiver accepts,
+and FAILS when the invitation is rejected or expires (:func:`settle`).
+
 Organization model (``World.organization``): ``{account id: "o-orgid/ou-a/ou-b"}`` — the account's
 organization id followed by the OUs it sits in, root first. An empty map means no account is in an
 organization, so every principal is external.
@@ -20,9 +24,10 @@ organization, so every principal is external.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from reconciler.sandbox.state import RegionState, ResourceShare, ShareAssociation, World
+from reconciler.sandbox.state import RegionState, ResourceShare, ShareAssociation, ShareInvitation, World
 
 PHONE_NUMBER = "sms-voice:PhoneNumber"
 SENDER_ID = "sms-voice:SenderId"
@@ -37,6 +42,23 @@ ARN_PREFIX_TO_TYPE = {
     "opt-out-list": OPT_OUT_LIST,
 }
 SHAREABLE_TYPES = tuple(sorted(ARN_PREFIX_TO_TYPE.values()))
+
+# One AWS managed permission per resource type ("You can associate only one permission with each
+# resource type", CreateResourceShare). AWSRAMDefaultPermissionSmsVoice is the one AWS's resource
+# sharing guide for End User Messaging passes when it shares phone numbers; the other three names
+# are an *assumption* (see docs/sandbox-operations.md).
+PERMISSION_PREFIX = "arn:aws:ram::aws:permission/"
+DEFAULT_PERMISSION_NAMES = {
+    PHONE_NUMBER: "AWSRAMDefaultPermissionSmsVoice",
+    SENDER_ID: "AWSRAMDefaultPermissionSmsVoiceSenderId",
+    POOL: "AWSRAMDefaultPermissionSmsVoicePool",
+    OPT_OUT_LIST: "AWSRAMDefaultPermissionSmsVoiceOptOutList",
+}
+DEFAULT_PERMISSIONS = {kind: PERMISSION_PREFIX + name for kind, name in DEFAULT_PERMISSION_NAMES.items()}
+PERMISSION_TYPES = {arn: kind for kind, arn in DEFAULT_PERMISSIONS.items()}
+# Assumption (AWS documents "seven days" for some resource types and "12 hours" for the others,
+# without listing sms-voice): the shorter window.
+INVITATION_LIFETIME = 12 * 3600.0
 
 _PENDING_TO_FINAL = {"ASSOCIATING": "ASSOCIATED", "DISASSOCIATING": "DISASSOCIATED"}
 
@@ -84,12 +106,76 @@ def find_resource(world: World, arn: str) -> tuple[RegionState, Any] | None:
 
 
 def settle(share: ResourceShare, now: float) -> None:
-    """Finish pending associations whose delay has elapsed (ASSOCIATING → ASSOCIATED, ...)."""
+    """Finish pending associations whose delay has elapsed (ASSOCIATING → ASSOCIATED, ...).
+
+    A principal with a PENDING invitation stays ASSOCIATING; an invitation past its lifetime
+    expires and its principal's association FAILS.
+    """
+    for invitation in share.invitations:
+        if invitation.status == "PENDING" and invitation.expires_at <= now:
+            invitation.status = "EXPIRED"
+            end_invitation(share, invitation, invitation.expires_at)
+    waiting = {i.receiver_account_id for i in share.invitations if i.status == "PENDING"}
     for association in share.associations:
+        if association.association_type == "PRINCIPAL" and association.entity in waiting:
+            continue
         final = _PENDING_TO_FINAL.get(association.status)
         if final is not None and association.settles_at <= now:
             association.status = final
             association.updated = association.settles_at
+
+
+def invite(share: ResourceShare, region: str, receiver: str, now: float) -> ShareInvitation:
+    """The PENDING invitation for ``receiver`` (a new one unless one is already pending)."""
+    for invitation in share.invitations:
+        if invitation.receiver_account_id == receiver and invitation.status == "PENDING":
+            return invitation
+    arn = f"arn:aws:ram:{region}:{share.owner_account_id}:resource-share-invitation/{uuid.uuid4()}"
+    invitation = ShareInvitation(arn, receiver, "PENDING", now, now + INVITATION_LIFETIME)
+    share.invitations.append(invitation)
+    return invitation
+
+
+def end_invitation(share: ResourceShare, invitation: ShareInvitation, now: float) -> None:
+    """Settle the receiver's association after the invitation was answered or lapsed."""
+    for association in share.associations:
+        if (association.association_type != "PRINCIPAL" or association.entity != invitation.receiver_account_id
+                or association.status != "ASSOCIATING"):
+            continue
+        association.updated = now
+        if invitation.status == "ACCEPTED":
+            association.status = "ASSOCIATED"
+        else:
+            association.status = "FAILED"
+            association.status_message = f"The resource share invitation was {invitation.status.lower()}."
+
+
+def is_service_principal(principal: str) -> bool:
+    """A service principal name such as ``sns.amazonaws.com`` (CreateResourceShare's principals)."""
+    labels = principal.split(".")
+    return (len(labels) >= 3 and principal.endswith(".amazonaws.com")
+            and all(label and all(c.isalnum() or c == "-" for c in label) for label in labels))
+
+
+def create_share_from_policy(world: World, owner: str, region: str, resource_arn: str,
+                             principals: list[str], now: float | None = None,
+                             permission_promoted: bool = True) -> ResourceShare:
+    """The share RAM creates when a resource policy is attached to ``resource_arn``
+    (``featureSet`` CREATED_FROM_POLICY), for the snapshot generator and tests; PutResourcePolicy
+    itself is not emulated. Its principals are associated at once: the policy grants access."""
+    when = world.clock.now() if now is None else now
+    state = world.region(owner, region)
+    arn = f"arn:aws:ram:{region}:{owner}:resource-share/{uuid.uuid4()}"
+    permission = f"arn:aws:ram:{region}:{owner}:permission/CreatedFromPolicy-{uuid.uuid4()}"
+    share = ResourceShare(arn, f"LinkedResourcePolicy-{arn.rsplit('/', 1)[1][:8]}", owner, True, when, when,
+                          "ACTIVE", [permission], feature_set="CREATED_FROM_POLICY",
+                          policy_permission_promoted=permission_promoted)
+    for principal in principals:
+        external = principal.isdigit() and not same_organization(world, owner, principal)
+        share.associations.append(ShareAssociation("PRINCIPAL", principal, "ASSOCIATED", when, when, external))
+    share.associations.append(ShareAssociation("RESOURCE", resource_arn, "ASSOCIATED", when, when))
+    state.resource_shares[arn] = share
+    return share
 
 
 def principal_covers(world: World, principal: str, account: str) -> bool:

@@ -260,6 +260,20 @@ class ShareAssociation:
     external: bool = False
     # when the pending status (ASSOCIATING/DISASSOCIATING) settles, in clock time
     settles_at: float = 0.0
+    status_message: str = ""
+
+
+@dataclass
+class ShareInvitation:
+    """An invitation RAM sends an account outside the owner's organization (or any account, for
+    a principal that is not covered by organization sharing); the principal's association stays
+    ASSOCIATING until the receiver accepts."""
+
+    arn: str
+    receiver_account_id: str
+    status: str  # PENDING | ACCEPTED | REJECTED | EXPIRED
+    created: float
+    expires_at: float
 
 
 @dataclass
@@ -271,8 +285,14 @@ class ResourceShare:
     created: float
     updated: float
     status: str = "ACTIVE"
-    permission_arns: list[str] = field(default_factory=list)
+    permission_arns: list[str] = field(default_factory=list)  # one per resource type
     associations: list[ShareAssociation] = field(default_factory=list)
+    invitations: list[ShareInvitation] = field(default_factory=list)
+    # STANDARD | CREATED_FROM_POLICY (made by RAM from a resource policy) | PROMOTING_TO_STANDARD
+    feature_set: str = "STANDARD"
+    # CREATED_FROM_POLICY only: whether a customer managed permission matching the policy's exists
+    # (PromotePermissionCreatedFromPolicy ran), which PromoteResourceShareCreatedFromPolicy needs.
+    policy_permission_promoted: bool = False
 
 
 @dataclass

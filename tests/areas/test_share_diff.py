@@ -68,6 +68,7 @@ def test_principals_and_resources_are_associated_and_disassociated() -> None:
                          resources={NUMBER_ARN: "ASSOCIATED", POOL_ARN: "DISASSOCIATING"})]
     want = spec(principals=(OU, ORG), resources=(ResourceRef("pool", "pool-1"),))
     changes = sorted(SharesArea().diff(desired(want), live), key=lambda c: c.sort_key())
+    changes = [c for c in changes if c.resource_type != "share-permission"]  # see the per-type test
     summary = [(c.action, c.resource_type, c.data["entity"]) for c in changes]
     assert summary == [
         ("add", "share-principal", ORG),
@@ -165,3 +166,58 @@ def test_resources_and_permissions_of_other_services_are_left_alone() -> None:
     live.shares = [share(resources={NUMBER_ARN: "ASSOCIATED", subnet: "ASSOCIATED"},
                          permissions=(PERMISSION, "arn:aws:ram::aws:permission/AWSRAMDefaultPermissionSubnet"))]
     assert SharesArea().diff(desired(spec()), live) == []
+
+
+POOL_PERMISSION = "arn:aws:ram::aws:permission/AWSRAMDefaultPermissionSmsVoicePool"
+
+
+def test_permissions_follow_the_share_resource_types() -> None:
+    """RAM: one managed permission per resource type; removing one needs its resources gone first."""
+    live = resolved()
+    live.shares = [share(permissions=(PERMISSION,))]
+    want = spec(resources=(ResourceRef("pool", "pool-1"),))
+    changes = sorted(SharesArea().diff(desired(want), live), key=lambda c: c.sort_key())
+    by_key = {(c.action, c.resource_type, c.data.get("permission_arn") or c.data.get("entity")): c for c in changes}
+    associate = by_key[("associate", "share-permission", POOL_PERMISSION)]
+    disassociate = by_key[("disassociate", "share-permission", PERMISSION)]
+    removal = by_key[("remove", "share-resource", NUMBER_ARN)]
+    assert associate.order < by_key[("add", "share-resource", POOL_ARN)].order
+    assert disassociate.order > removal.order  # RAM refuses it while phone numbers are still shared
+    created = SharesArea().diff(desired(spec(resources=(ResourceRef("pool", "pool-1"),
+                                                        ResourceRef("phone_number", "phone-1")))), resolved())
+    assert created[0].data["permission_arns"] == sorted([PERMISSION, POOL_PERMISSION])
+
+
+def test_an_invited_principal_is_pending_not_a_change_and_not_in_sync() -> None:
+    live = resolved()
+    live.shares = [share(allow_external_principals=True, principals={OU: "ASSOCIATED", "999999999999": "ASSOCIATING"},
+                         pending=("999999999999",))]
+    want = spec(principals=(OU, "999999999999"), allow_external_principals=True)
+    area = SharesArea()
+    assert area.diff(desired(want), live) == []
+    [pending] = area.pending(desired(want), live)
+    assert (pending["share"], pending["principal"], pending["status"]) == ("eum", "999999999999", "invitation-pending")
+    assert "accept" in pending["detail"]
+
+
+def test_a_rejected_invitation_is_added_again_with_a_note() -> None:
+    live = resolved()
+    live.shares = [share(allow_external_principals=True, principals={OU: "ASSOCIATED", "999999999999": "FAILED"},
+                         failed=("999999999999",))]
+    want = spec(principals=(OU, "999999999999"), allow_external_principals=True)
+    [change] = SharesArea().diff(desired(want), live)
+    assert (change.action, change.data["entity"]) == ("add", "999999999999")
+    assert "rejected or expired" in change.summary
+
+
+def test_a_share_created_from_a_policy_is_never_changed_only_reported() -> None:
+    live = resolved()
+    policy_share = share(arn=SHARE_ARN[:-1] + "3", name="eum", managed=False, feature_set="CREATED_FROM_POLICY",
+                         detailed=False, principals={}, resources={}, permissions=())
+    live.shares = [policy_share]
+    area = SharesArea()
+    # The policy's share "eum" is created beside it; the policy-created one is neither picked nor deleted.
+    assert [(c.action, c.key) for c in area.diff(desired(spec()), live)] == [("create", "shares/eum")]
+    assert area.diff(desired(prune=frozenset({"shares"})), live) == []
+    [item] = area.unmanaged(desired(prune=frozenset({"shares"})), live)
+    assert item["id"] == policy_share.arn and "CREATED_FROM_POLICY" in item["detail"]

@@ -258,7 +258,24 @@ def test_shares_plan_apply_then_second_plan_exits_zero(server: Server, tmp_path:
     assert "[external-principals]" in plan.stdout
     apply = cli(server, "apply", "--config", str(config), "--auto-approve")
     assert apply.returncode == 0, apply.stdout + apply.stderr
-    shared = server.client("pinpoint-sms-voice-v2", account=OTHER).describe_phone_numbers(Owner="SHARED")["PhoneNumbers"]
+    consumer = server.client("pinpoint-sms-voice-v2", account=OTHER)
+    # OTHER is outside the organization: RAM invites it, and it sees nothing until it accepts.
+    assert consumer.describe_phone_numbers(Owner="SHARED")["PhoneNumbers"] == []
+    pending = cli(server, "plan", "--config", str(config), "--detailed-exitcode")
+    assert pending.returncode == 0, pending.stdout + pending.stderr  # nothing the reconciler can do
+    assert pending.stdout.startswith("No changes, but 1 pending")
+    assert f"account {OTHER} has not accepted the resource share invitation" in pending.stdout
+    drift = cli(server, "drift", "--config", str(config), "--format", "json")
+    [target] = json.loads(drift.stdout)["targets"]
+    assert (target["drifted"], target["missing"]) == ([], [])
+    assert [(p["share"], p["principal"], p["status"]) for p in target["pending"]] == [
+        ("partner", OTHER, "invitation-pending")
+    ]
+    ram = server.client("ram", account=OTHER)
+    [invitation] = ram.get_resource_share_invitations()["resourceShareInvitations"]
+    ram.accept_resource_share_invitation(resourceShareInvitationArn=invitation["resourceShareInvitationArn"])
+    shared = consumer.describe_phone_numbers(Owner="SHARED")["PhoneNumbers"]
     assert [n["PhoneNumberArn"] for n in shared] == [number["PhoneNumberArn"]]
     again = cli(server, "plan", "--config", str(config), "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.startswith("No changes: live state matches the policy")

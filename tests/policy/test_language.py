@@ -45,7 +45,7 @@ def test_example_config_loads_into_the_documented_policy() -> None:
     (optouts,) = prod.opt_out_lists
     assert len(optouts.numbers) == 350 and list(optouts.numbers) == sorted(optouts.numbers)
     (share,) = prod.shares
-    assert share.permissions == ("AWSRAMDefaultPermissionSmsVoice",)
+    assert share.permissions == ()  # each resource type's default permission, attached by RAM
     assert {(r.kind, r.ref) for r in share.resources} == {
         ("phone_number", "+18885550100"),
         ("sender_id", "DEMOTP/GB"),

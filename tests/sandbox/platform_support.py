@@ -42,6 +42,20 @@ class CheckedSandbox(Sandbox):
         return self.session(account_id, region).client(service, config=config)
 
 
+def accept_invitations(ram: Any) -> int:
+    """Accept every PENDING resource share invitation the client's account received (an account
+    outside the owner's organization sees a share only after that). Returns how many."""
+    pending = [
+        i["resourceShareInvitationArn"]
+        for page in ram.get_paginator("get_resource_share_invitations").paginate()
+        for i in page["resourceShareInvitations"]
+        if i["status"] == "PENDING"
+    ]
+    for arn in pending:
+        ram.accept_resource_share_invitation(resourceShareInvitationArn=arn)
+    return len(pending)
+
+
 def error_of(excinfo: Any) -> dict[str, Any]:
     """The parsed error response of a ``pytest.raises(ClientError)`` block."""
     return excinfo.value.response  # type: ignore[no-any-return]

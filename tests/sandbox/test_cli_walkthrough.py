@@ -194,6 +194,14 @@ def test_share_a_number_with_another_account(owner: AwsCli, consumer: AwsCli) ->
         number["PhoneNumberArn"],
     )
     assert associated["resourceShareAssociations"][0]["status"] == "ASSOCIATING"
+    # The consumer is outside the owner's organization: it sees nothing until it accepts the
+    # invitation RAM sends it (RAM User Guide, "Accepting and rejecting resource share invitations").
+    assert consumer("pinpoint-sms-voice-v2", "describe-phone-numbers", "--owner", "SHARED")["PhoneNumbers"] == []
+    [invitation] = consumer("ram", "get-resource-share-invitations")["resourceShareInvitations"]
+    assert (invitation["status"], invitation["resourceShareArn"]) == ("PENDING", share["resourceShareArn"])
+    accepted = consumer("ram", "accept-resource-share-invitation", "--resource-share-invitation-arn",
+                        invitation["resourceShareInvitationArn"])
+    assert accepted["resourceShareInvitation"]["status"] == "ACCEPTED"
     shares = owner("ram", "get-resource-shares", "--resource-owner", "SELF", "--name", "EUM-Shared-Resources")
     assert [s["resourceShareArn"] for s in shares["resourceShares"]] == [share_arn]
     resources = owner(

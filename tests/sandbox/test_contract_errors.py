@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.config import Config
-from platform_support import CONSUMER, OWNER, REGION, START, CheckedSandbox
+from platform_support import CONSUMER, OWNER, REGION, START, CheckedSandbox, accept_invitations
 
 from reconciler.sandbox import Faults, Quotas, Sandbox
 from reconciler.sandbox.handlers.ram import MAX_RESOURCE_SHARES
@@ -86,6 +86,7 @@ def test_access_denied_when_a_consumer_changes_a_shared_resource(sandbox: Checke
     number = _toll_free(owner_sms)
     ram = sandbox.raw_client("ram", OWNER)
     ram.create_resource_share(name="numbers", principals=[CONSUMER], resourceArns=[number["PhoneNumberArn"]])
+    accept_invitations(sandbox.raw_client("ram", CONSUMER))
     consumer = sandbox.raw_client(SMS, CONSUMER)
     assert [n["PhoneNumberArn"] for n in consumer.describe_phone_numbers(Owner="SHARED")["PhoneNumbers"]] == [
         number["PhoneNumberArn"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from platform_support import CONSUMER, OWNER, CheckedSandbox
+from platform_support import CONSUMER, OWNER, CheckedSandbox, accept_invitations
 
 SMS = "pinpoint-sms-voice-v2"
 RAM = "ram"
@@ -118,6 +118,8 @@ def _shared(sandbox: CheckedSandbox, principals: int = 1) -> tuple[str, list[str
     numbers = [n["PhoneNumberArn"] for n in _numbers(sandbox.raw_client(SMS))]
     accounts = [CONSUMER] + [f"{500000000000 + index}" for index in range(principals - 1)]
     share = ram.create_resource_share(name="matrix", principals=accounts, resourceArns=numbers)["resourceShare"]
+    for account in accounts:  # all outside the owner's organization: each accepts its invitation
+        accept_invitations(sandbox.raw_client(RAM, account))
     sandbox.world.clock.advance(3600)
     return share["resourceShareArn"], numbers
 

@@ -6,7 +6,10 @@ import pytest
 from platform_support import CONSUMER, OUTSIDER, OWNER
 
 from reconciler.sandbox import sharing
-from reconciler.sandbox.handlers.ram import ASSOCIATION_DELAY_SETTING, SMS_VOICE_PERMISSION_ARN
+from reconciler.sandbox.handlers.ram import ASSOCIATION_DELAY_SETTING
+
+PHONE_PERMISSION = sharing.DEFAULT_PERMISSIONS[sharing.PHONE_NUMBER]
+POOL_PERMISSION = sharing.DEFAULT_PERMISSIONS[sharing.POOL]
 
 SMS = "pinpoint-sms-voice-v2"
 REGION = "us-east-1"
@@ -25,14 +28,23 @@ def owner(sandbox):
 
 def _share(ram, **extra):
     return ram.create_resource_share(
-        name="EUM-Shared-Resources", permissionArns=[SMS_VOICE_PERMISSION_ARN], **extra
+        name="EUM-Shared-Resources", permissionArns=[PHONE_PERMISSION], **extra
     )["resourceShare"]
+
+
+def accept_invitations(sandbox, account):
+    """The consumer accepts every pending invitation (an account outside the organization must)."""
+    ram = sandbox.raw_client("ram", account)
+    for invitation in ram.get_resource_share_invitations()["resourceShareInvitations"]:
+        if invitation["status"] == "PENDING":
+            ram.accept_resource_share_invitation(resourceShareInvitationArn=invitation["resourceShareInvitationArn"])
 
 
 def test_seed_walkthrough_share_associate_list_disassociate(sandbox, owner):
     ram, sms = owner
     number = _number(sms)
     share = _share(ram, principals=[CONSUMER], allowExternalPrincipals=True)
+    accept_invitations(sandbox, CONSUMER)
     assert (share["owningAccountId"], share["status"], share["featureSet"]) == (OWNER, "ACTIVE", "STANDARD")
     associations = ram.associate_resource_share(
         resourceShareArn=share["resourceShareArn"], resourceArns=[number["PhoneNumberArn"]]
@@ -72,6 +84,7 @@ def test_associations_settle_after_the_configured_delay(sandbox, owner):
     sandbox.world.settings[ASSOCIATION_DELAY_SETTING] = 30.0
     number = _number(sms)
     share = _share(ram, principals=[CONSUMER], resourceArns=[number["PhoneNumberArn"]])
+    accept_invitations(sandbox, CONSUMER)
     pending = ram.get_resource_share_associations(associationType="RESOURCE")["resourceShareAssociations"]
     assert [a["status"] for a in pending] == ["ASSOCIATING"]
     assert ram.list_resources(resourceOwner="SELF")["resources"] == []
@@ -146,6 +159,7 @@ def test_shared_pool_works_only_when_all_members_are_in_the_same_share(sandbox, 
         PoolId=pool["PoolId"], OriginationIdentity=second["PhoneNumberArn"], IsoCountryCode="US"
     )
     share = _share(ram, principals=[CONSUMER], resourceArns=[pool["PoolArn"], first["PhoneNumberArn"]])
+    accept_invitations(sandbox, CONSUMER)
     shared_pools = sharing.shared_resources(sandbox.world, CONSUMER, REGION, sharing.POOL)
     assert [record.arn for _, record in shared_pools] == [pool["PoolArn"]]
     assert not sharing.usable_by(sandbox.world, CONSUMER, REGION, pool["PoolArn"])
@@ -158,6 +172,7 @@ def test_shared_pool_works_only_when_all_members_are_in_the_same_share(sandbox, 
         resourceShareArn=share["resourceShareArn"], resourceArns=[second["PhoneNumberArn"]]
     )
     _share(ram, principals=[CONSUMER], resourceArns=[second["PhoneNumberArn"]])
+    accept_invitations(sandbox, CONSUMER)
     assert not sharing.usable_by(sandbox.world, CONSUMER, REGION, pool["PoolArn"])
 
 
@@ -167,6 +182,7 @@ def test_shared_opt_out_list_needs_the_numbers_that_use_it(sandbox, owner):
     number = _number(sms)
     sms.update_phone_number(PhoneNumberId=number["PhoneNumberId"], OptOutListName="shared-list")
     share = _share(ram, principals=[CONSUMER], resourceArns=[listing["OptOutListArn"]])
+    accept_invitations(sandbox, CONSUMER)
     assert not sharing.usable_by(sandbox.world, CONSUMER, REGION, listing["OptOutListArn"])
     ram.associate_resource_share(
         resourceShareArn=share["resourceShareArn"], resourceArns=[number["PhoneNumberArn"]]
@@ -208,28 +224,47 @@ def test_client_token_makes_create_idempotent(sandbox, owner):
         ram.create_resource_share(name="other", clientToken="token-1")
 
 
-def test_permissions(sandbox, owner):
-    ram, _ = owner
+def test_permissions_one_per_resource_type(sandbox, owner):
+    ram, sms = owner
     permissions = ram.list_permissions(resourceType="sms-voice:Pool")["permissions"]
     assert [(p["arn"], p["resourceType"], p["permissionType"]) for p in permissions] == [
-        (SMS_VOICE_PERMISSION_ARN, "sms-voice:Pool", "AWS_MANAGED")
+        (POOL_PERMISSION, "sms-voice:Pool", "AWS_MANAGED")
     ]
+    every = ram.list_permissions()["permissions"]
+    assert sorted(p["resourceType"] for p in every) == sorted(sharing.SHAREABLE_TYPES)
     assert ram.list_permissions(permissionType="CUSTOMER_MANAGED")["permissions"] == []
-    share = ram.create_resource_share(name="default-permission")["resourceShare"]
-    listed = ram.list_resource_share_permissions(resourceShareArn=share["resourceShareArn"])["permissions"]
-    assert [p["arn"] for p in listed] == [SMS_VOICE_PERMISSION_ARN]
-    assert ram.associate_resource_share_permission(
-        resourceShareArn=share["resourceShareArn"], permissionArn=SMS_VOICE_PERMISSION_ARN
-    )["returnValue"]
+    number = _number(sms)
+    pool = sms.create_pool(OriginationIdentity=number["PhoneNumberArn"], IsoCountryCode="US", MessageType="TRANSACTIONAL")
+    # No permissionArns: RAM attaches the default permission of each resource type in the share.
+    share = ram.create_resource_share(name="defaults", resourceArns=[number["PhoneNumberArn"], pool["PoolArn"]])[
+        "resourceShare"
+    ]
+    arn = share["resourceShareArn"]
+    listed = ram.list_resource_share_permissions(resourceShareArn=arn)["permissions"]
+    assert sorted((p["arn"], p["resourceType"]) for p in listed) == sorted(
+        [(PHONE_PERMISSION, "sms-voice:PhoneNumber"), (POOL_PERMISSION, "sms-voice:Pool")]
+    )
+    # The permission of a type not in the share can be added ahead of its resources; associating
+    # the one a type already has is a no-op.
+    opt_out = sharing.DEFAULT_PERMISSIONS[sharing.OPT_OUT_LIST]
+    assert ram.associate_resource_share_permission(resourceShareArn=arn, permissionArn=opt_out)["returnValue"]
+    assert ram.associate_resource_share_permission(resourceShareArn=arn, permissionArn=PHONE_PERMISSION)["returnValue"]
+    # Removing a permission is refused while resources of its type are in the share, then allowed.
+    with pytest.raises(ram.exceptions.OperationNotPermittedException):
+        ram.disassociate_resource_share_permission(resourceShareArn=arn, permissionArn=POOL_PERMISSION)
+    ram.disassociate_resource_share(resourceShareArn=arn, resourceArns=[pool["PoolArn"]])
+    assert ram.disassociate_resource_share_permission(resourceShareArn=arn, permissionArn=POOL_PERMISSION)["returnValue"]
+    assert ram.disassociate_resource_share_permission(resourceShareArn=arn, permissionArn=opt_out)["returnValue"]
+    left = ram.list_resource_share_permissions(resourceShareArn=arn)["permissions"]
+    assert [p["arn"] for p in left] == [PHONE_PERMISSION]
+    with pytest.raises(ram.exceptions.UnknownResourceException):
+        ram.disassociate_resource_share_permission(resourceShareArn=arn, permissionArn=POOL_PERMISSION)
     with pytest.raises(ram.exceptions.UnknownResourceException):
         ram.associate_resource_share_permission(
-            resourceShareArn=share["resourceShareArn"],
-            permissionArn="arn:aws:ram::aws:permission/AWSRAMDefaultPermissionEC2Subnet",
+            resourceShareArn=arn, permissionArn="arn:aws:ram::aws:permission/AWSRAMDefaultPermissionEC2Subnet"
         )
     with pytest.raises(ram.exceptions.MalformedArnException):
-        ram.associate_resource_share_permission(
-            resourceShareArn=share["resourceShareArn"], permissionArn="nope"
-        )
+        ram.associate_resource_share_permission(resourceShareArn=arn, permissionArn="nope")
     with pytest.raises(ram.exceptions.InvalidResourceTypeException):
         ram.list_resources(resourceOwner="SELF", resourceType="not a type")
 
@@ -238,6 +273,7 @@ def test_pagination_to_the_last_page(sandbox, owner):
     ram, sms = owner
     numbers = [_number(sms, "LONG_CODE" if i % 2 else "TOLL_FREE")["PhoneNumberArn"] for i in range(7)]
     _share(ram, principals=[CONSUMER], resourceArns=numbers)
+    accept_invitations(sandbox, CONSUMER)
     seen, token, pages = [], None, 0
     while True:
         page = ram.list_resources(

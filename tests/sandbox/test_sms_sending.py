@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from platform_support import accept_invitations
 from sms_support import CONSUMER, OWNER, REGION, Sandbox, error_of, long_code, toll_free
 
 from reconciler.sandbox.handlers.opt_outs import simulate_inbound_stop
@@ -185,6 +186,7 @@ def _share(sandbox: Sandbox, *arns: str) -> str:
     share = ram.create_resource_share(
         name="sms", resourceArns=list(arns), principals=[CONSUMER], permissionArns=[PERMISSION]
     )["resourceShare"]
+    accept_invitations(sandbox.session(CONSUMER).client("ram"))
     return str(share["resourceShareArn"])
 
 

@@ -2,22 +2,27 @@
 
 Shares live in the owner's :class:`RegionState` (shares are regional). Associations start
 ASSOCIATING / DISASSOCIATING and settle after ``World.settings["ram.association_delay"]`` seconds
-of world-clock time (default 0: settled on the next read). Behaviour where AWS documents nothing,
-chosen strict:
+of world-clock time (default 0: settled on the next read). Each behaviour's source (or the
+reasoning of an *assumption*) is in docs/sandbox-operations.md; in short:
 
 - Only the four sms-voice resource types can be shared, and only resources the caller owns in the
   share's Region; anything else is ``UnknownResourceException`` (a well-formed ARN that names no
   such resource) or ``MalformedArnException`` (not an ARN).
 - Principals: 12-digit account ids, organization and OU ARNs (only when the owner is in that
-  organization). IAM users and roles are refused (``InvalidParameterException``): sms-voice
-  resources are shareable with accounts, organizations and OUs only. Sharing with yourself is
-  ``InvalidParameterException``.
-- A principal outside the owner's organization with ``allowExternalPrincipals=false`` is
-  ``OperationNotPermittedException``. Resource share invitations are not emulated: an external
-  account's association settles like any other (as if the invitation were accepted).
+  organization) and service principals (``sns.amazonaws.com``). IAM users and roles are refused
+  (``InvalidParameterException``): sms-voice resources are shareable with accounts,
+  organizations and OUs, not IAM roles or users. Sharing with yourself is
+  ``InvalidParameterException``. ``sources`` constrain service principals and need one.
+- An account outside the owner's organization receives a resource share invitation: its
+  association stays ASSOCIATING (granting nothing) until it accepts; reject or expiry FAILS it.
+  With ``allowExternalPrincipals=false`` such a principal is ``OperationNotPermittedException``.
+- One AWS managed permission per resource type (:data:`sharing.DEFAULT_PERMISSIONS`): attached by
+  default for every type in the share, replaced with ``replace=true``, removed only when no
+  resource of its type is left.
+- Shares RAM made from a resource policy (``featureSet`` CREATED_FROM_POLICY) cannot be modified
+  through RAM (``OperationNotPermittedException``) until PromoteResourceShareCreatedFromPolicy.
 - Deleted shares stay listed with status DELETED, and disassociated entities stay listed with
   status DISASSOCIATED, as in AWS for some time after the change.
-- One AWS managed permission exists, ``AWSRAMDefaultPermissionSmsVoice``, covering all four types.
 - ``maxResults`` is 1–500 (the model); without it a page holds ``DEFAULT_PAGE_SIZE`` items.
 - At most ``MAX_RESOURCE_SHARES`` (5,000, RAM's default quota) active shares per account and
   Region; one more is ``ResourceShareLimitExceededException``.
@@ -40,11 +45,9 @@ from typing import Any
 from reconciler.sandbox import paging, sharing
 from reconciler.sandbox.errors import ApiError
 from reconciler.sandbox.registry import RAM, Call, operation
-from reconciler.sandbox.state import RegionState, ResourceShare, ShareAssociation, World
+from reconciler.sandbox.state import RegionState, ResourceShare, ShareAssociation, ShareInvitation, World
 
 DEFAULT_PAGE_SIZE = 100
-SMS_VOICE_PERMISSION_NAME = "AWSRAMDefaultPermissionSmsVoice"
-SMS_VOICE_PERMISSION_ARN = f"arn:aws:ram::aws:permission/{SMS_VOICE_PERMISSION_NAME}"
 PERMISSION_CREATED = datetime(2024, 1, 1, tzinfo=UTC)
 ASSOCIATION_DELAY_SETTING = "ram.association_delay"
 # RAM's default quota of resource shares per account and Region (deleted shares do not count).
@@ -55,6 +58,11 @@ _SHARE_ARN = re.compile(
 )
 _ORG_ARN = re.compile(
     r"^arn:aws:organizations::\d{12}:(organization/o-[a-z0-9]{10,32}|ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"
+)
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_ORG_PATH = re.compile(r"^o-[a-z0-9]{10,32}/r-[0-9a-z]{4,32}(/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})*/?$")
+_INVITATION_ARN = re.compile(
+    r"^arn:aws:ram:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):resource-share-invitation/[0-9a-f-]{36}$"
 )
 _RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9]+$")
 
@@ -137,7 +145,8 @@ def _check_principal(call: Call, principal: str, allow_external: bool) -> bool:
     elif principal.startswith("arn:aws:iam::"):
         raise _error(
             "InvalidParameterException",
-            f"Principal {principal}: sms-voice resources can be shared with accounts, organizations and OUs only.",
+            f"Principal {principal}: sms-voice resources can be shared with accounts, organizations, OUs "
+            "and service principals, not IAM roles or users.",
         )
     elif principal.startswith("arn:"):
         if _ORG_ARN.match(principal) is None:
@@ -149,9 +158,12 @@ def _check_principal(call: Call, principal: str, allow_external: bool) -> bool:
                 "Sharing with an organization or OU requires the owner to be a member of it with sharing enabled.",
             )
         external = False
+    elif sharing.is_service_principal(principal):
+        external = False  # service principals get access without an invitation
     else:
         raise _error(
-            "InvalidParameterException", f"Principal {principal} is not an account id or an organization ARN."
+            "InvalidParameterException",
+            f"Principal {principal} is not an account id, an organization or OU ARN, or a service principal.",
         )
     if external and not allow_external:
         raise _error(
@@ -161,32 +173,110 @@ def _check_principal(call: Call, principal: str, allow_external: bool) -> bool:
     return external
 
 
-def _check_permissions(arns: Iterable[str]) -> list[str]:
-    checked = []
+def _permission_type(arn: str) -> str:
+    """The resource type of a known permission ARN (``:version/N`` suffix allowed)."""
+    if not arn.startswith("arn:aws:ram:"):
+        raise _error("MalformedArnException", f"The format of ARN {arn} is not valid.")
+    kind = sharing.PERMISSION_TYPES.get(arn.split(":version/")[0])
+    if kind is None:
+        raise _error("UnknownResourceException", f"Permission {arn} could not be found.")
+    return kind
+
+
+def _check_permissions(arns: Iterable[str]) -> dict[str, str]:
+    """Resource type -> permission ARN; two permissions for one type is an error."""
+    chosen: dict[str, str] = {}
     for arn in arns:
-        if not arn.startswith("arn:aws:ram:"):
-            raise _error("MalformedArnException", f"The format of ARN {arn} is not valid.")
-        if arn.split(":version/")[0] != SMS_VOICE_PERMISSION_ARN:
-            raise _error("UnknownResourceException", f"Permission {arn} could not be found.")
-        checked.append(SMS_VOICE_PERMISSION_ARN)
-    return sorted(set(checked))
+        kind = _permission_type(arn)
+        base = arn.split(":version/")[0]
+        if chosen.get(kind, base) != base:
+            raise _error(
+                "InvalidParameterException",
+                f"You can associate only one permission with each resource type; {kind} was given two.",
+            )
+        chosen[kind] = base
+    return chosen
 
 
-def _refuse_sources(call: Call) -> None:
-    if call.params.get("sources"):
+def _resource_type(arn: str) -> str:
+    parsed = sharing.parse_sms_arn(arn)
+    return parsed[2] if parsed else ""
+
+
+def _share_types(share: ResourceShare) -> set[str]:
+    """Resource types with a live (ASSOCIATING/ASSOCIATED) resource association in the share."""
+    return {
+        _resource_type(a.entity)
+        for a in share.associations
+        if a.association_type == "RESOURCE" and a.status in ("ASSOCIATED", "ASSOCIATING")
+    }
+
+
+def _attach_defaults(share: ResourceShare) -> None:
+    """RAM attaches the default permission of every resource type that has none yet."""
+    have = {_permission_kind(p) for p in share.permission_arns}
+    for kind in sorted(_share_types(share) - have):
+        if kind in sharing.DEFAULT_PERMISSIONS:
+            share.permission_arns.append(sharing.DEFAULT_PERMISSIONS[kind])
+    share.permission_arns.sort()
+
+
+def _permission_kind(arn: str) -> str:
+    return sharing.PERMISSION_TYPES.get(arn, "")
+
+
+def _check_sources(call: Call, share: ResourceShare | None, principals: Iterable[str]) -> list[str]:
+    """``sources`` limit when service principals can access the share: they need one."""
+    sources = list(call.params.get("sources") or [])
+    if not sources:
+        return []
+    services = [p for p in principals if sharing.is_service_principal(p)]
+    if share is not None:
+        services += [
+            a.entity
+            for a in share.associations
+            if a.association_type == "PRINCIPAL" and sharing.is_service_principal(a.entity)
+            and a.status in ("ASSOCIATED", "ASSOCIATING")
+        ]
+    if not services:
         raise _error(
             "InvalidParameterException",
-            "sms-voice resources cannot be shared with service principals (sources).",
+            "sources constrain service principals; the resource share has no service principal.",
+        )
+    for source in sources:
+        if not (
+            (source.isdigit() and len(source) == 12)
+            or source.startswith("arn:")
+            or _ORG_ID.match(source)
+            or _ORG_PATH.match(source)
+        ):
+            raise _error(
+                "InvalidParameterException",
+                f"Source {source} is not an account id, an ARN, an organization id or an organization path.",
+            )
+    return sources
+
+
+def _refuse_policy_share(share: ResourceShare) -> None:
+    if share.feature_set != "STANDARD":
+        raise _error(
+            "OperationNotPermittedException",
+            f"ResourceShare {share.arn} was created from a resource policy ({share.feature_set}) and can't be "
+            "modified by using RAM; promote it with PromoteResourceShareCreatedFromPolicy first.",
         )
 
 
 def _associate(call: Call, share: ResourceShare, kind: str, entity: str, external: bool) -> ShareAssociation:
     now = call.now()
+    if kind == "PRINCIPAL" and entity.isdigit() and external:
+        # Outside the organization: RAM sends an invitation; the association waits for it.
+        sharing.invite(share, call.region, entity, now)
     for association in share.associations:
         if association.association_type == kind and association.entity == entity:
             if association.status in ("ASSOCIATED", "ASSOCIATING"):
                 return association
             association.status = "ASSOCIATING"
+            association.status_message = ""
             association.updated = now
             association.settles_at = now + _delay(call.world)
             association.external = external
@@ -194,6 +284,15 @@ def _associate(call: Call, share: ResourceShare, kind: str, entity: str, externa
     association = ShareAssociation(kind, entity, "ASSOCIATING", now, now, external, now + _delay(call.world))
     share.associations.append(association)
     return association
+
+
+def _withdraw_invitations(share: ResourceShare, principals: Iterable[str]) -> None:
+    """Assumption: removing a principal (or deleting the share) withdraws its pending invitation,
+    which is then no longer acceptable (listed as EXPIRED)."""
+    wanted = set(principals)
+    for invitation in share.invitations:
+        if invitation.status == "PENDING" and invitation.receiver_account_id in wanted:
+            invitation.status = "EXPIRED"
 
 
 # ---- rendering ----------------------------------------------------------------------------------
@@ -213,7 +312,7 @@ def _share_view(state: RegionState, share: ResourceShare) -> dict[str, Any]:
         "tags": _tags(state, share.arn),
         "creationTime": _ts(share.created),
         "lastUpdatedTime": _ts(share.updated),
-        "featureSet": "STANDARD",
+        "featureSet": share.feature_set,
     }
 
 
@@ -227,16 +326,34 @@ def _association_view(share: ResourceShare, association: ShareAssociation) -> di
         "creationTime": _ts(association.created),
         "lastUpdatedTime": _ts(association.updated),
         "external": association.external,
+        **({"statusMessage": association.status_message} if association.status_message else {}),
     }
 
 
-def _permission_view(resource_type: str) -> dict[str, Any]:
+def _permission_view(arn: str, share: ResourceShare | None = None) -> dict[str, Any]:
+    kind = _permission_kind(arn)
+    if not kind:  # the permission RAM made from a resource policy (CREATED_FROM_POLICY shares)
+        created = share.created if share else 0.0
+        return {
+            "arn": arn,
+            "version": "1",
+            "defaultVersion": True,
+            "name": arn.rsplit("/", 1)[1],
+            "resourceType": _resource_type(next((a.entity for a in share.associations
+                                                 if a.association_type == "RESOURCE"), "")) if share else "",
+            "status": "ATTACHABLE",
+            "creationTime": _ts(created),
+            "lastUpdatedTime": _ts(created),
+            "isResourceTypeDefault": False,
+            "permissionType": "CUSTOMER_MANAGED",
+            "featureSet": "CREATED_FROM_POLICY",
+        }
     return {
-        "arn": SMS_VOICE_PERMISSION_ARN,
+        "arn": arn,
         "version": "1",
         "defaultVersion": True,
-        "name": SMS_VOICE_PERMISSION_NAME,
-        "resourceType": resource_type,
+        "name": sharing.DEFAULT_PERMISSION_NAMES[kind],
+        "resourceType": kind,
         "status": "ATTACHABLE",
         "creationTime": PERMISSION_CREATED,
         "lastUpdatedTime": PERMISSION_CREATED,
@@ -323,11 +440,11 @@ def _check_arn_list(arns: Iterable[str]) -> None:
 def create_resource_share(call: Call) -> dict[str, Any]:
     def produce() -> dict[str, Any]:
         params = call.params
-        _refuse_sources(call)
         allow_external = bool(params.get("allowExternalPrincipals", True))
         resources = [_check_resource(call, arn) for arn in params.get("resourceArns", [])]
         principals = [(p, _check_principal(call, p, allow_external)) for p in params.get("principals", [])]
-        permissions = _check_permissions(params.get("permissionArns", [])) or [SMS_VOICE_PERMISSION_ARN]
+        sources = _check_sources(call, None, [p for p, _ in principals])
+        permissions = _check_permissions(params.get("permissionArns", []))
         tags = params.get("tags", [])
         active = sum(1 for share in call.state.resource_shares.values() if share.status == "ACTIVE")
         if active >= MAX_RESOURCE_SHARES:
@@ -339,7 +456,7 @@ def create_resource_share(call: Call) -> dict[str, Any]:
         now = call.now()
         arn = f"arn:aws:ram:{call.region}:{call.account}:resource-share/{uuid.uuid4()}"
         share = ResourceShare(
-            arn, params["name"], call.account, allow_external, now, now, "ACTIVE", permissions
+            arn, params["name"], call.account, allow_external, now, now, "ACTIVE", sorted(permissions.values())
         )
         call.state.resource_shares[arn] = share
         if tags:
@@ -348,6 +465,9 @@ def create_resource_share(call: Call) -> dict[str, Any]:
             _associate(call, share, "PRINCIPAL", principal, external)
         for resource in resources:
             _associate(call, share, "RESOURCE", resource, False)
+        for source in sources:
+            _associate(call, share, "SOURCE", source, False)
+        _attach_defaults(share)
         return {"resourceShare": _share_view(call.state, share)}
 
     return _idempotent(call, produce)
@@ -357,6 +477,7 @@ def create_resource_share(call: Call) -> dict[str, Any]:
 def update_resource_share(call: Call) -> dict[str, Any]:
     def produce() -> dict[str, Any]:
         share = _own_share(call, call.params["resourceShareArn"])
+        _refuse_policy_share(share)
         if share.status != "ACTIVE":
             raise _error("OperationNotPermittedException", f"ResourceShare {share.arn} is {share.status}.")
         if "name" in call.params:
@@ -387,6 +508,7 @@ def update_resource_share(call: Call) -> dict[str, Any]:
 def delete_resource_share(call: Call) -> dict[str, Any]:
     def produce() -> dict[str, Any]:
         share = _own_share(call, call.params["resourceShareArn"])
+        _refuse_policy_share(share)
         if share.status != "ACTIVE":
             raise _error(
                 "InvalidStateTransitionException", f"ResourceShare {share.arn} is already {share.status}."
@@ -394,6 +516,7 @@ def delete_resource_share(call: Call) -> dict[str, Any]:
         now = call.now()
         share.status = "DELETED"
         share.updated = now
+        _withdraw_invitations(share, [i.receiver_account_id for i in share.invitations])
         for association in share.associations:
             if association.status in ("ASSOCIATED", "ASSOCIATING", "DISASSOCIATING"):
                 association.status = "DISASSOCIATED"
@@ -416,6 +539,8 @@ def get_resource_shares(call: Call) -> dict[str, Any]:
     for state, share in _shares_for(call, params["resourceOwner"]):
         if wanted_arns and share.arn not in wanted_arns:
             continue
+        if params["resourceOwner"] == "OTHER-ACCOUNTS" and share.feature_set == "CREATED_FROM_POLICY":
+            continue  # visible to the owner only until promoted
         if "resourceShareStatus" in params and share.status != params["resourceShareStatus"]:
             continue
         if "name" in params and share.name != params["name"]:
@@ -440,7 +565,7 @@ def get_resource_shares(call: Call) -> dict[str, Any]:
 def associate_resource_share(call: Call) -> dict[str, Any]:
     def produce() -> dict[str, Any]:
         share = _own_share(call, call.params["resourceShareArn"])
-        _refuse_sources(call)
+        _refuse_policy_share(share)
         if share.status != "ACTIVE":
             raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
         resources = [_check_resource(call, arn) for arn in call.params.get("resourceArns", [])]
@@ -448,13 +573,17 @@ def associate_resource_share(call: Call) -> dict[str, Any]:
             (p, _check_principal(call, p, share.allow_external_principals))
             for p in call.params.get("principals", [])
         ]
-        if not resources and not principals:
-            raise _error("MissingRequiredParameterException", "Specify resourceArns or principals.")
+        sources = _check_sources(call, share, [p for p, _ in principals])
+        if not resources and not principals and not sources:
+            raise _error("MissingRequiredParameterException", "Specify resourceArns, principals or sources.")
         views = []
         for principal, external in principals:
             views.append(_association_view(share, _associate(call, share, "PRINCIPAL", principal, external)))
         for resource in resources:
             views.append(_association_view(share, _associate(call, share, "RESOURCE", resource, False)))
+        for source in sources:
+            views.append(_association_view(share, _associate(call, share, "SOURCE", source, False)))
+        _attach_defaults(share)
         share.updated = call.now()
         return {"resourceShareAssociations": views}
 
@@ -465,13 +594,14 @@ def associate_resource_share(call: Call) -> dict[str, Any]:
 def disassociate_resource_share(call: Call) -> dict[str, Any]:
     def produce() -> dict[str, Any]:
         share = _own_share(call, call.params["resourceShareArn"])
-        _refuse_sources(call)
+        _refuse_policy_share(share)
         if share.status != "ACTIVE":
             raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
         entities = [("RESOURCE", arn) for arn in call.params.get("resourceArns", [])]
         entities += [("PRINCIPAL", p) for p in call.params.get("principals", [])]
+        entities += [("SOURCE", source) for source in call.params.get("sources", [])]
         if not entities:
-            raise _error("MissingRequiredParameterException", "Specify resourceArns or principals.")
+            raise _error("MissingRequiredParameterException", "Specify resourceArns, principals or sources.")
         now = call.now()
         targets = []
         for kind, entity in entities:
@@ -492,6 +622,7 @@ def disassociate_resource_share(call: Call) -> dict[str, Any]:
                     "UnknownResourceException", f"{entity} is not associated with ResourceShare {share.arn}."
                 )
             targets.append(match)
+        _withdraw_invitations(share, [a.entity for a in targets if a.association_type == "PRINCIPAL"])
         for association in targets:
             association.status = "DISASSOCIATING"
             association.updated = now
@@ -506,8 +637,6 @@ def disassociate_resource_share(call: Call) -> dict[str, Any]:
 def get_resource_share_associations(call: Call) -> dict[str, Any]:
     params = call.params
     kind = params["associationType"]
-    if kind == "SOURCE":
-        return {"resourceShareAssociations": []}
     if params.get("resourceArn") and kind != "RESOURCE":
         raise _error(
             "InvalidParameterException", "resourceArn can be used only with associationType RESOURCE."
@@ -644,12 +773,11 @@ def list_permissions(call: Call) -> dict[str, Any]:
     params = call.params
     if params.get("permissionType") == "CUSTOMER_MANAGED":
         return {"permissions": []}
+    types = list(sharing.SHAREABLE_TYPES)
     if params.get("resourceType"):
         wanted = _canonical_type(params["resourceType"])
         types = [wanted] if wanted else []
-    else:
-        types = [sharing.PHONE_NUMBER]
-    items = [(t, _permission_view(t)) for t in types]
+    items = [(sharing.DEFAULT_PERMISSIONS[t], _permission_view(sharing.DEFAULT_PERMISSIONS[t])) for t in types]
     views, token = _page(call, items, "permissions")
     return _paged("permissions", views, token)
 
@@ -664,7 +792,8 @@ def list_resource_share_permissions(call: Call) -> dict[str, Any]:
         share = visible.get(arn)
     if share is None:
         raise _error("UnknownResourceException", f"ResourceShare {arn} could not be found.")
-    items = [(p, _permission_view(sharing.PHONE_NUMBER)) for p in share.permission_arns]
+    sharing.settle(share, call.now())
+    items = [(p, _permission_view(p, share)) for p in share.permission_arns]
     views, token = _page(call, items, arn)
     return _paged("permissions", views, token)
 
@@ -673,16 +802,166 @@ def list_resource_share_permissions(call: Call) -> dict[str, Any]:
 def associate_resource_share_permission(call: Call) -> dict[str, Any]:
     def produce() -> dict[str, Any]:
         share = _own_share(call, call.params["resourceShareArn"])
+        _refuse_policy_share(share)
         if share.status != "ACTIVE":
             raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
-        permission = _check_permissions([call.params["permissionArn"]])[0]
+        kind = _permission_type(call.params["permissionArn"])
+        permission = sharing.DEFAULT_PERMISSIONS[kind]
         version = call.params.get("permissionVersion")
         if version is not None and version != 1:
             raise _error("InvalidParameterException", f"Permission {permission} has no version {version}.")
-        if permission in share.permission_arns and not call.params.get("replace"):
+        current = [p for p in share.permission_arns if _permission_kind(p) == kind]
+        if current == [permission]:
             return {"returnValue": True}
-        share.permission_arns = sorted(set(share.permission_arns) | {permission})
+        if current and not call.params.get("replace"):
+            raise _error(
+                "InvalidParameterException",
+                f"ResourceShare {share.arn} already has a permission for {kind}; set replace to true to replace it.",
+            )
+        share.permission_arns = sorted({p for p in share.permission_arns if p not in current} | {permission})
         share.updated = call.now()
         return {"returnValue": True}
 
     return _idempotent(call, produce)
+
+
+@operation(RAM, "DisassociateResourceSharePermission")
+def disassociate_resource_share_permission(call: Call) -> dict[str, Any]:
+    def produce() -> dict[str, Any]:
+        share = _own_share(call, call.params["resourceShareArn"])
+        _refuse_policy_share(share)
+        if share.status != "ACTIVE":
+            raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
+        kind = _permission_type(call.params["permissionArn"])
+        permission = call.params["permissionArn"].split(":version/")[0]
+        if permission not in share.permission_arns:
+            raise _error(
+                "UnknownResourceException",
+                f"Permission {permission} is not associated with ResourceShare {share.arn}.",
+            )
+        if kind in _share_types(share):
+            raise _error(
+                "OperationNotPermittedException",
+                f"ResourceShare {share.arn} still has {kind} resources; a permission can be removed only when "
+                "no resource of its type is in the resource share.",
+            )
+        share.permission_arns = [p for p in share.permission_arns if p != permission]
+        share.updated = call.now()
+        return {"returnValue": True}
+
+    return _idempotent(call, produce)
+
+
+@operation(RAM, "PromoteResourceShareCreatedFromPolicy")
+def promote_resource_share_created_from_policy(call: Call) -> dict[str, Any]:
+    share = _own_share(call, call.params["resourceShareArn"])
+    if share.feature_set == "STANDARD":
+        raise _error(
+            "InvalidStateTransitionException",
+            f"ResourceShare {share.arn} is already a STANDARD resource share.",
+        )
+    if share.feature_set == "CREATED_FROM_POLICY":
+        if not share.policy_permission_promoted:
+            raise _error(
+                "UnmatchedPolicyPermissionException",
+                "No customer managed permission matches the resource share's CREATED_FROM_POLICY permission; "
+                "run PromotePermissionCreatedFromPolicy first.",
+            )
+        # Assumption: the promotion completes before the next read (PROMOTING_TO_STANDARD is
+        # observable only inside this call); the promoted permission keeps its ARN.
+        share.feature_set = "STANDARD"
+        share.updated = call.now()
+    return {"returnValue": True}
+
+
+# ---- invitations ----------------------------------------------------------------------------------
+
+
+def _received(call: Call) -> list[tuple[ResourceShare, ShareInvitation]]:
+    """Invitations in the caller's Region sent to the caller, every owner's shares settled."""
+    found = []
+    for _, share in _all_shares(call.world, call.region):
+        for invitation in share.invitations:
+            if invitation.receiver_account_id == call.account:
+                found.append((share, invitation))
+    return found
+
+
+def _invitation_view(share: ResourceShare, invitation: ShareInvitation) -> dict[str, Any]:
+    return {
+        "resourceShareInvitationArn": invitation.arn,
+        "resourceShareName": share.name,
+        "resourceShareArn": share.arn,
+        "senderAccountId": share.owner_account_id,
+        "receiverAccountId": invitation.receiver_account_id,
+        "invitationTimestamp": _ts(invitation.created),
+        "status": invitation.status,
+    }
+
+
+def _check_invitation_arn(arn: str) -> None:
+    if _INVITATION_ARN.match(arn) is None:
+        raise _error("MalformedArnException", f"The format of ARN {arn} is not valid.")
+
+
+@operation(RAM, "GetResourceShareInvitations")
+def get_resource_share_invitations(call: Call) -> dict[str, Any]:
+    params = call.params
+    wanted = params.get("resourceShareInvitationArns")
+    shares = params.get("resourceShareArns")
+    if wanted and shares:
+        raise _error(
+            "InvalidParameterException", "Specify resourceShareInvitationArns or resourceShareArns, not both."
+        )
+    for arn in wanted or []:
+        _check_invitation_arn(arn)
+    if shares:
+        _check_arn_list(shares)
+    received = _received(call)
+    if wanted:
+        known = {invitation.arn for _, invitation in received}
+        missing = sorted(set(wanted) - known)
+        if missing:
+            raise _error(
+                "ResourceShareInvitationArnNotFoundException",
+                f"ResourceShareInvitation {missing[0]} could not be found.",
+            )
+    items = [
+        (invitation.arn, _invitation_view(share, invitation))
+        for share, invitation in received
+        if (not wanted or invitation.arn in wanted) and (not shares or share.arn in shares)
+    ]
+    views, token = _page(call, items, "invitations")
+    return _paged("resourceShareInvitations", views, token)
+
+
+def _answer(call: Call, answer: str) -> dict[str, Any]:
+    def produce() -> dict[str, Any]:
+        arn = call.params["resourceShareInvitationArn"]
+        _check_invitation_arn(arn)
+        found = next(((s, i) for s, i in _received(call) if i.arn == arn), None)
+        if found is None:
+            raise _error("ResourceShareInvitationArnNotFoundException", f"ResourceShareInvitation {arn} could not be found.")
+        share, invitation = found
+        errors = {
+            "ACCEPTED": "ResourceShareInvitationAlreadyAcceptedException",
+            "REJECTED": "ResourceShareInvitationAlreadyRejectedException",
+            "EXPIRED": "ResourceShareInvitationExpiredException",
+        }
+        if invitation.status != "PENDING":
+            raise _error(errors[invitation.status], f"ResourceShareInvitation {arn} is {invitation.status}.")
+        invitation.status = answer
+        sharing.end_invitation(share, invitation, call.now())
+        return {"resourceShareInvitation": _invitation_view(share, invitation)}
+
+    return _idempotent(call, produce)
+
+
+@operation(RAM, "AcceptResourceShareInvitation")
+def accept_resource_share_invitation(call: Call) -> dict[str, Any]:
+    return _answer(call, "ACCEPTED")
+
+
+@operation(RAM, "RejectResourceShareInvitation")
+def reject_resource_share_invitation(call: Call) -> dict[str, Any]:
+    return _answer(call, "REJECTED")
