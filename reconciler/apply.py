@@ -56,13 +56,16 @@ class ApplyResult:
     error: str | None = None
     not_done: list[Change] = field(default_factory=list)
     residue: list[Change] = field(default_factory=list)
+    # Declared blocks the effect model of a fresh read shows not in force, per send path.
+    not_in_force: list[str] = field(default_factory=list)
     declined: bool = False
     refused: str | None = None  # a guard or staleness refusal (after the blocks, when they ran)
     plan: Plan | None = None  # everything that was planned (both stages)
 
     @property
     def ok(self) -> bool:
-        return self.failed is None and not self.residue and not self.declined and self.refused is None
+        return (self.failed is None and not self.residue and not self.not_in_force and not self.declined
+                and self.refused is None)
 
 
 @dataclass
@@ -331,12 +334,30 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
     for change in result.applied:
         applied.setdefault(change.area, []).append(change)
     touched = sorted(applied, key=list(run.areas).index)
+    fresh: dict[str, object] = {}
     if touched:
-        again = engine.verify(run, {area: run.areas[area].verification_scope(run.desired, applied[area]) for area in touched})
+        again = engine.verify(run, {area: run.areas[area].verification_scope(run.desired, applied[area]) for area in touched},
+                              fresh)
         result.residue = again.sorted_changes()
         if result.residue:
             log.error("apply.residue", target=name, changes=[c.key for c in result.residue])
+    _verify_effects(run, fresh, result)
     return result
+
+
+def _verify_effects(run: TargetRun, fresh: dict[str, object], result: ApplyResult) -> None:
+    """An empty plan is not a policy in force: every emergency block and BLOCK rule must show on
+    every send path in the effect model of the live state read after the writes (the re-read, or
+    this run's read when nothing was written there)."""
+    from reconciler.areas.protect import ProtectArea
+
+    area = run.areas.get("protect")
+    live = fresh.get("protect", run.lives.get("protect"))
+    if not isinstance(area, ProtectArea) or live is None:
+        return
+    result.not_in_force = area.blocks_not_in_force(run.desired, live)  # type: ignore[arg-type]
+    if result.not_in_force:
+        log.error("apply.not_in_force", target=run.name, paths=result.not_in_force)
 
 
 def _listed(prefix: str, changes: Sequence[Change], limit: int = 20) -> list[str]:
@@ -361,6 +382,11 @@ def describe(result: ApplyResult) -> list[str]:
     if result.residue:
         lines.append(f"  verification failed: {len(result.residue)} change(s) still planned after apply:")
         lines += _listed("residue", [c for c in result.residue])
+    if result.not_in_force:
+        lines.append("  verification failed: declared blocks are not in force (effect model of a fresh read):")
+        lines += [f"    not in force: {gap}" for gap in result.not_in_force[:20]]
+        if len(result.not_in_force) > 20:
+            lines.append(f"    not in force: … and {len(result.not_in_force) - 20} more")
     return lines
 
 

@@ -134,7 +134,7 @@ def report(results: list[ApplyResult], names: list[str]) -> int:
     skipped = names[len(results):]
     if not failed:
         print(f"Apply complete: {applied} change(s) applied to {len(results)} target(s); verified: the plan is now empty.")
-    elif any(r.residue for r in failed):
+    elif any(r.residue or r.not_in_force for r in failed):
         print(f"Apply FAILED verification: {applied} change(s) applied, but the plan is not empty afterwards; see below.")
     elif any(r.refused for r in failed):
         print(f"Apply REFUSED after the block phase: {applied} change(s) applied; see below.")
