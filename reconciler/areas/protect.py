@@ -414,9 +414,9 @@ class ProtectArea(Area):
         matches: dict[str, LiveProtectConfiguration] = {}
         problems: list[str] = []
         for spec in desired.protect_configurations:
-            found = by_name.get(spec.name, [])
-            owned = [c for c in found if c.owned]
-            candidates = owned if len(owned) == 1 else found
+            # Two configurations with one Name are ambiguous even when one carries managed-by: a
+            # console copy of a managed configuration is exactly where a block would go missing.
+            candidates = by_name.get(spec.name, [])
             if len(candidates) == 1:
                 matches[spec.name] = candidates[0]
             elif len(candidates) > 1:
