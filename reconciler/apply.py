@@ -28,15 +28,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
+from botocore.exceptions import BotoCoreError, ClientError
 
+from reconciler import revision as revisions
 from reconciler.cli import UserError
 from reconciler.early_writes import EarlyWriter
-from reconciler.engine import Engine, TargetRun
+from reconciler.engine import Engine, TargetRun, aws_failure
 from reconciler.executor import run_changes
 from reconciler.fingerprint import KEYED_DIGEST_PREFIX, PLAN_KEY_ENV
 from reconciler.guard import GuardOptions, enforce
 from reconciler.plan import PHASE_BLOCKS, Change, Plan
 from reconciler.progress import Progress
+from reconciler.revision import Revision
 
 log = structlog.get_logger("reconciler.apply")
 
@@ -75,6 +78,9 @@ class ApplyOptions:
     expected: Plan | None = None  # the saved plan for this target
     progress: Callable[[str, int], Progress] = Progress
     before_write: Callable[[], None] | None = None  # e.g. a lock lease's ensure_held
+    # The policy revision applied (reconciler/revision.py): checked against the one the account
+    # records before anything is read, recorded after a verified apply. None: not in git.
+    revision: Revision | None = None
 
 
 def _identity(changes: Sequence[Change], digests: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -265,6 +271,26 @@ def _confirm_and_run(run: TargetRun, stage: Plan, title: str, options: ApplyOpti
 
 
 def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResult:
+    """Apply one target; with a revision, refuse a stale one first and record it when verified."""
+    if options.revision is None:
+        return _apply_target(engine, name, options, None)
+    run = engine.start(name)
+    try:
+        arn, last = revisions.recorded(run.api)
+    except (ClientError, BotoCoreError) as error:
+        raise aws_failure(name, "reading the applied revision", error) from None
+    revisions.check(name, engine.policy.config_dir, options.revision, last, options.guard.force)
+    result = _apply_target(engine, name, options, run)
+    if result.ok:
+        try:
+            revisions.record(run.api, arn, options.revision)
+        except (ClientError, BotoCoreError) as error:
+            result.error = f"recording the applied revision failed: {error}"
+            result.refused = result.error
+    return result
+
+
+def _apply_target(engine: Engine, name: str, options: ApplyOptions, started: TargetRun | None) -> ApplyResult:
     expected = options.expected
     classes = None
     if expected is not None:
@@ -275,7 +301,7 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
         if missing:
             raise UserError(f"the saved plan uses unknown areas: {', '.join(missing)}")
         classes = sorted((every[a] for a in expected.areas), key=lambda c: (not c.block_phase, c.read_order, c.name))
-    run = engine.start(name, classes)
+    run = engine.start(name, classes) if started is None or classes is not None else started
     if expected is not None:
         # Areas the policy no longer manages vanish from the run: that is a policy change.
         absent = [a for a in expected.areas if a not in run.areas]

@@ -25,6 +25,7 @@ from reconciler.guard import GuardOptions
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Plan
 from reconciler.report import json_report, text
+from reconciler.revision import resolve as resolve_revision
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,6 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--force", action="store_true",
                         help="allow changes that always need it: removing the account default protect configuration, "
                              "turning deletion protection off, deleting a share")
+    parser.add_argument("--revision", metavar="SHA", default=None,
+                        help="the policy's git commit being applied (default: HEAD of the config directory's "
+                             "repository); an apply of a revision older than the one the account records is refused "
+                             "unless --force")
     parser.add_argument("--allow-pool-juggling", action="store_true",
                         help="update pooled numbers by taking them out of their pool and back (never the last one)")
     defaults = GuardOptions()
@@ -101,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         max_removal_percent=args.max_removal_percent,
     )
     confirm = None if args.auto_approve else ask
+    revision = resolve_revision(context.policy.config_dir, args.revision)
     if saved and confirm is not None:
         sys.stdout.write(text.render([saved[n] for n in names], colour=out_stream_is_tty()))
         sys.stdout.write("\nApply this saved plan? Only 'yes' is accepted: ")
@@ -118,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
                     confirm=confirm,
                     expected=saved.get(name),
                     before_write=lease.ensure_held if lease is not None else None,
+                    revision=revision,
                 )
                 result = apply_target(context.engine, name, options)
             results.append(result)

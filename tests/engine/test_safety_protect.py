@@ -193,3 +193,42 @@ def test_moving_a_configuration_set_replaces_its_protect_configuration_in_one_ca
     assert "DisassociateProtectConfiguration" not in operations
     assert operations.count("AssociateProtectConfiguration") == 1
     assert harness.plan(after).changes == []
+
+
+def git(config: Path, *args: str) -> str:
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": "/usr/bin:/bin"}
+    return subprocess.run(["git", "-C", str(config), *args], check=True, capture_output=True, text=True,
+                          env=env).stdout.strip()
+
+
+def test_an_older_revision_cannot_lift_a_newer_emergency_block(
+        setup: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    config, state = setup
+    common = ("--config", str(config), "--sandbox", str(state))
+    git(config, "init", "-q")
+    git(config, "add", ".")
+    git(config, "commit", "-qm", "policy", "--date", "2026-01-01T00:00:00Z")
+    old = git(config, "rev-parse", "HEAD")
+    assert cli(capsys, monkeypatch, "apply", "--auto-approve", *common)[0] == 0
+    assert cli(capsys, monkeypatch, "block", "NG", "--capability", "SMS", "--config", str(config))[0] == 0
+    git(config, "commit", "-qam", "block NG")
+    new = git(config, "rev-parse", "HEAD")
+    assert cli(capsys, monkeypatch, "apply", "--auto-approve", *common)[0] == 0
+    _, sms = client(state)
+    tags = {t["Key"]: t["Value"] for t in sms.list_tags_for_resource(
+        ResourceArn=sms.describe_opt_out_lists(OptOutListNames=["Default"])["OptOutLists"][0]["OptOutListArn"])["Tags"]}
+    assert tags["reconciler:applied-revision"].startswith(new + "@")
+
+    # A re-run of the old workflow run: the old commit's policy has no block.
+    git(config, "checkout", "-q", old)
+    code, out = cli(capsys, monkeypatch, "apply", "--auto-approve", *common)
+    assert code == 1 and "is an ancestor of" in out and new[:12] in out and "--force" in out
+    _, sms = client(state)
+    assert refusal(sms) == BLOCKED  # the newer block still holds
+    code, out = cli(capsys, monkeypatch, "apply", "--auto-approve", "--revision", old, "--force", *common)
+    assert code == 0, out
+    _, sms = client(state)
+    assert refusal(sms) is None
