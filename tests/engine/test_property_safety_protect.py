@@ -17,7 +17,12 @@ from hypothesis import strategies as st
 
 from reconciler.areas.protect import MANAGED_BY_TAG, MANAGED_BY_VALUE
 from reconciler.cli import UserError
-from reconciler.config.model import CapabilityRules, ConfigurationSetSpec, EmergencyBlock, ProtectConfigurationSpec
+from reconciler.config.model import (
+    CapabilityRules,
+    ConfigurationSetSpec,
+    EmergencyBlock,
+    ProtectConfigurationSpec,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 

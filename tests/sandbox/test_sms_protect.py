@@ -127,7 +127,6 @@ def test_delete_refusals(sandbox: Sandbox) -> None:
 def test_association_conflicts(sandbox: Sandbox) -> None:
     client = sandbox.client()
     first = client.create_protect_configuration()["ProtectConfigurationId"]
-    second = client.create_protect_configuration()["ProtectConfigurationId"]
     client.create_configuration_set(ConfigurationSetName="otp")
     with pytest.raises(client.exceptions.ConflictException) as excinfo:
         client.disassociate_protect_configuration(ProtectConfigurationId=first, ConfigurationSetName="otp")
