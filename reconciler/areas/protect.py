@@ -567,8 +567,9 @@ class ProtectArea(Area):
             changes.extend(self._rule_changes(base, name, capability, current, want, reasons))
         changes.extend(self._record_changes(base, name, record, wanted_record(desired, spec, live_rules, record)))
         if unmanaged and config is not None:
-            where = f" on unmanaged protect configuration {config.label}" + (f" ({config.id})" if config.name else "")
-            changes = [replace(c, summary=c.summary + where) for c in changes]
+            shown = f"unmanaged protect configuration {config.label}" + (f" ({config.id})" if config.name else "")
+            changes = [replace(c, summary=c.summary.replace(name, shown) if name in c.summary else f"{c.summary} on {shown}")
+                       for c in changes]
         return changes
 
     def _early_blocks(self, desired: Desired, live: ProtectLive, config: LiveProtectConfiguration,
