@@ -343,11 +343,10 @@ class ProtectArea(Area):
                     if spec is not None:
                         ready = (config, spec, api.clock())
                         to_rules.put(ready)
-                        if spec.name == config.id and config.name != config.id:
-                            pass  # emergency blocks only: its overrides are not managed
-                        elif streaming and not any(o.action == "BLOCK" for o in spec.number_overrides):
+                        emergency_only = spec.name == config.id and config.name != config.id  # overrides not managed
+                        if streaming and not emergency_only and not any(o.action == "BLOCK" for o in spec.number_overrides):
                             later.append(ready)  # its overrides cannot hold a block: read after the rules
-                        else:
+                        elif not emergency_only:
                             to_overrides.put(ready)
             finally:  # the consumers always learn that nothing more comes, even after an error
                 to_rules.put(None)
