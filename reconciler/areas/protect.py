@@ -390,7 +390,7 @@ class ProtectArea(Area):
             config.overrides = overrides
 
         def read_sets() -> None:
-            if live.configurations or desired.configuration_sets or desired.protect_configurations:
+            if live.configurations or desired.configuration_sets or desired.protect_configurations or desired.emergency_blocks:
                 for page in api.pages(SMS_VOICE, "DescribeConfigurationSets", MaxResults=PAGE):
                     for item in page.get("ConfigurationSets", []):
                         live.configuration_sets[item["ConfigurationSetName"]] = item.get("ProtectConfigurationId") or None
