@@ -232,3 +232,15 @@ def test_an_older_revision_cannot_lift_a_newer_emergency_block(
     assert code == 0, out
     _, sms = client(state)
     assert refusal(sms) is None
+
+
+def test_a_revision_older_than_the_recorded_one_is_refused_even_when_git_cannot_relate_them(tmp_path: Path) -> None:
+    from reconciler.revision import Revision, StaleRevision, check
+
+    newer, older = Revision("b" * 40, 2_000), Revision("a" * 40, 1_000)
+    with pytest.raises(StaleRevision, match="is older than"):
+        check("prod", str(tmp_path), older, newer, force=False)
+    check("prod", str(tmp_path), older, newer, force=True)
+    check("prod", str(tmp_path), newer, older, force=False)  # a newer revision goes ahead
+    check("prod", str(tmp_path), older, None, force=False)  # nothing recorded yet
+    assert Revision.decode(newer.encode()) == newer and Revision.decode("junk") is None
