@@ -28,15 +28,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
+from botocore.exceptions import BotoCoreError, ClientError
 
+from reconciler import revision as revisions
 from reconciler.cli import UserError
 from reconciler.early_writes import EarlyWriter
-from reconciler.engine import Engine, TargetRun
+from reconciler.engine import Engine, TargetRun, aws_failure
 from reconciler.executor import run_changes
 from reconciler.fingerprint import KEYED_DIGEST_PREFIX, PLAN_KEY_ENV
 from reconciler.guard import GuardOptions, enforce
 from reconciler.plan import PHASE_BLOCKS, Change, Plan
 from reconciler.progress import Progress
+from reconciler.revision import Revision
 
 log = structlog.get_logger("reconciler.apply")
 
@@ -56,13 +59,16 @@ class ApplyResult:
     error: str | None = None
     not_done: list[Change] = field(default_factory=list)
     residue: list[Change] = field(default_factory=list)
+    # Declared blocks the effect model of a fresh read shows not in force, per send path.
+    not_in_force: list[str] = field(default_factory=list)
     declined: bool = False
     refused: str | None = None  # a guard or staleness refusal (after the blocks, when they ran)
     plan: Plan | None = None  # everything that was planned (both stages)
 
     @property
     def ok(self) -> bool:
-        return self.failed is None and not self.residue and not self.declined and self.refused is None
+        return (self.failed is None and not self.residue and not self.not_in_force and not self.declined
+                and self.refused is None)
 
 
 @dataclass
@@ -72,6 +78,9 @@ class ApplyOptions:
     expected: Plan | None = None  # the saved plan for this target
     progress: Callable[[str, int], Progress] = Progress
     before_write: Callable[[], None] | None = None  # e.g. a lock lease's ensure_held
+    # The policy revision applied (reconciler/revision.py): checked against the one the account
+    # records before anything is read, recorded after a verified apply. None: not in git.
+    revision: Revision | None = None
 
 
 def _identity(changes: Sequence[Change], digests: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -262,6 +271,26 @@ def _confirm_and_run(run: TargetRun, stage: Plan, title: str, options: ApplyOpti
 
 
 def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResult:
+    """Apply one target; with a revision, refuse a stale one first and record it when verified."""
+    if options.revision is None:
+        return _apply_target(engine, name, options, None)
+    run = engine.start(name)
+    try:
+        arn, last = revisions.recorded(run.api)
+    except (ClientError, BotoCoreError) as error:
+        raise aws_failure(name, "reading the applied revision", error) from None
+    revisions.check(name, engine.policy.config_dir, options.revision, last, options.guard.force)
+    result = _apply_target(engine, name, options, run)
+    if result.ok:
+        try:
+            revisions.record(run.api, arn, options.revision)
+        except (ClientError, BotoCoreError) as error:
+            result.error = f"recording the applied revision failed: {error}"
+            result.refused = result.error
+    return result
+
+
+def _apply_target(engine: Engine, name: str, options: ApplyOptions, started: TargetRun | None) -> ApplyResult:
     expected = options.expected
     classes = None
     if expected is not None:
@@ -272,7 +301,7 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
         if missing:
             raise UserError(f"the saved plan uses unknown areas: {', '.join(missing)}")
         classes = sorted((every[a] for a in expected.areas), key=lambda c: (not c.block_phase, c.read_order, c.name))
-    run = engine.start(name, classes)
+    run = engine.start(name, classes) if started is None or classes is not None else started
     if expected is not None:
         # Areas the policy no longer manages vanish from the run: that is a policy change.
         absent = [a for a in expected.areas if a not in run.areas]
@@ -331,12 +360,30 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
     for change in result.applied:
         applied.setdefault(change.area, []).append(change)
     touched = sorted(applied, key=list(run.areas).index)
+    fresh: dict[str, object] = {}
     if touched:
-        again = engine.verify(run, {area: run.areas[area].verification_scope(run.desired, applied[area]) for area in touched})
+        again = engine.verify(run, {area: run.areas[area].verification_scope(run.desired, applied[area]) for area in touched},
+                              fresh)
         result.residue = again.sorted_changes()
         if result.residue:
             log.error("apply.residue", target=name, changes=[c.key for c in result.residue])
+    _verify_effects(run, fresh, result)
     return result
+
+
+def _verify_effects(run: TargetRun, fresh: dict[str, object], result: ApplyResult) -> None:
+    """An empty plan is not a policy in force: every emergency block and BLOCK rule must show on
+    every send path in the effect model of the live state read after the writes (the re-read, or
+    this run's read when nothing was written there)."""
+    from reconciler.areas.protect import ProtectArea
+
+    area = run.areas.get("protect")
+    live = fresh.get("protect", run.lives.get("protect"))
+    if not isinstance(area, ProtectArea) or live is None:
+        return
+    result.not_in_force = area.blocks_not_in_force(run.desired, live)  # type: ignore[arg-type]
+    if result.not_in_force:
+        log.error("apply.not_in_force", target=run.name, paths=result.not_in_force)
 
 
 def _listed(prefix: str, changes: Sequence[Change], limit: int = 20) -> list[str]:
@@ -361,6 +408,11 @@ def describe(result: ApplyResult) -> list[str]:
     if result.residue:
         lines.append(f"  verification failed: {len(result.residue)} change(s) still planned after apply:")
         lines += _listed("residue", [c for c in result.residue])
+    if result.not_in_force:
+        lines.append("  verification failed: declared blocks are not in force (effect model of a fresh read):")
+        lines += [f"    not in force: {gap}" for gap in result.not_in_force[:20]]
+        if len(result.not_in_force) > 20:
+            lines.append(f"    not in force: … and {len(result.not_in_force) - 20} more")
     return lines
 
 

@@ -224,15 +224,18 @@ class Engine:
         plan.fingerprint = combine(plan.area_fingerprints)
         return plan
 
-    def verify(self, run: TargetRun, scopes: dict[str, Desired]) -> Plan:
+    def verify(self, run: TargetRun, scopes: dict[str, Desired], fresh: dict[str, Any] | None = None) -> Plan:
         """Re-read and diff each area of ``scopes`` with a new instance against its policy scope
-        (``Area.verification_scope``), concurrently: after an apply the result must be empty."""
+        (``Area.verification_scope``), concurrently: after an apply the result must be empty.
+        ``fresh`` receives each area's live state as re-read (for the effect checks)."""
         names = list(scopes)
 
         def one(name: str) -> Plan:
             again = TargetRun(run.target, scopes[name], run.api, run.classes)
             again.areas[name] = self.new_area(type(run.areas[name]))
             self.read(again, [name])
+            if fresh is not None:
+                fresh[name] = again.lives[name]
             return self.build_plan(again, [name])
 
         plans = run.api.parallel([lambda name=name: one(name) for name in names])  # type: ignore[misc]

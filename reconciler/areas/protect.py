@@ -25,7 +25,7 @@ import datetime as dt
 import queue
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
 from botocore.exceptions import ClientError
@@ -33,6 +33,7 @@ from botocore.exceptions import ClientError
 from reconciler.areas import protect_quotas
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.aws import SMS_VOICE, Api, error_code
+from reconciler.cli import UserError
 from reconciler.config.model import (
     Capability,
     CapabilityRules,
@@ -41,6 +42,7 @@ from reconciler.config.model import (
     ProtectStatus,
 )
 from reconciler.countries import SUPPORTED
+from reconciler.effects.protect_paths import NO_PROTECTION, RequiredBlock, account_default, gaps, labels
 from reconciler.milestone import Milestone
 from reconciler.plan import (
     FLAG_ACCOUNT_DEFAULT,
@@ -61,6 +63,15 @@ from reconciler.plan import (
     Change,
 )
 from reconciler.report.mask import unique_masks
+
+
+class AmbiguousProtect(UserError):
+    """Live protect configurations the policy cannot tell apart: nothing is planned or changed."""
+
+
+class MissingAccountDefault(UserError):
+    """Emergency blocks with a send path no protect configuration covers."""
+
 
 NAME_TAG = "Name"
 MANAGED_BY_TAG = "managed-by"
@@ -196,6 +207,14 @@ def wanted_record(desired: Desired, spec: ProtectConfigurationSpec, rules: dict[
     return wanted
 
 
+def emergency_spec(desired: Desired, config: LiveProtectConfiguration) -> ProtectConfigurationSpec | None:
+    """What the policy manages on a configuration it does not name: only the emergency blocks
+    (and restoring the statuses its record holds once they are lifted), addressed by id."""
+    if not desired.emergency_blocks and not record_of(config.tags):
+        return None
+    return ProtectConfigurationSpec(config.id, rules={})
+
+
 def wanted_configuration_sets(desired: Desired, spec: ProtectConfigurationSpec) -> set[str]:
     names = set(spec.configuration_sets)
     names.update(cs.name for cs in desired.configuration_sets if cs.protect_configuration == spec.name)
@@ -243,28 +262,37 @@ class ProtectArea(Area):
 
     def read(self, api: Api, desired: Desired) -> ProtectLive:
         specs = {spec.name: spec for spec in desired.protect_configurations}
+
+        def spec_for(config: LiveProtectConfiguration) -> ProtectConfigurationSpec | None:
+            named = specs.get(config.name) if config.name is not None else None
+            # Emergency blocks are account-wide: every other configuration's emergency
+            # capabilities (and those its record says to restore) are read too.
+            return named or emergency_spec(desired, config)
+
         try:
-            live = self._read(api, desired, lambda name: specs.get(name))
+            live = self._read(api, desired, spec_for)
         finally:  # also after an error: apply's other reads wait for this
             self.shared_reads_done.reach(api.clock())
-        # A name two configurations carry matches neither: forget what was read for them.
-        matched = {id(config) for config in self._match(desired, live)[0].values()}
         for config in live.configurations:
-            if id(config) not in matched:
-                config.rules, config.overrides = {}, None
-        for config in live.configurations:
-            self._ids[config.label] = config.id
-            self._arns[config.label] = config.arn
-            self._tags[config.label] = dict(config.tags)
+            self._remember(config, config.label)
         return live
+
+    def _remember(self, config: LiveProtectConfiguration, label: str) -> None:
+        """Where ``apply`` finds a configuration a change names: by label (unique ones) and by id."""
+        for key in dict.fromkeys((label, config.id)):
+            self._ids[key] = config.id
+            self._arns[key] = config.arn
+            self._tags[key] = dict(config.tags)
 
     def read_everything(self, api: Api, rules: dict[Capability, CapabilityRules], desired: Desired) -> ProtectLive:
         """Every configuration with its tags, and every named one with its overrides and the rule
         sets of ``rules`` (for ``import``: one pass, the Name tags read once)."""
-        return self._read(api, desired, lambda name: ProtectConfigurationSpec(name, rules=dict(rules)))
+        return self._read(
+            api, desired, lambda config: ProtectConfigurationSpec(config.name, rules=dict(rules)) if config.name else None
+        )
 
     def _read(
-        self, api: Api, desired: Desired, spec_for: Callable[[str], ProtectConfigurationSpec | None]
+        self, api: Api, desired: Desired, spec_for: Callable[[LiveProtectConfiguration], ProtectConfigurationSpec | None]
     ) -> ProtectLive:
         """List the configurations, then read their tags, rule sets and overrides as three
         concurrent streams (each operation has its own 1/s quota): a configuration's rule sets and
@@ -308,16 +336,18 @@ class ProtectArea(Area):
                     tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=config.arn)
                     config.tags = {t["Key"]: t["Value"] for t in tags.get("Tags", [])}
                     # Known as soon as read: an early block (below) is written before the read ends.
-                    self._ids.setdefault(config.label, config.id)
-                    self._arns.setdefault(config.label, config.arn)
-                    self._tags.setdefault(config.label, dict(config.tags))
-                    spec = spec_for(config.name) if config.name is not None else None
+                    for key in (config.label, config.id):
+                        self._ids.setdefault(key, config.id)
+                        self._arns.setdefault(key, config.arn)
+                        self._tags.setdefault(key, dict(config.tags))
+                    spec = spec_for(config)
                     if spec is not None:
                         ready = (config, spec, api.clock())
                         to_rules.put(ready)
-                        if streaming and not any(o.action == "BLOCK" for o in spec.number_overrides):
+                        emergency_only = spec.name == config.id and config.name != config.id  # overrides not managed
+                        if streaming and not emergency_only and not any(o.action == "BLOCK" for o in spec.number_overrides):
                             later.append(ready)  # its overrides cannot hold a block: read after the rules
-                        else:
+                        elif not emergency_only:
                             to_overrides.put(ready)
             finally:  # the consumers always learn that nothing more comes, even after an error
                 to_rules.put(None)
@@ -361,7 +391,7 @@ class ProtectArea(Area):
             config.overrides = overrides
 
         def read_sets() -> None:
-            if live.configurations or desired.configuration_sets or desired.protect_configurations:
+            if live.configurations or desired.configuration_sets or desired.protect_configurations or desired.emergency_blocks:
                 for page in api.pages(SMS_VOICE, "DescribeConfigurationSets", MaxResults=PAGE):
                     for item in page.get("ConfigurationSets", []):
                         live.configuration_sets[item["ConfigurationSetName"]] = item.get("ProtectConfigurationId") or None
@@ -384,40 +414,82 @@ class ProtectArea(Area):
         matches: dict[str, LiveProtectConfiguration] = {}
         problems: list[str] = []
         for spec in desired.protect_configurations:
-            found = by_name.get(spec.name, [])
-            owned = [c for c in found if c.owned]
-            candidates = owned if len(owned) == 1 else found
+            # Two configurations with one Name are ambiguous even when one carries managed-by: a
+            # console copy of a managed configuration is exactly where a block would go missing.
+            candidates = by_name.get(spec.name, [])
             if len(candidates) == 1:
                 matches[spec.name] = candidates[0]
             elif len(candidates) > 1:
                 ids = ", ".join(c.id for c in candidates)
                 problems.append(
-                    f"{len(candidates)} protect configurations carry Name={spec.name} ({ids}); "
-                    "nothing is changed on them until only one does (re-tag or delete the others)"
+                    f"{len(candidates)} protect configurations carry Name={spec.name} ({ids}), so which one the "
+                    f"policy's {spec.name} is cannot be told; fix: delete the stray one or change its Name tag "
+                    "(aws pinpoint-sms-voice-v2 tag-resource --resource-arn ARN --tags Key=Name,Value=OTHER)"
+                )
+        by_id = {c.id: c for c in live.configurations}
+        for spec in desired.protect_configurations:
+            other = by_id.get(spec.name)
+            if other is not None and other.name != spec.name:
+                problems.append(
+                    f"the policy's protect configuration {spec.name} has the id of live configuration {other.id}"
+                    + (f" (Name={other.name})" if other.name else " (no Name tag)")
+                    + f", but configurations are named by their Name tag; fix: rename {spec.name} in the policy, "
+                    f"or tag {other.id} with Name={spec.name} to adopt it"
                 )
         return matches, problems
+
+    def ambiguities(self, desired: Desired, live: ProtectLive) -> list[str]:
+        """Everything that makes "which live configuration is this" unclear (an error, never a warning)."""
+        return sorted(self._match(desired, live)[1])
 
     # Diffing --------------------------------------------------------------------------------------
 
     def diff(self, desired: Desired, live: ProtectLive) -> list[Change]:
-        matches, _ = self._match(desired, live)
-        ambiguous = {spec.name for spec in desired.protect_configurations if spec.name not in matches} & {
-            c.name for c in live.configurations
-        }
+        matches, problems = self._match(desired, live)
+        if problems:
+            raise AmbiguousProtect(
+                "protect: which live protect configuration the policy means is unclear; nothing is planned:\n"
+                + "\n".join(f"  - {p}" for p in sorted(problems)),
+                hint="fix the live configurations or the policy as each line says, then plan again",
+            )
         changes: list[Change] = []
         wants_default = [spec.name for spec in desired.protect_configurations if spec.account_default]
         for spec in sorted(desired.protect_configurations, key=lambda s: s.name):
-            if spec.name in ambiguous:
-                continue
             changes.extend(self._diff_one(desired, live, spec, matches.get(spec.name), bool(wants_default)))
-        named = {spec.name for spec in desired.protect_configurations}
+        managed = {id(config) for config in matches.values()}
         for config in live.configurations:
-            if config.name in named:
+            if id(config) in managed:
                 continue
+            # Emergency blocks are account-wide: also on configurations the policy does not manage.
+            emergency = emergency_spec(desired, config)
+            if emergency is not None:
+                changes.extend(self._rules_and_record(desired, emergency, config, unmanaged=True))
             if config.owned or "protect" in desired.prune:
                 changes.extend(self._delete_steps(live, config, bool(wants_default)))
+        self._require_default(desired, live, changes, bool(wants_default))
         overrides = {c.name: len(c.overrides) for c in live.configurations if c.name and c.overrides is not None}
         return protect_quotas.enforce(desired, len(live.configurations), overrides, changes)
+
+    @staticmethod
+    def _require_default(desired: Desired, live: ProtectLive, changes: list[Change], declared: bool) -> None:
+        """Emergency blocks need an account default: without one, sends without a configuration set
+        (and sets without a protect configuration) meet no protect configuration at all."""
+        if not desired.emergency_blocks or declared:
+            return
+        removed = any(c.resource_type == "account-default" and c.action == "disassociate" for c in changes)
+        if account_default(live) is not None and not removed:
+            return
+        bare = sorted(cs for cs, pid in live.configuration_sets.items() if pid is None)
+        blocked = ", ".join(sorted({b.country for b in desired.emergency_blocks}))
+        paths = "sends without a configuration set" + (f" and configuration sets {', '.join(bare)}" if bare else "")
+        first = next((b.source for b in desired.emergency_blocks if b.source is not None), None)
+        raise MissingAccountDefault(
+            f"protect: the emergency blocks ({blocked}) cannot take effect on {paths}: the account will have no "
+            "default protect configuration, so no protect configuration applies to them"
+            + (f" (first block at {first})" if first else ""),
+            hint="declare an account default in protect.yaml (a protect configuration with `account_default: true`; "
+                 "it is created if it does not exist)",
+        )
 
     def _diff_one(
         self,
@@ -432,8 +504,10 @@ class ProtectArea(Area):
         changes: list[Change] = []
         rule_changes: list[Change] = []
         rule_changes = self._rules_and_record(desired, spec, config)
+        override_changes = self._override_changes(base, spec, config)
         if config is None:
-            blocks = any(change.phase == PHASE_BLOCKS for change in rule_changes)
+            # Created in the block phase when a block (rule or BLOCK override) waits for it.
+            blocks = any(change.phase == PHASE_BLOCKS for change in (*rule_changes, *override_changes))
             changes.append(
                 Change(
                     area=self.name,
@@ -472,13 +546,15 @@ class ProtectArea(Area):
         elif not spec.account_default and is_default and not any_default:
             changes.append(self._remove_default(base, name))
         changes.extend(self._configuration_set_changes(desired, live, spec, config))
-        changes.extend(self._override_changes(base, spec, config))
+        changes.extend(override_changes)
         return changes
 
     def _rules_and_record(
-        self, desired: Desired, spec: ProtectConfigurationSpec, config: LiveProtectConfiguration | None
+        self, desired: Desired, spec: ProtectConfigurationSpec, config: LiveProtectConfiguration | None,
+        unmanaged: bool = False,
     ) -> list[Change]:
-        """Country-rule changes of one configuration, and the emergency record they need."""
+        """Country-rule changes of one configuration, and the emergency record they need
+        (``unmanaged``: a configuration the policy does not name, addressed by id: emergency only)."""
         base, name = f"protect/{spec.name}", spec.name
         record = record_of(config.tags) if config is not None else {}
         live_rules = config.rules if config is not None else {}
@@ -491,6 +567,10 @@ class ProtectArea(Area):
             }
             changes.extend(self._rule_changes(base, name, capability, current, want, reasons))
         changes.extend(self._record_changes(base, name, record, wanted_record(desired, spec, live_rules, record)))
+        if unmanaged and config is not None:
+            shown = f"unmanaged protect configuration {config.label}" + (f" ({config.id})" if config.name else "")
+            changes = [replace(c, summary=c.summary.replace(name, shown) if name in c.summary else f"{c.summary} on {shown}")
+                       for c in changes]
         return changes
 
     def _early_blocks(self, desired: Desired, live: ProtectLive, config: LiveProtectConfiguration,
@@ -500,9 +580,16 @@ class ProtectArea(Area):
         Nothing while another configuration read so far carries the same name (the full diff then
         skips the name as ambiguous); a duplicate whose tags are read later cannot undo a block
         already written, which is the protective direction."""
-        if sum(1 for other in live.configurations if other.name == spec.name) != 1:
-            return []
-        return [c for c in self._rules_and_record(desired, spec, config) if c.phase == PHASE_BLOCKS]
+        if spec.name == config.id and config.name != config.id:  # not named by the policy: emergency only
+            changes = self._rules_and_record(desired, spec, config, unmanaged=True)
+        elif sum(1 for other in live.configurations if other.name == spec.name) != 1:
+            # Another configuration carries the name (the full diff refuses to go on): its
+            # emergency blocks are still written, by id, which is the protective direction.
+            emergency = emergency_spec(desired, config)
+            changes = self._rules_and_record(desired, emergency, config, unmanaged=True) if emergency else []
+        else:
+            changes = self._rules_and_record(desired, spec, config)
+        return [c for c in changes if c.phase == PHASE_BLOCKS]
 
     def _rule_changes(
         self,
@@ -718,7 +805,9 @@ class ProtectArea(Area):
         return changes
 
     def _delete_steps(self, live: ProtectLive, config: LiveProtectConfiguration, any_default: bool) -> list[Change]:
-        label = config.label
+        # Keys must be unique: a Name two configurations carry (or another one's id) names neither.
+        unique = sum(1 for c in live.configurations if config.label in (c.label, c.id)) == 1
+        label = config.label if unique else config.id
         base = f"protect/{label}"
         steps: list[Change] = []
         if config.account_default and not any_default:
@@ -770,14 +859,37 @@ class ProtectArea(Area):
             if config.name not in named and not config.owned
         ]
 
-    def warnings(self, desired: Desired, live: ProtectLive) -> list[str]:
-        _, problems = self._match(desired, live)
-        if desired.emergency_blocks and not desired.protect_configurations:
-            countries = ", ".join(sorted({b.country for b in desired.emergency_blocks}))
-            problems.append(
-                f"emergency blocks ({countries}) apply to no protect configuration: the policy names none"
-            )
-        return sorted(problems)
+    def required_blocks(self, desired: Desired, live: ProtectLive) -> list[RequiredBlock]:
+        """The blocks the policy declares: emergency blocks on every path, each managed
+        configuration's BLOCK rules on the paths that resolve to it."""
+        required = [
+            RequiredBlock(capability, block.country, f"emergency block {block.country}" + (f" ({block.reason})" if block.reason else ""))
+            for block in desired.emergency_blocks
+            for capability in block.capabilities
+            if block.country in SUPPORTED
+        ]
+        matches, _ = self._match(desired, live)
+        for spec in desired.protect_configurations:
+            config = matches.get(spec.name)
+            for capability, rules in sorted(spec.rules.items()):
+                for country in sorted(SUPPORTED):
+                    if rules.status(country) == "BLOCK":
+                        required.append(RequiredBlock(capability, country, f"BLOCK rule of {spec.name}",
+                                                      config.id if config is not None else f"(missing) {spec.name}"))
+        return required
+
+    def blocks_not_in_force(self, desired: Desired, live: ProtectLive) -> list[str]:
+        """Each declared block not in force on a send path, per the effect model
+        (reconciler/effects/protect_paths.py), grouped per path and reason."""
+        found = gaps(live, self.required_blocks(desired, live))
+        names = labels(live)
+        grouped: dict[tuple[str, str, str], list[str]] = {}
+        for gap in found:
+            status = "no protect configuration applies" if gap.status == NO_PROTECTION else f"status {gap.status}"
+            grouped.setdefault((gap.path.describe(names), gap.block.why, status), []).append(
+                f"{gap.block.capability}:{gap.block.country}")
+        return [f"{why}: {_countries(sorted(blocks))} not blocked on {path} ({status})"
+                for (path, why, status), blocks in sorted(grouped.items())]
 
     def scope_sizes(self, desired: Desired, live: ProtectLive) -> dict[str, int]:
         sizes = {self.name: len(live.configurations)}
@@ -868,13 +980,9 @@ class ProtectArea(Area):
     def _apply_association(self, api: Api, change: Change, name: str) -> None:
         cs = str(change.data["configuration_set"])
         if change.action == "associate":
-            replaces = change.data.get("replaces")
-            if replaces:
-                self._ignore_missing(
-                    lambda: api.call(
-                        SMS_VOICE, "DisassociateProtectConfiguration", ProtectConfigurationId=replaces, ConfigurationSetName=cs
-                    )
-                )
+            # Associating replaces the set's current protect configuration in the same call (AWS
+            # API reference, AssociateProtectConfiguration): never disassociate first, which would
+            # leave the set unprotected (blocked countries reachable) between the two calls.
             try:
                 api.call(SMS_VOICE, "AssociateProtectConfiguration", ProtectConfigurationId=self._id(name), ConfigurationSetName=cs)
             except ClientError as error:

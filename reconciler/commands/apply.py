@@ -26,6 +26,7 @@ from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Plan
 from reconciler.report import json_report, text
 from reconciler.report.escape import log_text
+from reconciler.revision import resolve as resolve_revision
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,6 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--force", action="store_true",
                         help="allow changes that always need it: removing the account default protect configuration, "
                              "turning deletion protection off, deleting a share")
+    parser.add_argument("--revision", metavar="SHA", default=None,
+                        help="the policy's git commit being applied (default: HEAD of the config directory's "
+                             "repository); an apply of a revision older than the one the account records is refused "
+                             "unless --force")
     parser.add_argument("--allow-pool-juggling", action="store_true",
                         help="update pooled numbers by taking them out of their pool and back (never the last one)")
     defaults = GuardOptions()
@@ -105,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         max_additions=args.max_additions,
     )
     confirm = None if args.auto_approve else ask
+    revision = resolve_revision(context.policy.config_dir, args.revision)
     if saved and confirm is not None:
         sys.stdout.write(text.render([saved[n] for n in names], colour=out_stream_is_tty()))
         sys.stdout.write("\nApply this saved plan? Only 'yes' is accepted: ")
@@ -122,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
                     confirm=confirm,
                     expected=saved.get(name),
                     before_write=lease.ensure_held if lease is not None else None,
+                    revision=revision,
                 )
                 result = apply_target(context.engine, name, options)
             results.append(result)
@@ -138,7 +145,7 @@ def report(results: list[ApplyResult], names: list[str]) -> int:
     skipped = names[len(results):]
     if not failed:
         print(f"Apply complete: {applied} change(s) applied to {len(results)} target(s); verified: the plan is now empty.")
-    elif any(r.residue for r in failed):
+    elif any(r.residue or r.not_in_force for r in failed):
         print(f"Apply FAILED verification: {applied} change(s) applied, but the plan is not empty afterwards; see below.")
     elif any(r.refused for r in failed):
         print(f"Apply REFUSED after the block phase: {applied} change(s) applied; see below.")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from reconciler.areas.protect import ProtectArea
+from reconciler.cli import UserError
+from reconciler.engine import TargetRun
 from reconciler.files import check_writable
 from reconciler.guard import GuardOptions, check
 from reconciler.logs import say
@@ -42,10 +45,26 @@ def compute(context: Context, names: list[str]) -> list[Plan]:
     for name in context.engine.target_names(names):
         run = context.engine.start(name)
         plan = context.engine.plan(run)
+        _refuse_blocks_out_of_force(run, plan)
         # What apply would refuse with default options, shown to reviewers up front.
         plan.guard_findings = [f.message for f in check(plan, plan.changes, GuardOptions())]
         plans.append(plan)
     return plans
+
+
+def _refuse_blocks_out_of_force(run: TargetRun, plan: Plan) -> None:
+    """An empty plan is not a policy in force: when the effect model shows a declared block not
+    in force and no protect change would put it in force, say so (exit 1) rather than "no changes"."""
+    area, live = run.areas.get("protect"), run.lives.get("protect")
+    if not isinstance(area, ProtectArea) or live is None or any(c.area == "protect" for c in plan.changes):
+        return
+    gaps = area.blocks_not_in_force(run.desired, live)
+    if gaps:
+        shown = "\n".join(f"  - {gap}" for gap in gaps[:20]) + (f"\n  - … and {len(gaps) - 20} more" if len(gaps) > 20 else "")
+        raise UserError(
+            f"target {run.name}: declared blocks are not in force, yet the plan has no protect change:\n{shown}",
+            hint="this is a reconciler bug or a live state it cannot model; block the paths by hand and report it",
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -327,6 +327,24 @@ class PolicyBuilder:
                 source=item.source,
                 quotas=_target_quotas(item),
             )
+        self._one_target_per_place(by_name)
+
+    def _one_target_per_place(self, by_name: dict[str, list[_Item]]) -> None:
+        """Two targets on one account and Region would each delete what the other owns, forever."""
+        by_place: dict[tuple[str, str], list[_Item]] = defaultdict(list)
+        for items in by_name.values():
+            by_place[(str(items[0].data["account_id"]), str(items[0].data["region"]))].append(items[0])
+        for (account, region), items in sorted(by_place.items()):
+            first, *others = sorted(items, key=lambda i: (i.source.file, i.source.line))
+            for item in others:
+                self.ctx.at(
+                    item,
+                    item.mark("account_id"),
+                    "duplicate-target-place",
+                    f"targets {first.data['name']!r} ({first.source}) and {item.data['name']!r} are both account "
+                    f"{account} in {region}: each apply would delete what the other one owns",
+                    "declare one target per account and Region (merge the two, or change the account or region)",
+                )
 
     def _quotas(self, desired: Desired) -> None:
         """The target's resource quotas (AWS's defaults, or ``targets[].quotas``) hold what the

@@ -25,7 +25,8 @@ CONFIGURATIONS = 6
 
 def fleet() -> Any:
     rules = {"SMS": CapabilityRules("ALLOW", {}), "VOICE": CapabilityRules("ALLOW", {})}
-    specs = tuple(ProtectConfigurationSpec(name=f"p{i}", rules=rules) for i in range(CONFIGURATIONS))
+    # p0 is the account default: emergency blocks need one (sends without a configuration set).
+    specs = tuple(ProtectConfigurationSpec(name=f"p{i}", rules=rules, account_default=i == 0) for i in range(CONFIGURATIONS))
     return policy(protect_configurations=specs)
 
 
@@ -196,7 +197,9 @@ def test_a_refusal_after_early_additions_reports_them_as_done() -> None:
     ))
     assert harness.apply(with_default).ok
     # The pull request adds numbers and drops the account default, which needs --force.
-    changed = replace(lists_policy(*NEW), protect_configurations=fleet().desired["prod"].protect_configurations)
+    changed = replace(lists_policy(*NEW), protect_configurations=tuple(
+        dataclasses.replace(spec, account_default=False) for spec in fleet().desired["prod"].protect_configurations
+    ))
     result = on_quotas(harness, changed)
     assert result.refused is not None and "--force" in result.refused
     assert len([c for c in result.applied if c.action == "add"]) == len(NEW)

@@ -67,12 +67,14 @@ live_shares = st.dictionaries(
 @st.composite
 def desired_protect(draw: Any) -> dict[str, Any]:
     specs: tuple[ProtectConfigurationSpec, ...] = ()
-    if draw(st.booleans()):
+    blocks = draw(st.lists(st.sampled_from(COUNTRIES), unique=True, max_size=2))
+    # Emergency blocks need an account default (else sends without a configuration set meet no
+    # protect configuration: refused, see test_safety_protect.py), so a policy with blocks declares one.
+    if blocks or draw(st.booleans()):
         default = draw(st.sampled_from(STATUSES))
         exceptions = draw(st.dictionaries(st.sampled_from(COUNTRIES), st.sampled_from(STATUSES), max_size=2))
         rules = CapabilityRules(default, {c: s for c, s in exceptions.items() if s != default})
-        specs = (ProtectConfigurationSpec(name="main", rules={"SMS": rules}),)
-    blocks = draw(st.lists(st.sampled_from(COUNTRIES), unique=True, max_size=2))
+        specs = (ProtectConfigurationSpec(name="main", rules={"SMS": rules}, account_default=bool(blocks)),)
     return {"protect_configurations": specs, "emergency_blocks": tuple(EmergencyBlock(c, ("SMS",)) for c in blocks)}
 
 

@@ -67,7 +67,8 @@ def desired_state(draw: Any) -> dict[str, Any]:
                 number_overrides=tuple(NumberOverrideSpec(n, a, "2027-01-01T00:00:00Z") for n, a in sorted(overrides.items())),
             )
         )
-    blocks = draw(st.lists(st.sampled_from(COUNTRIES), unique=True, max_size=2))
+    # Emergency blocks need an account default (refused without one: see test_safety_protect.py).
+    blocks = draw(st.lists(st.sampled_from(COUNTRIES), unique=True, max_size=2)) if default is not None else []
     return {
         "protect_configurations": tuple(specs),
         "configuration_sets": tuple(ConfigurationSetSpec(s) for s in CONFIG_SETS),

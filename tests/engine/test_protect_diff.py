@@ -68,10 +68,10 @@ def test_new_block_rules_form_the_block_phase_and_the_rest_follows() -> None:
 def test_emergency_block_overrides_allow_and_reaches_unlisted_capabilities() -> None:
     desired = Desired(
         TARGET,
-        protect_configurations=(spec(rules={"SMS": CapabilityRules("ALLOW", {"GB": "ALLOW"})}),),
+        protect_configurations=(spec(rules={"SMS": CapabilityRules("ALLOW", {"GB": "ALLOW"})}, account_default=True),),
         emergency_blocks=(EmergencyBlock("GB", ("SMS", "VOICE")),),
     )
-    live = ProtectLive([live_config({"SMS": {}, "VOICE": {"FR": "BLOCK"}})])
+    live = ProtectLive([live_config({"SMS": {}, "VOICE": {"FR": "BLOCK"}}, account_default=True)])
     changes = ProtectArea().diff(desired, live)
     keys = {c.key: c for c in changes}
     assert set(keys) == {"protect/prod/emergency-record/add", "protect/prod/rules/SMS/block", "protect/prod/rules/VOICE/block"}
@@ -172,10 +172,10 @@ def test_emergency_reason_reaches_the_block_change_and_the_pull_request_comment(
 
     desired = Desired(
         TARGET,
-        protect_configurations=(spec(rules={"SMS": CapabilityRules("ALLOW")}),),
+        protect_configurations=(spec(rules={"SMS": CapabilityRules("ALLOW")}, account_default=True),),
         emergency_blocks=(EmergencyBlock("NG", ("SMS",), reason="SMS pumping <INC-142>"), EmergencyBlock("GH", ("SMS",))),
     )
-    changes = ProtectArea().diff(desired, ProtectLive([live_config({"SMS": {}})]))
+    changes = ProtectArea().diff(desired, ProtectLive([live_config({"SMS": {}}, account_default=True)]))
     block = next(c for c in changes if c.key == "protect/prod/rules/SMS/block")
     assert block.data["reasons"] == {"NG": "SMS pumping <INC-142>"}
     markdown = render([Plan(target="prod", changes=changes)])

@@ -127,18 +127,34 @@ def test_delete_refusals(sandbox: Sandbox) -> None:
 def test_association_conflicts(sandbox: Sandbox) -> None:
     client = sandbox.client()
     first = client.create_protect_configuration()["ProtectConfigurationId"]
-    second = client.create_protect_configuration()["ProtectConfigurationId"]
     client.create_configuration_set(ConfigurationSetName="otp")
     with pytest.raises(client.exceptions.ConflictException) as excinfo:
         client.disassociate_protect_configuration(ProtectConfigurationId=first, ConfigurationSetName="otp")
     assert error_of(excinfo)["Reason"] == "PROTECT_CONFIGURATION_NOT_ASSOCIATED_WITH_CONFIGURATION_SET"
     client.associate_protect_configuration(ProtectConfigurationId=first, ConfigurationSetName="otp")
-    with pytest.raises(client.exceptions.ConflictException) as excinfo:
-        client.associate_protect_configuration(ProtectConfigurationId=second, ConfigurationSetName="otp")
-    assert error_of(excinfo)["Reason"] == "RESOURCE_ALREADY_ASSOCIATED"
     with pytest.raises(client.exceptions.ResourceNotFoundException) as excinfo:
         client.associate_protect_configuration(ProtectConfigurationId=first, ConfigurationSetName="missing")
     assert error_of(excinfo)["ResourceType"] == "configuration-set"
+
+
+def test_associating_a_second_configuration_replaces_the_first_in_one_call(sandbox: Sandbox) -> None:
+    """AWS API reference, AssociateProtectConfiguration: "This replaces the configuration sets
+    current protect configuration. A configuration set can only be associated with one protect
+    configuration at a time." There is never a moment without protection."""
+    client = sandbox.client()
+    first = client.create_protect_configuration()["ProtectConfigurationId"]
+    second = client.create_protect_configuration()["ProtectConfigurationId"]
+    client.create_configuration_set(ConfigurationSetName="otp")
+    client.associate_protect_configuration(ProtectConfigurationId=first, ConfigurationSetName="otp")
+    replaced = client.associate_protect_configuration(ProtectConfigurationId=second, ConfigurationSetName="otp")
+    assert replaced["ProtectConfigurationId"] == second
+    described = client.describe_configuration_sets(ConfigurationSetNames=["otp"])["ConfigurationSets"]
+    assert described[0]["ProtectConfigurationId"] == second
+    # The first is no longer associated: disassociating it is refused, and it can be deleted.
+    with pytest.raises(client.exceptions.ConflictException) as excinfo:
+        client.disassociate_protect_configuration(ProtectConfigurationId=first, ConfigurationSetName="otp")
+    assert error_of(excinfo)["Reason"] == "PROTECT_CONFIGURATION_NOT_ASSOCIATED_WITH_CONFIGURATION_SET"
+    client.delete_protect_configuration(ProtectConfigurationId=first)
 
 
 def test_number_overrides(sandbox: Sandbox) -> None:

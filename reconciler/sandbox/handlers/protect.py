@@ -21,7 +21,7 @@ from reconciler import countries
 from reconciler.sandbox import ids, limits
 from reconciler.sandbox.errors import conflict, not_found, validation_error
 from reconciler.sandbox.handlers.tags import drop_tags, store_tags, tag_list, validate_new_tags
-from reconciler.sandbox.ids import CONFIGURATION_SET, PROTECT_CONFIGURATION
+from reconciler.sandbox.ids import PROTECT_CONFIGURATION
 from reconciler.sandbox.paging import BOOLEAN_VALUES, filter_predicate, page_mapping
 from reconciler.sandbox.registry import SMS_VOICE, Call, operation
 from reconciler.sandbox.resources import (
@@ -238,9 +238,8 @@ def _association_output(config: ProtectConfiguration, config_set: Any) -> dict[s
 @operation(SMS_VOICE, "AssociateProtectConfiguration")
 def associate_protect_configuration(call: Call) -> dict[str, Any]:
     config, config_set = _association(call)
-    if config_set.protect_configuration_id not in (None, config.protect_configuration_id):
-        # Strictest reading: replacing an association needs an explicit disassociate first.
-        raise conflict("RESOURCE_ALREADY_ASSOCIATED", CONFIGURATION_SET, config_set.name)
+    # AWS (API reference, AssociateProtectConfiguration): "This replaces the configuration sets
+    # current protect configuration" — one call, no window without protection.
     config_set.protect_configuration_id = config.protect_configuration_id
     return _association_output(config, config_set)
 
