@@ -249,7 +249,7 @@ class PhoneNumbersArea(Area):
     def diff(self, desired: Desired, live: NumbersLive) -> list[Change]:
         changes: list[Change] = []
         # The opt-out list each pool will have after this plan (pooled numbers must match it).
-        live.pool_lists_after = {p.id: p.attributes["opt_out_list"] for p in live.pools}
+        live.pool_lists_after = {p.id: p.attributes.get("opt_out_list") for p in live.pools}
         for pool_spec in desired.pools:
             pool = self._pool(live, pool_spec.ref)
             if pool is not None and pool_spec.opt_out_list is not None:
