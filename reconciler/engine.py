@@ -214,6 +214,12 @@ class Engine:
             plan.warnings.extend(f"{name}: {w}" for w in area.warnings(run.desired, live))
             plan.unmanaged.extend(area.unmanaged(run.desired, live))
             plan.scope_sizes.update(area.scope_sizes(run.desired, live))
+        for name in names:  # changes that depend on other areas' changes (opt-outs follow identities)
+            plan.changes = run.areas[name].with_other_areas(run.api, run.desired, run.lives, plan.changes)
+            key = secret_key(run.canonicals[name])
+            for change in plan.changes:
+                if change.area == name and change.secret is not None and change.key not in plan.secret_digests:
+                    plan.secret_digests[change.key] = secret_digest(key, change.secret)
         duplicates = _duplicate_keys(plan.changes)
         if duplicates:
             # A programming error in an area, never a user mistake: refuse rather than apply twice.

@@ -47,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help=f"most membership removals per scope (default {defaults.max_removals})")
     parser.add_argument("--max-removal-percent", type=float, default=defaults.max_removal_percent, metavar="P",
                         help=f"most removals as a percentage of a scope (default {defaults.max_removal_percent:g})")
+    parser.add_argument("--drop-end-user-opt-outs", type=int, default=None, metavar="N",
+                        help="allow deleting opt-out lists that drop exactly N end-user opt-outs (recipients who "
+                             "replied STOP) no identity carries to another list")
     parser.add_argument("--lock-url", default=None,
                         help="hold the target's lock while applying: s3://BUCKET/PREFIX or a directory "
                              "(default: $RECONCILER_LOCK_URL; no lock when neither is set)")
@@ -99,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         max_deletion_percent=args.max_deletion_percent,
         max_removals=args.max_removals,
         max_removal_percent=args.max_removal_percent,
+        drop_end_user_opt_outs=args.drop_end_user_opt_outs,
     )
     confirm = None if args.auto_approve else ask
     if saved and confirm is not None:

@@ -1,0 +1,1 @@
+"""Pure effect models: live state → who can receive what, from where."""
