@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.aws import SMS_VOICE, Api
 from reconciler.cli import UserError
 from reconciler.effects.opt_out_reach import DEFAULT_LIST, Identity, ReachState, list_moves, with_lists
-from reconciler.plan import ORDER_CREATE, Change
+from reconciler.plan import FLAG_BLOCKED, ORDER_CREATE, Change
 from reconciler.report.mask import mask_number
 
 if TYPE_CHECKING:
@@ -82,13 +82,18 @@ def follow_identities(
     """``changes`` with the carries they need added, removals of carried numbers dropped, and
     deletions that would drop end-user opt-outs flagged (module docstring)."""
     moves: set[tuple[str, str]] = set()
+    users: dict[str, list[str]] = {}
     if numbers is not None:
         before = reach_before(numbers)
-        moves = list_moves(before, reach_after(before, changes))
+        after = reach_after(before, changes)
+        moves = list_moves(before, after)
+        users = list_users(after)
     deleted = {
         str(c.data["list"]) for c in changes
         if c.area == AREA and c.resource_type == "opt-out-list" and c.action == "delete"
     }
+    if deleted & set(users):
+        changes = [_block_in_use(c, users) for c in changes]
     moves = {(a, b) for a, b in moves if a in live.lists and b not in deleted}
     sources = {a for a, _ in moves} | (deleted & set(live.lists))
     if not sources:
@@ -112,6 +117,33 @@ def follow_identities(
         c for c in result
         if not (c.area == AREA and c.action == "remove" and c.secret in carried_into.get(str(c.data.get("list")), ()))
     ]
+
+
+def list_users(state: ReachState) -> dict[str, list[str]]:
+    """List -> the identities that use it as their own list (a number's, a pool's)."""
+    users: dict[str, list[str]] = {}
+    for identity in state.identities:
+        own = state.pool_lists.get(identity.id) if identity.kind == "pool" else identity.opt_out_list
+        users.setdefault(own or DEFAULT_LIST, []).append(identity.id)
+    return users
+
+
+def _block_in_use(change: Change, users: dict[str, list[str]]) -> Change:
+    """AWS refuses to delete a list a phone number or pool uses (DeleteOptOutList: "in-use by an
+    origination phone number or pool"): say so in the plan rather than fail half-way."""
+    name = str(change.data.get("list"))
+    if not (change.area == AREA and change.action == "delete" and change.resource_type == "opt-out-list"):
+        return change
+    if name not in users:
+        return change
+    using = ", ".join(sorted(users[name])[:5]) + (" …" if len(users[name]) > 5 else "")
+    return dataclasses.replace(
+        change,
+        flags=change.flags | {FLAG_BLOCKED},
+        data={**change.data, "reason": f"opt-out list {name} is still used by {using} after this plan, and AWS "
+              "refuses to delete a list a phone number or pool uses; set their opt_out_list to another list in "
+              f"the policy, or keep {name} in opt_out_lists"},
+    )
 
 
 def _removed(changes: Iterable[Change]) -> dict[str, set[str]]:

@@ -167,7 +167,9 @@ class OptOutsArea(Area):
     # Reading --------------------------------------------------------------------------------
 
     def manages(self, desired: Desired) -> bool:
-        return bool(desired.opt_out_lists) or AREA in desired.prune
+        # An identity the policy moves to a list takes that list's end-user opt-outs along (carry).
+        moves = any(spec.opt_out_list for spec in (*desired.phone_numbers, *desired.pools))
+        return bool(desired.opt_out_lists) or AREA in desired.prune or moves
 
     def with_other_areas(self, api: Api, desired: Desired, lives: dict[str, Any], changes: list[Change]) -> list[Change]:
         """End-user opt-outs follow identities that move to another list or lose theirs."""
