@@ -168,7 +168,9 @@ class OptOutsArea(Area):
 
     def manages(self, desired: Desired) -> bool:
         # An identity the policy moves to a list takes that list's end-user opt-outs along (carry).
-        moves = any(spec.opt_out_list for spec in (*desired.phone_numbers, *desired.pools))
+        moves = any(spec.opt_out_list for spec in desired.phone_numbers) or any(
+            spec.opt_out_list for spec in desired.pools
+        )
         return bool(desired.opt_out_lists) or AREA in desired.prune or moves
 
     def with_other_areas(self, api: Api, desired: Desired, lives: dict[str, Any], changes: list[Change]) -> list[Change]:
