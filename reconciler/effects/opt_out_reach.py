@@ -43,8 +43,8 @@ class ReachState:
     entries: Mapping[str, frozenset[str]] = field(default_factory=dict)  # list -> numbers on it (any kind)
     end_user: Mapping[str, frozenset[str]] = field(default_factory=dict)  # list -> EndUserOptedOut numbers
 
-    def identity(self, kind: IdentityKind, id_: str) -> Identity | None:
-        return next((i for i in self.identities if (i.kind, i.id) == (kind, id_)), None)
+    def by_key(self) -> dict[tuple[str, str], Identity]:
+        return {(i.kind, i.id): i for i in self.identities}
 
 
 def honoured_lists(identity: Identity, state: ReachState) -> frozenset[str]:
@@ -85,8 +85,9 @@ def newly_reachable(before: ReachState, after: ReachState) -> dict[tuple[str, st
     """End-user opt-outs each identity refused before and would send to after:
     ``(kind, id) -> numbers``. An identity gone after the change sends nothing."""
     reachable: dict[tuple[str, str], frozenset[str]] = {}
+    later_of = after.by_key()
     for identity in before.identities:
-        later = after.identity(identity.kind, identity.id)
+        later = later_of.get((identity.kind, identity.id))
         if later is None:
             continue
         refused = _protected(honoured_lists(identity, before), before.end_user)
@@ -101,8 +102,9 @@ def list_moves(before: ReachState, after: ReachState) -> set[tuple[str, str]]:
     """(from, to) list pairs: some identity honoured ``from`` before and honours ``to`` after
     without honouring ``from`` any more. These are the moves whose end-user opt-outs must follow."""
     moves: set[tuple[str, str]] = set()
+    later_of = after.by_key()
     for identity in before.identities:
-        later = after.identity(identity.kind, identity.id)
+        later = later_of.get((identity.kind, identity.id))
         if later is None:
             continue
         old, new = honoured_lists(identity, before), honoured_lists(later, after)
