@@ -215,7 +215,10 @@ class Engine:
             plan.unmanaged.extend(area.unmanaged(run.desired, live))
             plan.scope_sizes.update(area.scope_sizes(run.desired, live))
         for name in names:  # changes that depend on other areas' changes (opt-outs follow identities)
-            plan.changes = run.areas[name].with_other_areas(run.api, run.desired, run.lives, plan.changes)
+            updated = run.areas[name].with_other_areas(run.api, run.desired, run.lives, plan.changes)
+            if updated is plan.changes:
+                continue
+            plan.changes = updated
             key = secret_key(run.canonicals[name])
             for change in plan.changes:
                 if change.area == name and change.secret is not None and change.key not in plan.secret_digests:

@@ -77,10 +77,11 @@ def reach_after(before: ReachState, changes: Iterable[Change]) -> ReachState:
 
 
 def follow_identities(
-    api: Api, live: LiveOptOuts, numbers: NumbersLive | None, changes: Sequence[Change]
+    api: Api, live: LiveOptOuts, numbers: NumbersLive | None, changes: list[Change]
 ) -> list[Change]:
     """``changes`` with the carries they need added, removals of carried numbers dropped, and
-    deletions that would drop end-user opt-outs flagged (module docstring)."""
+    deletions that would drop end-user opt-outs flagged (module docstring); the same list object
+    when nothing moves and no list is deleted."""
     moves: set[tuple[str, str]] = set()
     users: dict[str, list[str]] = {}
     if numbers is not None:
@@ -97,7 +98,7 @@ def follow_identities(
     moves = {(a, b) for a, b in moves if a in live.lists and b not in deleted}
     sources = {a for a, _ in moves} | (deleted & set(live.lists))
     if not sources:
-        return list(changes)
+        return changes
     end_user = {name: end_user_opt_outs(api, live, name) for name in sorted(sources)}
     removed = _removed(changes)
     result: list[Change] = []
