@@ -183,6 +183,8 @@ def s4_apply(facts: dict[str, Any]) -> Bound:
     phase.add(SMS, "AssociateProtectConfiguration", example["associations"])
     phase.add(SMS, "PutProtectConfigurationRuleSetNumberOverride", example["overrides"])
     phase.add(SMS, "UpdatePhoneNumber", example["phone_numbers"])
+    # The numbers leave the Default list: its end-user opt-outs (one filtered page) must go with them.
+    phase.add(SMS, "DescribeOptedOutNumbers", 1 if example["phone_numbers"] else 0)
     phase.add(SMS, "UpdateSenderId", example["sender_ids"])
     phase.add(RAM, "CreateResourceShare", example["shares"])  # principals, resources, permission inline
     return Bound([phase], "see the account is empty, then one write per resource or setting the policy asks for")

@@ -215,6 +215,15 @@ class Engine:
             plan.unmanaged.extend(area.unmanaged(run.desired, live))
             plan.pending.extend(area.pending(run.desired, live))
             plan.scope_sizes.update(area.scope_sizes(run.desired, live))
+        for name in names:  # changes that depend on other areas' changes (opt-outs follow identities)
+            updated = run.areas[name].with_other_areas(run.api, run.desired, run.lives, plan.changes)
+            if updated is plan.changes:
+                continue
+            plan.changes = updated
+            key = secret_key(run.canonicals[name])
+            for change in plan.changes:
+                if change.area == name and change.secret is not None and change.key not in plan.secret_digests:
+                    plan.secret_digests[change.key] = secret_digest(key, change.secret)
         duplicates = _duplicate_keys(plan.changes)
         if duplicates:
             # A programming error in an area, never a user mistake: refuse rather than apply twice.

@@ -23,7 +23,10 @@ Percentages apply only to scopes holding at least :data:`MIN_SIZE_FOR_PERCENT` i
 one of two things is 50 %, which says little), like octoDNS's minimum-existing-records rule.
 Changes flagged ``needs-force`` (removing the account default, turning deletion protection
 off, deleting a share) need ``--force``; pool juggling needs ``--allow-pool-juggling``;
-``blocked`` steps can never run. Every finding names the scope, the counts, the limit and the
+``blocked`` steps can never run. End-user opt-outs (recipients who replied STOP) that deleting
+an opt-out list would drop, because no identity carries them to another list, are counted on
+their own, apart from other deletions: the apply must name their exact total with
+``--drop-end-user-opt-outs N``. Every finding names the scope, the counts, the limit and the
 flag that overrides it, and all findings are reported at once.
 """
 
@@ -33,6 +36,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reconciler.areas.opt_out_carry import FLAG_DROPS_END_USER
 from reconciler.cli import UserError
 from reconciler.plan import FLAG_BLOCKED, FLAG_NEEDS_FORCE, FLAG_POOL_JUGGLING, Change, Plan
 
@@ -49,11 +53,13 @@ class GuardOptions:
     max_removals: int = 1000
     max_removal_percent: float = 10.0
     max_additions: int = 50_000
+    # Deleting opt-out lists drops this many end-user opt-outs no identity carries (exact count).
+    drop_end_user_opt_outs: int | None = None
 
 
 @dataclass(frozen=True)
 class Finding:
-    rule: str  # "blocked" | "needs-force" | "pool-juggling" | "deletions" | "removals"
+    rule: str  # "blocked" | "needs-force" | "pool-juggling" | "deletions" | "removals" | "end-user-opt-outs"
     message: str
     override: str | None  # the flag that allows it, None when nothing does
 
@@ -138,6 +144,7 @@ def check(plan: Plan, changes: Sequence[Change], options: GuardOptions, written:
                 "--allow-pool-juggling",
             )
         )
+    findings += _dropped_end_user_opt_outs(changes, options)
     deletions = Counter(c.guard_scope for c in changes if c.action == "delete")
     for scope, count in sorted(deletions.items()):
         findings += _threshold(
@@ -152,6 +159,28 @@ def check(plan: Plan, changes: Sequence[Change], options: GuardOptions, written:
         )
     findings += _additions(changes, written, options)
     return findings
+
+
+def _dropped_end_user_opt_outs(changes: Sequence[Change], options: GuardOptions) -> list[Finding]:
+    dropping = [c for c in changes if FLAG_DROPS_END_USER in c.flags]
+    total = sum(int(c.data.get("end_user_opt_outs", 0)) for c in dropping)
+    if not total or options.drop_end_user_opt_outs == total:
+        return []
+    lists = ", ".join(str(c.data.get("list")) for c in dropping)
+    named = (
+        "" if options.drop_end_user_opt_outs is None
+        else f" (--drop-end-user-opt-outs {options.drop_end_user_opt_outs} does not match)"
+    )
+    return [
+        Finding(
+            "end-user-opt-outs",
+            f"deleting opt-out list(s) {lists} drops {total} end-user opt-out(s) (recipients who replied STOP) "
+            f"that no identity carries to another list{named}; keep the list(s) in the policy, point an "
+            f"identity's opt_out_list at the list that should keep them, or rerun with "
+            f"--drop-end-user-opt-outs {total} to drop exactly these",
+            "--drop-end-user-opt-outs",
+        )
+    ]
 
 
 class GuardError(UserError):

@@ -134,6 +134,12 @@ class Area(ABC):
         """What of ``live`` enters the fingerprint; everything by default."""
         return live
 
+    def with_other_areas(self, api: Api, desired: Desired, lives: dict[str, Any], changes: list[Change]) -> list[Change]:
+        """The plan's ``changes`` (every area's) with what this area adds because of other areas'
+        changes, given every area's live state (``lives``). Default: unchanged. The opt-out area
+        carries end-user opt-outs to the list an identity moves to (areas/opt_out_carry.py)."""
+        return changes
+
     def verification_scope(self, desired: Desired, applied: list[Change]) -> Desired:
         """The policy the post-apply verification re-reads and diffs this area against, given the
         changes applied to it: all of it by default. An area may narrow it to what ``applied``

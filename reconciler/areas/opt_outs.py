@@ -43,6 +43,7 @@ from botocore.exceptions import ClientError
 
 from reconciler import costs
 from reconciler.areas.base import ApiOperation, Area, register, sms
+from reconciler.areas.opt_out_carry import apply_carry, carried, follow_identities
 from reconciler.aws import Api, error_code
 from reconciler.checkpoint import SAVE_EVERY, Checkpoints, ReadState
 from reconciler.cli import UserError
@@ -129,6 +130,7 @@ class LiveList:
     present: frozenset[str] = frozenset()  # numbers known to be on the list (all entries when complete)
     end_user: frozenset[str] = frozenset()  # seen entries with EndUserOptedOut true
     unverified: tuple[str, ...] = ()  # write-through: listed numbers not known to be present
+    carried: frozenset[str] = frozenset()  # unlisted entries of an exact list that were carried in (kept)
     calls: int = 0  # DescribeOptedOutNumbers calls made
 
 
@@ -136,6 +138,8 @@ class LiveList:
 class LiveOptOuts:
     lists: dict[str, str] = field(default_factory=dict)  # every live list: name -> ARN
     read: dict[str, LiveList] = field(default_factory=dict)  # lists the policy names that exist
+    # End-user opt-outs read for carrying (reconciler/areas/opt_out_carry.py): list -> numbers.
+    end_user_read: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @register
@@ -163,7 +167,18 @@ class OptOutsArea(Area):
     # Reading --------------------------------------------------------------------------------
 
     def manages(self, desired: Desired) -> bool:
-        return bool(desired.opt_out_lists) or AREA in desired.prune
+        # An identity the policy moves to a list takes that list's end-user opt-outs along (carry).
+        moves = any(spec.opt_out_list for spec in desired.phone_numbers) or any(
+            spec.opt_out_list for spec in desired.pools
+        )
+        return bool(desired.opt_out_lists) or AREA in desired.prune or moves
+
+    def with_other_areas(self, api: Api, desired: Desired, lives: dict[str, Any], changes: list[Change]) -> list[Change]:
+        """End-user opt-outs follow identities that move to another list or lose theirs."""
+        live = lives.get(AREA)
+        if not isinstance(live, LiveOptOuts):
+            return changes
+        return follow_identities(api, live, lives.get("phone_numbers"), changes)
 
     def read(self, api: Api, desired: Desired) -> LiveOptOuts:
         live = LiveOptOuts(lists=list_opt_out_lists(api))
@@ -218,6 +233,11 @@ class OptOutsArea(Area):
         else:
             result = probe(api, spec.name, arn, strategy, listed)
         result.watermark = watermark
+        if spec.mode == "exact" and result.complete:
+            # Entries carried in for identities that moved here are never removed (opt_out_carry).
+            extra = result.present - frozenset(spec.numbers) - result.end_user
+            if extra:
+                result.carried = carried(api, spec.name, arn, sorted(extra))
         return result
 
     def _scope(self, spec: OptOutListSpec, arn: str) -> str:
@@ -310,7 +330,7 @@ class OptOutsArea(Area):
             missing = sorted(listed - live.present)
         extra: list[str] = []
         if spec.mode == "exact" and live.complete:
-            extra = sorted(live.present - listed - live.end_user)
+            extra = sorted(live.present - listed - live.end_user - live.carried)
         # One labelling per list, so an added and a removed number never share a key.
         labels = unique_masks([*missing, *extra])
         changes = _additions(spec.name, missing, live.strategy.kind != "write-through", labels)
@@ -353,6 +373,9 @@ class OptOutsArea(Area):
                 continue
             listed = set(spec.numbers)
             kept = sorted(n for n in item.end_user if n not in listed)
+            if item.carried:
+                notes.append(f"{AREA}/{spec.name}: kept: {len(item.carried)} carried end-user opt-out(s) not in the "
+                             "policy are never removed")
             if kept:
                 sample = ", ".join(mask_number(n) for n in kept[:KEPT_SAMPLE])
                 more = f" and {len(kept) - KEPT_SAMPLE} more" if len(kept) > KEPT_SAMPLE else ""
@@ -391,6 +414,7 @@ class OptOutsArea(Area):
                     "complete": item.complete,
                     "present": numbers_digest(item.present),
                     "end_user": numbers_digest(item.end_user),
+                    "carried": numbers_digest(item.carried),
                     "unverified": numbers_digest(item.unverified),
                 }
                 for name, item in sorted(live.read.items())
@@ -406,6 +430,9 @@ class OptOutsArea(Area):
                 self._create(api, name)
             elif change.action == "delete":
                 _ignore(api, "DeleteOptOutList", {"ResourceNotFoundException"}, OptOutListName=name)
+            return
+        if change.resource_type == "carried-opt-outs":
+            apply_carry(api, change, self._arns.get(name) or list_opt_out_lists(api, names=[name]).get(name))
             return
         if change.resource_type == "opt-out-list-watermark":
             arn = self._arns.get(name) or list_opt_out_lists(api, names=[name]).get(name)

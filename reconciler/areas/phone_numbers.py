@@ -27,7 +27,8 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from reconciler.areas.base import ApiOperation, Area, changed_attributes, register, sms
-from reconciler.aws import SMS_VOICE, Api, error_code
+from reconciler.aws import SMS_VOICE, Api, error_code, error_reason
+from reconciler.cli import UserError
 from reconciler.config.model import Desired, PhoneNumberSpec, PoolSpec, SenderIdSpec
 from reconciler.plan import (
     FLAG_BLOCKED,
@@ -84,6 +85,7 @@ class NumbersLive:
     numbers: list[LiveNumber] = field(default_factory=list)
     pools: list[LivePool] = field(default_factory=list)
     sender_ids: list[LiveSenderId] = field(default_factory=list)
+    pool_lists_after: dict[str, str | None] = field(default_factory=dict)  # set by diff: pool id -> list
 
 
 def list_name(value: str | None) -> str | None:
@@ -246,6 +248,12 @@ class PhoneNumbersArea(Area):
 
     def diff(self, desired: Desired, live: NumbersLive) -> list[Change]:
         changes: list[Change] = []
+        # The opt-out list each pool will have after this plan (pooled numbers must match it).
+        live.pool_lists_after = {p.id: p.attributes.get("opt_out_list") for p in live.pools}
+        for pool_spec in desired.pools:
+            pool = self._pool(live, pool_spec.ref)
+            if pool is not None and pool_spec.opt_out_list is not None:
+                live.pool_lists_after[pool.id] = list_name(pool_spec.opt_out_list)
         for number_spec in sorted(desired.phone_numbers, key=lambda s: s.ref):
             changes.extend(self._diff_number(live, number_spec))
         for pool_spec in sorted(desired.pools, key=lambda s: s.ref):
@@ -340,7 +348,11 @@ class PhoneNumbersArea(Area):
         juggle_data = {
             **update.data, "pool_id": number.pool_id, "pool_arn": _pool_arn(live, number, number.pool_id), "steps": steps
         }
-        if members is not None and members <= 1:
+        mismatch = _pool_list_mismatch(live, number, spec, changed)
+        if mismatch:
+            flags.add(FLAG_BLOCKED)
+            juggle_data["reason"] = mismatch
+        elif members is not None and members <= 1:
             flags.add(FLAG_BLOCKED)
             juggle_data["reason"] = (
                 f"{spec.ref} is the only member of pool {number.pool_id}: AWS refuses UpdatePhoneNumber on a "
@@ -356,7 +368,8 @@ class PhoneNumbersArea(Area):
                 key=key,
                 before=update.before,
                 after=update.after,
-                order=ORDER_UPDATE,
+                # After the pool's own update, so that a number following its pool to a new list rejoins it.
+                order=ORDER_UPDATE + 1 if "opt_out_list" in changed else ORDER_UPDATE,
                 flags=frozenset(flags),
                 data=juggle_data,
                 summary=f"{update.summary} (pooled: {'; '.join(steps)})",
@@ -425,13 +438,62 @@ class PhoneNumbersArea(Area):
 
     @staticmethod
     def _rejoin(api: Api, data: dict[str, Any]) -> None:
+        """Put the number back into its pool; the pool's marker tag goes only once it is a member."""
         try:
             api.call(
                 SMS_VOICE, "AssociateOriginationIdentity", PoolId=data["pool_id"], OriginationIdentity=data["id"],
                 IsoCountryCode=data["country"],
             )
         except ClientError as error:
-            # Already a member (a repeated step) is success.
-            if error_code(error) != "ConflictException":
-                raise
+            reason = error_reason(error)
+            # Only "already a member" (a repeated step) may be success, and only if it is true.
+            if error_code(error) != "ConflictException" or reason != "RESOURCE_ALREADY_ASSOCIATED":
+                raise UserError(
+                    f"AWS refused to put phone number {data['id']} back into pool {data['pool_id']}: "
+                    f"{error_code(error)} {reason or ''}".rstrip()
+                    + "; the number is outside its pool and the pool keeps the marker tag, so the next plan "
+                    "shows the rejoin; fix: "
+                    + REJOIN_HINTS.get(reason, "make the number's settings match the pool's, then apply again"),
+                ) from None
+            described = api.call(SMS_VOICE, "DescribePhoneNumbers", PhoneNumberIds=[data["id"]])
+            if not any(n.get("PoolId") == data["pool_id"] for n in described.get("PhoneNumbers", [])):
+                raise UserError(
+                    f"AWS reports phone number {data['id']} as already associated, but it is not in pool "
+                    f"{data['pool_id']}; the pool keeps the marker tag, so the next plan shows the rejoin; "
+                    "fix: check the number's pool in the console, then apply again",
+                ) from None
         api.call(SMS_VOICE, "UntagResource", ResourceArn=data["pool_arn"], TagKeys=[REJOIN_PREFIX + data["id"]])
+
+
+# Why AWS refuses a rejoin, and what fixes it (AssociateOriginationIdentity: "If the origination
+# identity configuration doesn't match the pool's configuration, an error is returned").
+REJOIN_HINTS = {
+    "OPT_OUT_LIST_MISMATCH": "a pool's members share the pool's opt-out list: set opt_out_list on the pool, "
+    "not on the number, or update the number back to the pool's list",
+    "PHONE_NUMBER_ASSOCIATED_TO_POOL": "the number joined another pool meanwhile; remove it there first",
+}
+
+
+def _pool_list_mismatch(
+    live: NumbersLive, number: LiveNumber, spec: PhoneNumberSpec, changed: dict[str, tuple[Any, Any]]
+) -> str | None:
+    """Why a pooled number cannot move to the opt-out list the policy names, or None.
+
+    AWS: the members of a pool share its settings, the opt-out list included (user guide, "Phone
+    pools"; AssociateOriginationIdentity refuses a mismatch with OPT_OUT_LIST_MISMATCH), and sends
+    through the pool honour the pool's list ("Change a pool's opt-out list"). So the number could
+    never rejoin: the juggle would leave it outside its pool.
+    """
+    if "opt_out_list" not in changed or number.pool_id is None:
+        return None
+    wanted_list = changed["opt_out_list"][1]
+    pool_list = live.pool_lists_after.get(number.pool_id)
+    if list_name(wanted_list) == (pool_list or "Default"):
+        return None
+    where = f" ({spec.source})" if spec.source else ""
+    return (
+        f"{spec.ref}{where} is in pool {number.pool_id}, whose opt-out list is {pool_list or 'Default'}; AWS requires "
+        f"a pool's members to use the pool's opt-out list, so {spec.ref} could not rejoin the pool with "
+        f"{wanted_list}: set opt_out_list: {wanted_list} on the pool (pools: - ref: {number.pool_id}) instead of on "
+        "the number, or remove opt_out_list from the number"
+    )

@@ -55,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help=f"most removals as a percentage of a scope (default {defaults.max_removal_percent:g})")
     parser.add_argument("--max-additions", type=int, default=defaults.max_additions, metavar="N",
                         help=f"most opted-out number additions per list (default {defaults.max_additions})")
+    parser.add_argument("--drop-end-user-opt-outs", type=int, default=None, metavar="N",
+                        help="allow deleting opt-out lists that drop exactly N end-user opt-outs (recipients who "
+                             "replied STOP) no identity carries to another list")
     parser.add_argument("--lock-url", default=None,
                         help="hold the target's lock while applying: s3://BUCKET/PREFIX or a directory "
                              "(default: $RECONCILER_LOCK_URL; no lock when neither is set)")
@@ -108,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         max_removals=args.max_removals,
         max_removal_percent=args.max_removal_percent,
         max_additions=args.max_additions,
+        drop_end_user_opt_outs=args.drop_end_user_opt_outs,
     )
     confirm = None if args.auto_approve else ask
     revision = resolve_revision(context.policy.config_dir, args.revision)
