@@ -80,7 +80,9 @@ def configure(log_format: str = "console", verbosity: int = 0, stream: TextIO | 
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=True)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        from reconciler.terminal import colour
+
+        renderer = structlog.dev.ConsoleRenderer(colors=colour(out))
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,

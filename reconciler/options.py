@@ -26,7 +26,7 @@ RATE_SCALE_ENV = "RECONCILER_RATE_SCALE"
 
 
 def add_common(parser: argparse.ArgumentParser, areas: bool = True, targets: bool = True) -> None:
-    parser.add_argument("--config", default="config", metavar="DIR", help="policy directory (default: config)")
+    parser.add_argument("--config", default="config", metavar="DIR", help="the policy directory (default: config)")
     parser.add_argument(
         "--sandbox",
         nargs="?",
@@ -35,8 +35,12 @@ def add_common(parser: argparse.ArgumentParser, areas: bool = True, targets: boo
         metavar="SNAPSHOT",
         help="run against an in-process sandbox seeded from SNAPSHOT (default: the built-in example account)",
     )
-    parser.add_argument("--log-format", choices=("console", "json"), default="console", help="log format on stderr")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="debug logs: every AWS call")
+    parser.add_argument("--log-format", choices=("console", "json"), default="console",
+                        help="how log lines on stderr look: console (for people) or json (one object a line)")
+    parser.add_argument("--no-color", action="store_true",
+                        help="no colour in the output (also when NO_COLOR is set or TERM=dumb)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="show read costs and internal records in plans, and log every AWS call")
     if targets:
         parser.add_argument("--target", action="append", default=[], metavar="NAME", help="only this target (repeatable)")
     if areas:
@@ -47,6 +51,10 @@ def add_common(parser: argparse.ArgumentParser, areas: bool = True, targets: boo
 def setup_logging(args: argparse.Namespace) -> None:
     from reconciler.logs import configure
 
+    if getattr(args, "no_color", False):
+        from reconciler.terminal import disable_colour
+
+        disable_colour()
     configure(args.log_format, args.verbose)
 
 
@@ -143,4 +151,7 @@ class Context:
 
 
 def out_stream_is_tty() -> bool:
-    return sys.stdout.isatty()
+    """May the report on stdout be coloured? (a TTY, and neither NO_COLOR, --no-color nor TERM=dumb)"""
+    from reconciler.terminal import colour
+
+    return colour(sys.stdout)

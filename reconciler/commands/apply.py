@@ -27,10 +27,27 @@ from reconciler.plan import Plan
 from reconciler.report import json_report, text
 
 
+DESCRIPTION = """\
+Make the live state match the policy, then read again to verify that nothing is left to do.
+
+Without PLANFILE the plan is made now and shown for confirmation; blocks come first and are
+written before the other areas are read. With --auto-approve nothing is asked: blocks and
+opted-out number additions are written as soon as they are known, the rest once the whole plan
+has passed the safety checks. With PLANFILE (saved by 'plan --out') exactly that plan is applied,
+and refused if the live state or the policy changed since.
+
+On a terminal apply asks for 'yes'; without one it needs --auto-approve. Ctrl-C stops it
+promptly: calls already sent finish, no new ones start, and what was applied is listed.
+
+exit codes: 0 applied and verified, 1 error, refusal, failure or changes left after the apply,
+130 interrupted.
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("apply", help="apply the policy (or a saved plan) and verify",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("planfile", nargs="?", metavar="PLANFILE", help="a plan saved with `plan --out`")
+                                   description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("planfile", nargs="?", metavar="PLANFILE", help="a plan saved with 'plan --out'")
     add_common(parser)
     parser.add_argument("--auto-approve", action="store_true", help="do not ask (required without a terminal)")
     parser.add_argument("--force", action="store_true",
@@ -47,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help=f"most membership removals per scope (default {defaults.max_removals})")
     parser.add_argument("--max-removal-percent", type=float, default=defaults.max_removal_percent, metavar="P",
                         help=f"most removals as a percentage of a scope (default {defaults.max_removal_percent:g})")
-    parser.add_argument("--lock-url", default=None,
+    parser.add_argument("--lock-url", default=None, metavar="URL",
                         help="hold the target's lock while applying: s3://BUCKET/PREFIX or a directory "
                              "(default: $RECONCILER_LOCK_URL; no lock when neither is set)")
     parser.add_argument("--lock-timeout", type=float, default=300.0, metavar="SECONDS",

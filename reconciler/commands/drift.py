@@ -25,11 +25,22 @@ from reconciler.report.text import change_lines
 MISSING = frozenset({"create", "add", "associate"})
 
 
+DESCRIPTION = """\
+Report how the live state differs from the policy, without changing anything:
+  drifted    live differs from the policy (or holds something the policy removes)
+  missing    the policy wants something that is not there
+  unmanaged  live resources the policy neither names nor owns
+
+exit codes: 0 no drift, 2 drift, 1 error.
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("drift", help="report drift between live state and the policy (read-only)",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(parser)
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="text for a terminal (default), markdown for an issue, json for tools")
     parser.add_argument("--accept", action="store_true",
                         help="rewrite the policy files to match live for the drift found (comments and layout kept)")
     parser.add_argument("--checkpoint", metavar="DIR",

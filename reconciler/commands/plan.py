@@ -16,12 +16,23 @@ from reconciler.plan import Plan
 from reconciler.report import json_report, text
 
 
+DESCRIPTION = """\
+Read the live state of each target, compare it with the policy and show what apply would change.
+Nothing is changed. Blocks (phase 1) are listed first, then the other changes in the order apply
+makes them; resources the policy does not manage and anything apply would refuse come last.
+
+exit codes: 0 success (with --detailed-exitcode: no changes), 2 changes (only with
+--detailed-exitcode), 1 error.
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("plan", help="show what apply would change", description=__doc__,
+    parser = subparsers.add_parser("plan", help="show what apply would change", description=DESCRIPTION,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(parser)
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    parser.add_argument("--out", metavar="PLANFILE", help="save the plan (JSON, no raw opted-out numbers) for `apply PLANFILE`")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="text for a terminal (default), markdown for a pull request, json for tools (docs/plan-json.md)")
+    parser.add_argument("--out", metavar="PLANFILE", help="also save the plan (JSON, no raw opted-out numbers) for 'apply PLANFILE'")
     parser.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes, 0 when none")
     parser.set_defaults(func=run)
 
