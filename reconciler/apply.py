@@ -72,6 +72,8 @@ class ApplyOptions:
     expected: Plan | None = None  # the saved plan for this target
     progress: Callable[[str, int], Progress] = Progress
     before_write: Callable[[], None] | None = None  # e.g. a lock lease's ensure_held
+    # Every change AWS acknowledged, as it happens: what an interrupted apply reports.
+    acknowledged: list[Change] = field(default_factory=list)
 
 
 def _identity(changes: Sequence[Change], digests: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -117,9 +119,11 @@ class _RunLanes:
     """A target run as the executor sees it."""
 
     run: TargetRun
+    acknowledged: list[Change] = field(default_factory=list)
 
     def apply_one(self, change: Change) -> None:
         self.run.areas[change.area].apply(self.run.api, change)
+        self.acknowledged.append(change)  # list.append is atomic: lanes share the list
 
     def parallel(self, tasks: Sequence[Callable[[], None]]) -> list[None]:
         return self.run.api.parallel(tasks)
@@ -128,7 +132,7 @@ class _RunLanes:
 def execute(run: TargetRun, changes: Sequence[Change], options: ApplyOptions, result: ApplyResult) -> bool:
     """Run ``changes`` (see :mod:`reconciler.executor`); stop at the first failure. True when all succeeded."""
     progress = options.progress(run.name, len(changes))
-    outcome = run_changes(_RunLanes(run), changes, progress, options.before_write)
+    outcome = run_changes(_RunLanes(run, options.acknowledged), changes, progress, options.before_write)
     result.applied.extend(outcome.applied)
     if not outcome.ok:
         result.failed, result.error = outcome.failed, outcome.error
@@ -143,7 +147,7 @@ def _read_writing_early(engine: Engine, run: TargetRun, names: list[str], option
     """Read and diff ``names`` (after ``wait``) while a writer applies the protective changes they
     report (reconciler/early_writes.py). A failed read is returned, not raised, so that what the
     writer did meanwhile is still reported."""
-    writer = EarlyWriter(_RunLanes(run), run.name, options.guard, options.progress(run.name, 0),
+    writer = EarlyWriter(_RunLanes(run, options.acknowledged), run.name, options.guard, options.progress(run.name, 0),
                          run.api.clock, run.api.wait_until, options.before_write)
     for name in names:
         run.areas[name].early_changes = writer.report

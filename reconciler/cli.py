@@ -99,11 +99,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.__dict__.pop("_command_parser", None)
+    from reconciler import interrupt
+    from reconciler.progress import clear_live_line
+
     try:
-        return int(args.func(args) or 0)
+        with interrupt.handling():
+            return int(args.func(args) or 0)
     except UserError as error:
         from reconciler.logs import say
 
+        clear_live_line()
         say(f"error: {error.message}", "error", "command.error")
         if error.hint:
             say(f"hint: {error.hint}", "error", "command.hint")
@@ -111,5 +116,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         from reconciler.logs import say
 
+        clear_live_line()
         say("interrupted", "error", "command.interrupted")
         return 130

@@ -92,10 +92,22 @@ def open_sandbox(snapshot: str, policy: Policy) -> Any:
         raise UserError(f"sandbox snapshot {snapshot}: {error}") from None
 
 
+def snapshot_lock_path(snapshot: str) -> str:
+    """The lock file of a snapshot: in the temporary directory, named after the snapshot's real
+    path, so that no stray ``.lock`` file appears next to the snapshot (in a git working tree)."""
+    import hashlib
+    import tempfile
+
+    real = os.path.realpath(snapshot)
+    digest = hashlib.sha256(real.encode()).hexdigest()[:24]
+    return os.path.join(tempfile.gettempdir(), f"reconciler-sandbox-{digest}.lock")
+
+
 def hold_snapshot(snapshot: str) -> IO[str]:
-    """An exclusive lock on ``SNAPSHOT.lock`` that lasts as long as the process (the OS drops it
-    at exit, so a killed apply never leaves it behind)."""
-    handle = open(f"{snapshot}.lock", "a", encoding="utf-8")  # noqa: SIM115 - held until exit
+    """An exclusive lock on the snapshot's lock file that lasts as long as the process (the OS
+    drops it at exit, so a killed apply never leaves it held). The file itself stays: deleting
+    a lock file others may be waiting on would let two applies hold "the" lock at once."""
+    handle = open(snapshot_lock_path(snapshot), "a", encoding="utf-8")  # noqa: SIM115 - held until exit
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -143,6 +155,9 @@ class Context:
             rate_scale=rate_scale(self.sandbox is not None),
             command=command,
         )
+        from reconciler.progress import ReadProgress
+
+        self.engine.call_listener = ReadProgress
 
     def persist(self) -> None:
         """An in-process sandbox seeded from a file keeps what apply changed (the README walkthrough)."""

@@ -538,7 +538,7 @@ def read_watermark(api: Api, arn: str) -> Watermark | None:
     return None
 
 
-PROGRESS_EVERY = 100  # pages between progress events of a whole-list read (about 100 s at 1/s)
+PROGRESS_SECONDS = 30.0  # seconds between progress events of a whole-list read (on the Api's clock)
 
 
 def read_all(
@@ -553,13 +553,14 @@ def read_all(
 ) -> LiveList:
     """Every page. With ``listed``, keep only those numbers (additive); else keep every entry.
 
-    Logs ``read.progress`` every PROGRESS_EVERY pages (with the time left when the list's size is
+    Logs ``read.progress`` every PROGRESS_SECONDS (with the time left when the list's size is
     known from its watermark). With ``checkpoint``, saves its place every SAVE_EVERY pages under
     ``scope`` and resumes from a saved place (reconciler/checkpoint.py)."""
     wanted = None if listed is None else set(listed)
     state = (checkpoint.load(scope) if checkpoint is not None else None) or ReadState()
     calls = 0
     total_pages = None if expected_entries is None else costs.read_all_calls(expected_entries)
+    logged_at = api.clock()
     while True:
         params: dict[str, Any] = {"OptOutListName": name, "MaxResults": costs.PAGE_SIZE}
         if state.next_token:
@@ -584,7 +585,8 @@ def read_all(
         state.next_token = page.get("NextToken")
         if not state.next_token:
             break
-        if state.pages % PROGRESS_EVERY == 0:
+        if api.clock() - logged_at >= PROGRESS_SECONDS:
+            logged_at = api.clock()
             left = None if total_pages is None else max(0, total_pages - state.pages) / costs.READ_RATE
             log.info("read.progress", area=AREA, list=name, pages=state.pages, entries=state.entries,
                      **({"seconds_left_at_quota": round(left)} if left is not None else {}))

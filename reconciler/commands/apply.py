@@ -22,10 +22,11 @@ from typing import Any
 from reconciler.apply import ApplyOptions, ApplyResult, apply_target, describe
 from reconciler.cli import UserError
 from reconciler.guard import GuardOptions
-from reconciler.options import Context, add_common, out_stream_is_tty
-from reconciler.plan import Plan
+from reconciler.logs import say
+from reconciler.options import BUILTIN, Context, add_common, out_stream_is_tty
+from reconciler.plan import Change, Plan
+from reconciler.progress import clear_live_line
 from reconciler.report import json_report, text
-
 
 DESCRIPTION = """\
 Make the live state match the policy, then read again to verify that nothing is left to do.
@@ -73,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def ask(plan: Plan, title: str) -> bool:
+    clear_live_line()
     sys.stdout.write(text.render([plan], colour=out_stream_is_tty()))
     sys.stdout.write(f"\nApply these {title} to target {plan.target}? Only 'yes' is accepted: ")
     sys.stdout.flush()
@@ -127,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         confirm = None
     results: list[ApplyResult] = []
+    acknowledged: dict[str, list[Change]] = {}
     try:
         for name in names:
             with locked(args, context, name) as lease:
@@ -136,13 +139,39 @@ def run(args: argparse.Namespace) -> int:
                     expected=saved.get(name),
                     before_write=lease.ensure_held if lease is not None else None,
                 )
+                acknowledged[name] = options.acknowledged
                 result = apply_target(context.engine, name, options)
             results.append(result)
             if not result.ok:
                 break
+    except KeyboardInterrupt:
+        clear_live_line()
+        print(interrupted_summary(acknowledged, names))
+        raise
     finally:
         context.persist()
+        if context.sandbox is not None and context.args.sandbox != BUILTIN:
+            say(f"Saved the sandbox state to {context.args.sandbox}", "info", "sandbox.saved")
+    clear_live_line()
     return report(results, names)
+
+
+def interrupted_summary(acknowledged: dict[str, list[Change]], names: list[str]) -> str:
+    """What an interrupted apply changed: per target, the changes AWS acknowledged, by area."""
+    lines = []
+    total = sum(len(changes) for changes in acknowledged.values())
+    lines.append(f"Apply INTERRUPTED: {total} change{'s' if total != 1 else ''} applied before stopping; "
+                 "no change was started after Ctrl-C. Run apply again to finish.")
+    for name in names:
+        if name not in acknowledged:
+            lines.append(f"target {name}: not started")
+            continue
+        counts: dict[str, int] = {}
+        for change in list(acknowledged[name]):
+            counts[change.area] = counts.get(change.area, 0) + 1
+        detail = ", ".join(f"{area} {count}" for area, count in sorted(counts.items())) or "nothing"
+        lines.append(f"target {name}: applied {detail}")
+    return "\n".join(lines)
 
 
 def report(results: list[ApplyResult], names: list[str]) -> int:

@@ -19,6 +19,7 @@ from reconciler.checkpoint import Checkpoints
 from reconciler.commands.plan import compute as compute_plans
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Change, Plan
+from reconciler.progress import clear_live_line
 from reconciler.report.json_report import DRIFT_FORMAT, VERSION, plan_to_json
 from reconciler.report.text import change_lines
 
@@ -111,6 +112,7 @@ def has_drift(plans: list[Plan]) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     plans = compute(args)
+    clear_live_line()
     if args.format == "json":
         sys.stdout.write(render_json(plans))
     elif args.format == "markdown":

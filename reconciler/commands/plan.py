@@ -13,8 +13,8 @@ from reconciler.guard import GuardOptions, check
 from reconciler.logs import say
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Plan
+from reconciler.progress import clear_live_line
 from reconciler.report import json_report, text
-
 
 DESCRIPTION = """\
 Read the live state of each target, compare it with the policy and show what apply would change.
@@ -58,12 +58,32 @@ def compute(context: Context, names: list[str]) -> list[Plan]:
     return plans
 
 
+def apply_command(args: argparse.Namespace) -> str:
+    """The apply that reproduces this plan's setting, ready to copy: the same policy directory,
+    sandbox and targets (a saved plan fixes its areas, so --only/--exclude are not repeated)."""
+    import shlex
+
+    from reconciler.options import BUILTIN
+
+    words = ["reconciler", "apply", args.out]
+    if args.config != "config":
+        words += ["--config", args.config]
+    if args.sandbox == BUILTIN:
+        words.append("--sandbox")
+    elif args.sandbox:
+        words += ["--sandbox", args.sandbox]
+    for target in args.target:
+        words += ["--target", target]
+    return shlex.join(words)
+
+
 def run(args: argparse.Namespace) -> int:
     context = Context(args, command="plan")
     plans = compute(context, args.target)
+    clear_live_line()
     sys.stdout.write(render(plans, args.format))
     if args.out:
         json_report.save(plans, args.out)
-        say(f"Saved the plan to {args.out}; apply it with: reconciler apply {args.out}", "info", "plan.saved")
+        say(f"Saved the plan to {args.out}; apply it with: {apply_command(args)}", "info", "plan.saved")
     changed = any(plan.changes for plan in plans)
     return 2 if args.detailed_exitcode and changed else 0
