@@ -8,6 +8,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -21,20 +22,20 @@ class Terminal:
         os.close(slave)
         self.output = b""
 
-    def read_until(self, predicate: object, timeout: float = 60.0) -> bool:
+    def read_until(self, predicate: Callable[[bytes], bool], timeout: float = 60.0) -> bool:
         """Read until ``predicate(output)`` holds or the process ends; True when it held."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if callable(predicate) and predicate(self.output):
+            if predicate(self.output):
                 return True
             ready, _, _ = select.select([self.master], [], [], 0.05)
             if ready:
                 try:
                     chunk = os.read(self.master, 65536)
                 except OSError:  # the other end closed: the process ended
-                    return bool(callable(predicate) and predicate(self.output))
+                    return bool(predicate(self.output))
                 if not chunk:
-                    return bool(callable(predicate) and predicate(self.output))
+                    return bool(predicate(self.output))
                 self.output += chunk
         return False
 
@@ -42,7 +43,7 @@ class Terminal:
         os.write(self.master, text.encode())
 
     def finish(self, timeout: float = 60.0) -> int:
-        self.read_until(lambda _: False if self.process.poll() is None else True, timeout)
+        self.read_until(lambda _: self.process.poll() is not None, timeout)
         code = self.process.wait(timeout)
         self.read_until(lambda _: False, 0.2)  # what is left in the buffer
         os.close(self.master)
