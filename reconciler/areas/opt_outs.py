@@ -291,7 +291,7 @@ class OptOutsArea(Area):
                 order=ORDER_CREATE,
                 flags=flags,
                 data=data,
-                summary=f"create opt-out list {spec.name} ({spec.mode}, {len(spec.numbers)} numbers)",
+                summary=f"create opt-out list {spec.name} ({spec.mode}, {len(spec.numbers)} number{'' if len(spec.numbers) == 1 else 's'})",
             )
         ]
         changes.extend(_additions(spec.name, sorted(set(spec.numbers)), True, unique_masks(spec.numbers)))
@@ -334,7 +334,7 @@ class OptOutsArea(Area):
 
     def strategy(self, desired: Desired, live: LiveOptOuts) -> str:
         parts = [
-            f"{name}: {item.strategy.describe()}; made {item.calls} calls" + (" (whole list read)" if item.complete else "")
+            f"{name}: {item.strategy.describe()}; {item.strategy.made(item.calls, item.complete)}"
             for name, item in sorted(live.read.items())
         ]
         new = sorted({s.name for s in desired.opt_out_lists} - set(live.lists))

@@ -230,7 +230,8 @@ class SharesArea(Area):
                 "permission_arns": sorted(permission_arn(p) for p in spec.permissions),
                 "allow_external_principals": spec.allow_external_principals,
             },
-            summary=f"create resource share {spec.name} ({len(principals)} principals, {len(resources)} resources)",
+            summary=f"create resource share {spec.name} ({_count(len(principals), 'principal')}, "
+                    f"{_count(len(resources), 'resource')})",
         )
 
     def _update(self, desired: Desired, spec: ShareSpec, share: LiveShare, live: LiveShares) -> list[Change]:
@@ -608,3 +609,7 @@ def _tolerate(api: Api, operation: str, codes: set[str], **params: Any) -> None:
     except ClientError as error:
         if error_code(error) not in codes:
             raise
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

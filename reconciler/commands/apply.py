@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -73,9 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=run)
 
 
-def ask(plan: Plan, title: str) -> bool:
+def ask(plan: Plan, title: str, verbose: bool = False) -> bool:
     clear_live_line()
-    sys.stdout.write(text.render([plan], colour=out_stream_is_tty()))
+    sys.stdout.write(text.render([plan], colour=out_stream_is_tty(), verbose=verbose))
     sys.stdout.write(f"\nApply these {title} to target {plan.target}? Only 'yes' is accepted: ")
     sys.stdout.flush()
     answer = sys.stdin.readline().strip()
@@ -119,9 +120,9 @@ def run(args: argparse.Namespace) -> int:
         max_removals=args.max_removals,
         max_removal_percent=args.max_removal_percent,
     )
-    confirm = None if args.auto_approve else ask
+    confirm = None if args.auto_approve else functools.partial(ask, verbose=args.verbose > 0)
     if saved and confirm is not None:
-        sys.stdout.write(text.render([saved[n] for n in names], colour=out_stream_is_tty()))
+        sys.stdout.write(text.render([saved[n] for n in names], colour=out_stream_is_tty(), verbose=args.verbose > 0))
         sys.stdout.write("\nApply this saved plan? Only 'yes' is accepted: ")
         sys.stdout.flush()
         if sys.stdin.readline().strip() != "yes":

@@ -51,8 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def categorise(plan: Plan) -> dict[str, list[Any]]:
-    missing = [c for c in plan.sorted_changes() if c.action in MISSING]
-    drifted = [c for c in plan.sorted_changes() if c.action not in MISSING]
+    """Drift by category. The reconciler's own records (a list's watermark, the emergency-block
+    record) are not drift: nobody asked for them, and the next apply rewrites them."""
+    changes = [c for c in plan.sorted_changes() if not c.internal]
+    missing = [c for c in changes if c.action in MISSING]
+    drifted = [c for c in changes if c.action not in MISSING]
     return {"drifted": drifted, "missing": missing, "unmanaged": list(plan.unmanaged)}
 
 
@@ -63,7 +66,7 @@ def compute(args: argparse.Namespace) -> list[Plan]:
     return compute_plans(context, args.target)
 
 
-def render_text(plans: list[Plan], colour: bool) -> str:
+def render_text(plans: list[Plan], colour: bool, verbose: bool = False) -> str:
     totals = {"drifted": 0, "missing": 0, "unmanaged": 0}
     body: list[str] = []
     for plan in sorted(plans, key=lambda p: p.target):
@@ -77,7 +80,7 @@ def render_text(plans: list[Plan], colour: bool) -> str:
             if changes:
                 body.append(f"  {title.capitalize()}:")
                 for change in changes:
-                    body += ["  " + line for line in change_lines(change, colour)]
+                    body += ["  " + line for line in change_lines(change, colour, verbose)]
         if groups["unmanaged"]:
             body.append("  Unmanaged:")
             for item in groups["unmanaged"]:
@@ -107,7 +110,7 @@ def render_json(plans: list[Plan]) -> str:
 
 
 def has_drift(plans: list[Plan]) -> bool:
-    return any(plan.changes or plan.unmanaged for plan in plans)
+    return any(any(not c.internal for c in plan.changes) or plan.unmanaged for plan in plans)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(render(plans, mode="drift"))
     else:
-        sys.stdout.write(render_text(plans, out_stream_is_tty()))
+        sys.stdout.write(render_text(plans, out_stream_is_tty(), args.verbose > 0))
     if args.accept:
         accept(args.config, plans)
     return 2 if has_drift(plans) else 0

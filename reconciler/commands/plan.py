@@ -37,14 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=run)
 
 
-def render(plans: list[Plan], fmt: str, mode: str = "plan") -> str:
+def render(plans: list[Plan], fmt: str, mode: str = "plan", verbose: bool = False) -> str:
     if fmt == "json":
         return json_report.render(plans)
     if fmt == "markdown":
         from reconciler.report.markdown import render as markdown
 
         return markdown(plans, mode="drift" if mode == "drift" else "plan")
-    return text.render(plans, colour=out_stream_is_tty())
+    return text.render(plans, colour=out_stream_is_tty(), verbose=verbose)
 
 
 def compute(context: Context, names: list[str]) -> list[Plan]:
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     context = Context(args, command="plan")
     plans = compute(context, args.target)
     clear_live_line()
-    sys.stdout.write(render(plans, args.format))
+    sys.stdout.write(render(plans, args.format, verbose=args.verbose > 0))
     if args.out:
         json_report.save(plans, args.out)
         say(f"Saved the plan to {args.out}; apply it with: {apply_command(args)}", "info", "plan.saved")
