@@ -99,6 +99,7 @@ def change_lines(change: Change, colour: bool, verbose: bool = False) -> list[st
     symbol = SYMBOLS.get(change.action, "?")
     before, after = change.before, change.after
     value = after if before is None else before
+    details: list[str]
     if isinstance(value, str) and value in change.key:
         inline, details = "", []  # the value is already the last part of the key (e.g. a masked number)
     else:
