@@ -159,10 +159,21 @@ class Context:
 
         self.engine.call_listener = ReadProgress
 
-    def persist(self) -> None:
-        """An in-process sandbox seeded from a file keeps what apply changed (the README walkthrough)."""
-        if self.sandbox is not None and self.args.sandbox != BUILTIN:
+    def wrote(self) -> bool:
+        """Did any write call reach AWS (the sandbox) in this run?"""
+        from reconciler.aws import READ_PREFIXES
+
+        return any(count and not key.split(".", 1)[1].startswith(READ_PREFIXES)
+                   for api in self.engine.apis for key, count in api.calls.items())
+
+    def persist(self) -> bool:
+        """An in-process sandbox seeded from a file keeps what apply changed (the README
+        walkthrough). Without a write the file is left as it is: saving would only move its
+        clock, a needless change to a snapshot kept in git. True when saved."""
+        if self.sandbox is not None and self.args.sandbox != BUILTIN and self.wrote():
             self.sandbox.save(self.args.sandbox)
+            return True
+        return False
 
 
 def out_stream_is_tty() -> bool:

@@ -24,7 +24,7 @@ from reconciler.apply import ApplyOptions, ApplyResult, apply_target, describe
 from reconciler.cli import UserError
 from reconciler.guard import GuardOptions
 from reconciler.logs import say
-from reconciler.options import BUILTIN, Context, add_common, out_stream_is_tty
+from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Change, Plan
 from reconciler.progress import clear_live_line
 from reconciler.report import json_report, text
@@ -150,8 +150,7 @@ def run(args: argparse.Namespace) -> int:
         print(interrupted_summary(acknowledged, names))
         raise
     finally:
-        context.persist()
-        if context.sandbox is not None and context.args.sandbox != BUILTIN:
+        if context.persist():
             say(f"Saved the sandbox state to {context.args.sandbox}", "info", "sandbox.saved")
     clear_live_line()
     return report(results, names)
