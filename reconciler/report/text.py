@@ -119,7 +119,9 @@ def change_lines(change: Change, colour: bool, verbose: bool = False) -> list[st
     return lines + [mask_text(line) for line in details]
 
 
-# Membership changes shown as one line per list and action ("add 176 numbers to shared-optouts").
+# Membership changes shown as one line per list and action ("add 176 numbers to shared-optouts"),
+# when there are more than MEMBER_LINES of them (a few are clearer one by one).
+MEMBER_LINES = 3
 MEMBER_TYPES = {"opted-out-number": ("number", {"add": "to", "remove": "from"})}
 
 
@@ -154,7 +156,8 @@ def grouped_lines(changes: list[Change], colour: bool, verbose: bool = False) ->
             end += 1
         run = sorted(changes[index:end], key=lambda c: natural_key(c.key))
         index = end
-        if first.resource_type in MEMBER_TYPES and first.action in MEMBER_TYPES[first.resource_type][1]:
+        members = first.resource_type in MEMBER_TYPES and first.action in MEMBER_TYPES[first.resource_type][1]
+        if members and len(run) > MEMBER_LINES:
             lines += _member_group_lines(run, colour, verbose)
             continue
         shown = run if verbose or len(run) <= 2 * GROUP_SHOWN else run[:GROUP_SHOWN]
