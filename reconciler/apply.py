@@ -37,6 +37,7 @@ from reconciler.fingerprint import KEYED_DIGEST_PREFIX, PLAN_KEY_ENV
 from reconciler.guard import GuardOptions, enforce
 from reconciler.plan import PHASE_BLOCKS, Change, Plan
 from reconciler.progress import Progress
+from reconciler.report.mask import mask_text
 
 log = structlog.get_logger("reconciler.apply")
 
@@ -344,7 +345,8 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
 
 
 def _listed(prefix: str, changes: Sequence[Change], limit: int = 20) -> list[str]:
-    lines = [f"  {prefix}: {c.key}" for c in changes[:limit]]
+    # Keys masked as in the plan and the progress bar: a number reads the same everywhere.
+    lines = [f"  {prefix}: {mask_text(c.key)}" for c in changes[:limit]]
     if len(changes) > limit:
         lines.append(f"  {prefix}: … and {len(changes) - limit} more")
     return lines
@@ -355,7 +357,7 @@ def describe(result: ApplyResult) -> list[str]:
     lines = [f"target {result.target}: {len(result.applied)} change(s) applied"]
     lines += _listed("done", result.applied)
     if result.failed is not None:
-        lines.append(f"  FAILED: {result.failed.key}: {result.error}")
+        lines.append(f"  FAILED: {mask_text(result.failed.key)}: {result.error}")
     if result.declined:
         lines.append("  declined: nothing more was changed")
     if result.refused:

@@ -127,4 +127,4 @@ class ReadProgress:
         if not self.tty:
             log.info("read.progress", target=self.target, calls=calls, elapsed_s=round(elapsed))
         elif now - LiveLine.bar_at > 1.0:
-            LiveLine.show(self.stream, f"Reading {self.target}: {calls:,} read calls, {elapsed:.0f} s (Ctrl-C stops)")
+            LiveLine.show(self.stream, f"Reading {self.target}: {calls:,} read call{'' if calls == 1 else 's'}, {elapsed:.0f} s (Ctrl-C stops)")

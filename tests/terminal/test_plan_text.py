@@ -98,3 +98,10 @@ def test_apply_progress_masks_numbers_as_the_plan_does(workdir: Path) -> None:
     assert term.finish(timeout=120) == 0, term.text
     assert "phone_numbers/number/+1888555****" in term.text
     assert not re.search(r"\+1888555\d{4}", term.text)
+    # The list of what was done (or failed) masks it as well.
+    from reconciler.apply import ApplyResult, describe
+
+    number = Change("phone_numbers", "update", "phone-number", "phone_numbers/number/+18885550100")
+    lines = describe(ApplyResult("prod", applied=[number], failed=number, error="boom"))
+    assert "  done: phone_numbers/number/+1888555****" in lines
+    assert "  FAILED: phone_numbers/number/+1888555****: boom" in lines
