@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
     )
     r.add_argument("--mode", choices=("plan", "drift"), default="plan",
                    help="plan: a pull request's plan (default); drift: a drift report for an issue")
-    r.add_argument("--title", default=None, metavar="TEXT", help="the report's heading (default: from the mode and targets)")
+    r.add_argument("--title", default=None, metavar="TEXT", help="the report's heading (default: SMS policy plan, or SMS policy drift)")
     r.add_argument("--artifact-url", default=None, metavar="URL", help="link to the run's artifacts")
     r.add_argument("--fork", action="store_true", help="say the plan ran against the sandbox snapshot (fork pull request)")
     r.add_argument("--log", default=None, metavar="FILE", help="append this command output (e.g. the apply log), escaped and collapsed")
