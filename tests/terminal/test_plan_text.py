@@ -80,6 +80,11 @@ def test_internal_records_are_not_drift() -> None:
     assert categorise(plan)["drifted"] == []
     assert not has_drift([plan])
     assert render_text([plan], colour=False).startswith("No drift")
+    from reconciler.report.markdown import render as markdown
+
+    assert "watermark" not in markdown([plan], mode="drift")
+    assert "watermark" not in markdown([Plan("prod", account_id="111111111111", region="us-east-1")],
+                                       base_drift=[plan])
 
 
 def test_internal_records_alone_are_not_changes_to_review() -> None:
