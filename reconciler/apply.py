@@ -39,6 +39,7 @@ from reconciler.fingerprint import KEYED_DIGEST_PREFIX, PLAN_KEY_ENV
 from reconciler.guard import GuardOptions, enforce
 from reconciler.plan import PHASE_BLOCKS, Change, Plan
 from reconciler.progress import Progress
+from reconciler.report.mask import mask_text
 from reconciler.revision import Revision
 
 log = structlog.get_logger("reconciler.apply")
@@ -81,6 +82,8 @@ class ApplyOptions:
     # The policy revision applied (reconciler/revision.py): checked against the one the account
     # records before anything is read, recorded after a verified apply. None: not in git.
     revision: Revision | None = None
+    # Every change AWS acknowledged, as it happens: what an interrupted apply reports.
+    acknowledged: list[Change] = field(default_factory=list)
 
 
 def _identity(changes: Sequence[Change], digests: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -126,9 +129,11 @@ class _RunLanes:
     """A target run as the executor sees it."""
 
     run: TargetRun
+    acknowledged: list[Change] = field(default_factory=list)
 
     def apply_one(self, change: Change) -> None:
         self.run.areas[change.area].apply(self.run.api, change)
+        self.acknowledged.append(change)  # list.append is atomic: lanes share the list
 
     def parallel(self, tasks: Sequence[Callable[[], None]]) -> list[None]:
         return self.run.api.parallel(tasks)
@@ -137,7 +142,7 @@ class _RunLanes:
 def execute(run: TargetRun, changes: Sequence[Change], options: ApplyOptions, result: ApplyResult) -> bool:
     """Run ``changes`` (see :mod:`reconciler.executor`); stop at the first failure. True when all succeeded."""
     progress = options.progress(run.name, len(changes))
-    outcome = run_changes(_RunLanes(run), changes, progress, options.before_write)
+    outcome = run_changes(_RunLanes(run, options.acknowledged), changes, progress, options.before_write)
     result.applied.extend(outcome.applied)
     if not outcome.ok:
         result.failed, result.error = outcome.failed, outcome.error
@@ -152,7 +157,7 @@ def _read_writing_early(engine: Engine, run: TargetRun, names: list[str], option
     """Read and diff ``names`` (after ``wait``) while a writer applies the protective changes they
     report (reconciler/early_writes.py). A failed read is returned, not raised, so that what the
     writer did meanwhile is still reported."""
-    writer = EarlyWriter(_RunLanes(run), run.name, options.guard, options.progress(run.name, 0),
+    writer = EarlyWriter(_RunLanes(run, options.acknowledged), run.name, options.guard, options.progress(run.name, 0),
                          run.api.clock, run.api.wait_until, options.before_write)
     for name in names:
         run.areas[name].early_changes = writer.report
@@ -387,7 +392,8 @@ def _verify_effects(run: TargetRun, fresh: dict[str, object], result: ApplyResul
 
 
 def _listed(prefix: str, changes: Sequence[Change], limit: int = 20) -> list[str]:
-    lines = [f"  {prefix}: {c.key}" for c in changes[:limit]]
+    # Keys masked as in the plan and the progress bar: a number reads the same everywhere.
+    lines = [f"  {prefix}: {mask_text(c.key)}" for c in changes[:limit]]
     if len(changes) > limit:
         lines.append(f"  {prefix}: … and {len(changes) - limit} more")
     return lines
@@ -398,7 +404,7 @@ def describe(result: ApplyResult) -> list[str]:
     lines = [f"target {result.target}: {len(result.applied)} change(s) applied"]
     lines += _listed("done", result.applied)
     if result.failed is not None:
-        lines.append(f"  FAILED: {result.failed.key}: {result.error}")
+        lines.append(f"  FAILED: {mask_text(result.failed.key)}: {result.error}")
     if result.declined:
         lines.append("  declined: nothing more was changed")
     if result.refused:

@@ -51,6 +51,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from reconciler import interrupt
 from reconciler.report.mask import mask_text
 
 log = structlog.get_logger("reconciler.aws")
@@ -150,7 +151,7 @@ class RateLimiter:
         rates: Mapping[tuple[str, str], float],
         scale: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interrupt.sleep,
     ) -> None:
         self.rates = dict(rates)
         self.scale = scale
@@ -268,7 +269,7 @@ class Api:
     region: str
     limiter: RateLimiter | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = interrupt.sleep
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     calls: Counter[str] = field(default_factory=Counter)  # "Service.Operation" -> count, for tests
     retries_used: int = 0
@@ -346,10 +347,12 @@ class Api:
             ends[index] = self.clock()
 
         threads = [threading.Thread(target=run, args=(i, t), daemon=True) for i, t in enumerate(tasks)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        with interrupt.shielded():  # Ctrl-C: the workers stop at their next call (see reconciler.interrupt)
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                interrupt.join(thread)
+        interrupt.check()
         self.wait_until(max(ends))
         if errors:
             raise min(errors, key=lambda item: item[0])[1]
@@ -374,9 +377,11 @@ class Api:
             # slot is given: threads keep time lanes of their own, and a later slot must never
             # reach the quota's bucket before an earlier one.
             serialise = self.clock is not time.monotonic
+            interrupt.check()  # no new call after Ctrl-C
             with self._gate(service, operation):
                 if self.limiter is not None:
                     self.limiter.acquire(service, operation)
+                interrupt.check()
                 if serialise:
                     started, response, failure = self._send(method, params)
             if not serialise:
@@ -410,7 +415,8 @@ class Api:
     def _send(method: Callable[..., dict[str, Any]], params: dict[str, Any]) -> tuple[float, dict[str, Any], Exception | None]:
         started = time.perf_counter()
         try:
-            return started, method(**params), None
+            with interrupt.shielded():  # a call sent is answered, even after Ctrl-C
+                return started, method(**params), None
         except Exception as error:
             return started, {}, error
 

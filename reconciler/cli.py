@@ -7,9 +7,13 @@ Exit codes: 0 success / no changes, 1 error, 2 changes or drift (with --detailed
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import pkgutil
+import re
+import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from reconciler import __version__
 
@@ -24,8 +28,60 @@ class UserError(Exception):
         self.exit_code = exit_code
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse as users of other CLIs expect it: no silent abbreviations (``apply --auto`` is not
+    ``--auto-approve``), errors with the usage of the (sub)command that was mistyped, a suggestion
+    for a mistyped choice, and a hint when a one-value option was given several values.
+    Subcommand parsers are of this class too (argparse makes them of the parent's class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+        # The deepest subcommand chosen leaves its parser here, for errors found after parsing.
+        self.set_defaults(_command_parser=self)
+
+    def error(self, message: str) -> NoReturn:
+        match = _INVALID_CHOICE.search(message)
+        if match:
+            choices = [c.strip().strip("'") for c in match.group("choices").split(",")]
+            close = difflib.get_close_matches(match.group("given"), choices, n=1)
+            if close:
+                message += f"\ndid you mean {close[0]}?"
+        super().error(message)
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        argv = list(sys.argv[1:] if args is None else args)
+        parsed, extras = self.parse_known_args(argv, namespace)
+        if extras:
+            parser: Parser = getattr(parsed, "_command_parser", self)
+            message = f"unrecognized arguments: {' '.join(extras)}"
+            hint = _repeat_hint(parser, argv, extras)
+            parser.error(f"{message}\n{hint}" if hint else message)
+        return parsed
+
+
+def _repeat_hint(parser: argparse.ArgumentParser, argv: list[str], extras: list[str]) -> str | None:
+    """``--capability SMS VOICE``: the option takes one value and repeats; say so."""
+    for index, token in enumerate(argv[:-1]):
+        action = parser._option_string_actions.get(token)
+        if not isinstance(action, argparse._AppendAction) or action.nargs is not None:
+            continue
+        stray = []
+        for value in argv[index + 2:]:
+            if value.startswith("-") or value not in extras:
+                break
+            stray.append(value)
+        if stray:
+            values = [argv[index + 1], *stray]
+            return f"{token} takes one value and repeats: {' '.join(f'{token} {v}' for v in values)}"
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="reconciler",
         description="GitOps policy-as-code reconciler for AWS End User Messaging SMS.",
     )
@@ -42,14 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.__dict__.pop("_command_parser", None)
+    from reconciler import interrupt
+    from reconciler.progress import clear_live_line
+
     try:
         from reconciler.argcheck import check_finite
 
         check_finite(args)
-        return int(args.func(args) or 0)
+        with interrupt.handling():
+            return int(args.func(args) or 0)
     except UserError as error:
         from reconciler.logs import say
 
+        clear_live_line()
         say(f"error: {error.message}", "error", "command.error")
         if error.hint:
             say(f"hint: {error.hint}", "error", "command.hint")
@@ -57,5 +119,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         from reconciler.logs import say
 
+        clear_live_line()
         say("interrupted", "error", "command.interrupted")
         return 130
+
+
+def entry() -> None:
+    """The ``reconciler`` command. After Ctrl-C, once everything is written and flushed, the
+    process ends without the interpreter's teardown of every module and object, which takes a
+    second or more on a busy machine: an interrupted command exits promptly."""
+    code = main()
+    if code == 130:
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)

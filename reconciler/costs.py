@@ -73,10 +73,21 @@ class Strategy:
     def describe(self) -> str:
         """One line for the plan's strategy table, e.g. ``lookup: 12 calls, 12 s at 1/s (...)``."""
         if self.kind == "write-through":
-            cost = f"0 reads; up to {self.writes} writes, {_seconds(self.write_seconds)} at 10/s in apply"
+            cost = f"0 reads; up to {_calls(self.writes, 'write')}, {_seconds(self.write_seconds)} at 10/s in apply"
         else:
-            cost = f"{self.reads} calls, {_seconds(self.read_seconds)} at 1/s"
+            cost = f"estimated {_calls(self.reads, 'call')}, {_seconds(self.read_seconds)} at 1/s"
         return f"{self.kind}: {cost} ({self.reason})"
+
+    def made(self, calls: int, whole_list: bool) -> str:
+        """The calls a read made, said so that it never contradicts the estimate beside it."""
+        text = f"made {_calls(calls, 'call')}" + (" (whole list read)" if whole_list else "")
+        if self.kind == "read-all" and calls > self.reads:
+            text += "; more than estimated: the list holds more entries than its last recorded size"
+        return text
+
+
+def _calls(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _seconds(value: float) -> str:

@@ -19,9 +19,11 @@ from typing import Any
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from reconciler import interrupt
 from reconciler.areas.base import Area, registry
 from reconciler.aws import (
     Api,
+    CallRecord,
     RateLimiter,
     SessionFactory,
     caller_account,
@@ -94,7 +96,7 @@ class Engine:
         only: Sequence[str] = (),
         exclude: Sequence[str] = (),
         rate_scale: float = 1.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interrupt.sleep,
         command: str = "plan",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -108,6 +110,8 @@ class Engine:
         self.clock = clock
         self.apis: list[Api] = []  # every Api created, for call counting in tests and reports
         self.checkpoint: Checkpoints | None = None  # drift --checkpoint: long reads save their place
+        # target name -> a listener of its AWS calls (the CLI's read progress)
+        self.call_listener: Callable[[str], Callable[[CallRecord], None]] | None = None
 
     # Targets -----------------------------------------------------------------------------------
 
@@ -134,6 +138,8 @@ class Engine:
         limiter = RateLimiter(declared_rates(), scale=self.rate_scale, clock=self.clock, sleep=self.sleep)
         api = Api(session, target.region, limiter=limiter, sleep=self.sleep, clock=self.clock)
         self.apis.append(api)
+        if self.call_listener is not None:
+            api.listeners.append(self.call_listener(name))
         try:
             account = caller_account(api)
         except (ClientError, BotoCoreError) as error:
@@ -175,13 +181,13 @@ class Engine:
     def _read_area(self, run: TargetRun, name: str) -> tuple[Any, float]:
         area = run.areas[name]
         started = time.perf_counter()
-        log.info("read.start", target=run.name, area=name)
+        log.debug("read.start", target=run.name, area=name)
         try:
             live = area.read(run.api, run.desired)
         except (ClientError, BotoCoreError) as error:
             raise aws_failure(run.name, f"reading {name}", error) from None
         seconds = round(time.perf_counter() - started, 3)
-        log.info("read.done", target=run.name, area=name, seconds=seconds)
+        log.debug("read.done", target=run.name, area=name, seconds=seconds)
         return live, seconds
 
     def block_areas(self, run: TargetRun) -> list[str]:

@@ -92,7 +92,9 @@ def configure(log_format: str = "console", verbosity: int = 0, stream: TextIO | 
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=True)  # json escapes controls itself
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        from reconciler.terminal import colour
+
+        renderer = structlog.dev.ConsoleRenderer(colors=colour(out))
         escape = [_escape_for_console]
     structlog.configure(
         processors=[

@@ -27,7 +27,7 @@ RATE_SCALE_ENV = "RECONCILER_RATE_SCALE"
 
 
 def add_common(parser: argparse.ArgumentParser, areas: bool = True, targets: bool = True) -> None:
-    parser.add_argument("--config", default="config", metavar="DIR", help="policy directory (default: config)")
+    parser.add_argument("--config", default="config", metavar="DIR", help="the policy directory (default: config)")
     parser.add_argument(
         "--sandbox",
         nargs="?",
@@ -36,8 +36,12 @@ def add_common(parser: argparse.ArgumentParser, areas: bool = True, targets: boo
         metavar="SNAPSHOT",
         help="run against an in-process sandbox seeded from SNAPSHOT (default: the built-in example account)",
     )
-    parser.add_argument("--log-format", choices=("console", "json"), default="console", help="log format on stderr")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="debug logs: every AWS call")
+    parser.add_argument("--log-format", choices=("console", "json"), default="console",
+                        help="how log lines on stderr look: console (for people) or json (one object a line)")
+    parser.add_argument("--no-color", action="store_true",
+                        help="no colour in the output (also when NO_COLOR is set or TERM=dumb)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="show read costs and internal records in plans, and log every AWS call")
     if targets:
         parser.add_argument("--target", action="append", default=[], metavar="NAME", help="only this target (repeatable)")
     if areas:
@@ -48,6 +52,10 @@ def add_common(parser: argparse.ArgumentParser, areas: bool = True, targets: boo
 def setup_logging(args: argparse.Namespace) -> None:
     from reconciler.logs import configure
 
+    if getattr(args, "no_color", False):
+        from reconciler.terminal import disable_colour
+
+        disable_colour()
     configure(args.log_format, args.verbose)
 
 
@@ -92,10 +100,22 @@ def check_snapshot_path(snapshot: str) -> None:
                         hint="give the snapshot file written by `reconciler sandbox snapshot` (or an earlier --sandbox apply)")
 
 
+def snapshot_lock_path(snapshot: str) -> str:
+    """The lock file of a snapshot: in the temporary directory, named after the snapshot's real
+    path, so that no stray ``.lock`` file appears next to the snapshot (in a git working tree)."""
+    import hashlib
+    import tempfile
+
+    real = os.path.realpath(snapshot)
+    digest = hashlib.sha256(real.encode()).hexdigest()[:24]
+    return os.path.join(tempfile.gettempdir(), f"reconciler-sandbox-{digest}.lock")
+
+
 def hold_snapshot(snapshot: str) -> IO[str]:
-    """An exclusive lock on ``SNAPSHOT.lock`` that lasts as long as the process (the OS drops it
-    at exit, so a killed apply never leaves it behind)."""
-    handle = open(f"{snapshot}.lock", "a", encoding="utf-8")  # noqa: SIM115 - held until exit
+    """An exclusive lock on the snapshot's lock file that lasts as long as the process (the OS
+    drops it at exit, so a killed apply never leaves it held). The file itself stays: deleting
+    a lock file others may be waiting on would let two applies hold "the" lock at once."""
+    handle = open(snapshot_lock_path(snapshot), "a", encoding="utf-8")  # noqa: SIM115 - held until exit
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -147,12 +167,29 @@ class Context:
             rate_scale=rate_scale(self.sandbox is not None),
             command=command,
         )
+        from reconciler.progress import ReadProgress
 
-    def persist(self) -> None:
-        """An in-process sandbox seeded from a file keeps what apply changed (the README walkthrough)."""
-        if self.sandbox is not None and self.args.sandbox != BUILTIN:
+        self.engine.call_listener = ReadProgress
+
+    def wrote(self) -> bool:
+        """Did any write call reach AWS (the sandbox) in this run?"""
+        from reconciler.aws import READ_PREFIXES
+
+        return any(count and not key.split(".", 1)[1].startswith(READ_PREFIXES)
+                   for api in self.engine.apis for key, count in api.calls.items())
+
+    def persist(self) -> bool:
+        """An in-process sandbox seeded from a file keeps what apply changed (the README
+        walkthrough). Without a write the file is left as it is: saving would only move its
+        clock, a needless change to a snapshot kept in git. True when saved."""
+        if self.sandbox is not None and self.args.sandbox != BUILTIN and self.wrote():
             self.sandbox.save(self.args.sandbox)
+            return True
+        return False
 
 
 def out_stream_is_tty() -> bool:
-    return sys.stdout.isatty()
+    """May the report on stdout be coloured? (a TTY, and neither NO_COLOR, --no-color nor TERM=dumb)"""
+    from reconciler.terminal import colour
+
+    return colour(sys.stdout)

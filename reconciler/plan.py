@@ -63,6 +63,12 @@ FLAG_DELETION_PROTECTION_OFF = "deletion-protection-off"
 FLAG_ACCOUNT_DEFAULT = "account-default"
 
 
+# Records the reconciler keeps for itself, not resources anyone asked for: an opt-out list's
+# watermark tag and the emergency-block record tags. Reports show them with -v only, and they
+# are never drift (docs/policy.md).
+INTERNAL_TYPES = frozenset({"opt-out-list-watermark", "emergency-record"})
+
+
 @dataclass(frozen=True)
 class Change:
     area: str  # registry name of the owning area, e.g. "protect"
@@ -82,6 +88,10 @@ class Change:
     scope: str = ""
     # One line for humans, e.g. "block AU, NZ for SMS"; reports fall back to action + key.
     summary: str = ""
+
+    @property
+    def internal(self) -> bool:
+        return self.resource_type in INTERNAL_TYPES
 
     def sort_key(self) -> tuple[int, int, str, str]:
         return (self.phase, self.order, self.key, self.action)

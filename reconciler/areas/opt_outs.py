@@ -311,7 +311,7 @@ class OptOutsArea(Area):
                 order=ORDER_CREATE,
                 flags=flags,
                 data=data,
-                summary=f"create opt-out list {spec.name} ({spec.mode}, {len(spec.numbers)} numbers)",
+                summary=f"create opt-out list {spec.name} ({spec.mode}, {len(spec.numbers)} number{'' if len(spec.numbers) == 1 else 's'})",
             )
         ]
         changes.extend(_additions(spec.name, sorted(set(spec.numbers)), True, unique_masks(spec.numbers)))
@@ -354,7 +354,7 @@ class OptOutsArea(Area):
 
     def strategy(self, desired: Desired, live: LiveOptOuts) -> str:
         parts = [
-            f"{name}: {item.strategy.describe()}; made {item.calls} calls" + (" (whole list read)" if item.complete else "")
+            f"{name}: {item.strategy.describe()}; {item.strategy.made(item.calls, item.complete)}"
             for name, item in sorted(live.read.items())
         ]
         new = sorted({s.name for s in desired.opt_out_lists} - set(live.lists))
@@ -565,7 +565,7 @@ def read_watermark(api: Api, arn: str) -> Watermark | None:
     return None
 
 
-PROGRESS_EVERY = 100  # pages between progress events of a whole-list read (about 100 s at 1/s)
+PROGRESS_SECONDS = 30.0  # seconds between progress events of a whole-list read (on the Api's clock)
 
 
 def read_all(
@@ -580,13 +580,14 @@ def read_all(
 ) -> LiveList:
     """Every page. With ``listed``, keep only those numbers (additive); else keep every entry.
 
-    Logs ``read.progress`` every PROGRESS_EVERY pages (with the time left when the list's size is
+    Logs ``read.progress`` every PROGRESS_SECONDS (with the time left when the list's size is
     known from its watermark). With ``checkpoint``, saves its place every SAVE_EVERY pages under
     ``scope`` and resumes from a saved place (reconciler/checkpoint.py)."""
     wanted = None if listed is None else set(listed)
     state = (checkpoint.load(scope) if checkpoint is not None else None) or ReadState()
     calls = 0
     total_pages = None if expected_entries is None else costs.read_all_calls(expected_entries)
+    logged_at = api.clock()
     while True:
         params: dict[str, Any] = {"OptOutListName": name, "MaxResults": costs.PAGE_SIZE}
         if state.next_token:
@@ -611,7 +612,8 @@ def read_all(
         state.next_token = page.get("NextToken")
         if not state.next_token:
             break
-        if state.pages % PROGRESS_EVERY == 0:
+        if api.clock() - logged_at >= PROGRESS_SECONDS:
+            logged_at = api.clock()
             left = None if total_pages is None else max(0, total_pages - state.pages) / costs.READ_RATE
             log.info("read.progress", area=AREA, list=name, pages=state.pages, entries=state.entries,
                      **({"seconds_left_at_quota": round(left)} if left is not None else {}))

@@ -281,7 +281,6 @@ class PhoneNumbersArea(Area):
         flags: set[str] = set()
         if changed.get("deletion_protection", (None, True))[1] is False:
             flags |= {FLAG_NEEDS_FORCE, FLAG_DELETION_PROTECTION_OFF}
-        described = ", ".join(f"{attr} {old!r} -> {new!r}" for attr, (old, new) in changed.items())
         return Change(
             area=self.name,
             action="update",
@@ -292,7 +291,8 @@ class PhoneNumbersArea(Area):
             order=ORDER_UPDATE,
             flags=frozenset(flags),
             data={**data, "updates": {attr: new for attr, (_, new) in changed.items()}},
-            summary=f"{label}: {described}",
+            # What changes is in before/after: reports show it once, each in its own format.
+            summary=f"update {label}",
         )
 
     def _diff_number(self, live: NumbersLive, spec: PhoneNumberSpec) -> list[Change]:

@@ -257,7 +257,8 @@ class SharesArea(Area):
                 "permission_arns": sorted(wanted_permissions(spec)),
                 "allow_external_principals": spec.allow_external_principals,
             },
-            summary=f"create resource share {spec.name} ({len(principals)} principals, {len(resources)} resources)",
+            summary=f"create resource share {spec.name} ({_count(len(principals), 'principal')}, "
+                    f"{_count(len(resources), 'resource')})",
         )
 
     def _update(self, desired: Desired, spec: ShareSpec, share: LiveShare, live: LiveShares) -> list[Change]:
@@ -677,3 +678,7 @@ def _tolerate(api: Api, operation: str, codes: set[str], **params: Any) -> None:
     except ClientError as error:
         if error_code(error) not in codes:
             raise
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

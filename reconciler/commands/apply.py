@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -22,17 +23,35 @@ from typing import Any
 from reconciler.apply import ApplyOptions, ApplyResult, apply_target, describe
 from reconciler.cli import UserError
 from reconciler.guard import GuardOptions
+from reconciler.logs import say
 from reconciler.options import Context, add_common, out_stream_is_tty
-from reconciler.plan import Plan
+from reconciler.plan import Change, Plan
+from reconciler.progress import clear_live_line
 from reconciler.report import json_report, text
 from reconciler.report.escape import log_text
 from reconciler.revision import resolve as resolve_revision
 
+DESCRIPTION = """\
+Make the live state match the policy, then read again to verify that nothing is left to do.
+
+Without PLANFILE the plan is made now and shown for confirmation; blocks come first and are
+written before the other areas are read. With --auto-approve nothing is asked: blocks and
+opted-out number additions are written as soon as they are known, the rest once the whole plan
+has passed the safety checks. With PLANFILE (saved by 'plan --out') exactly that plan is applied,
+and refused if the live state or the policy changed since.
+
+On a terminal apply asks for 'yes'; without one it needs --auto-approve. Ctrl-C stops it
+promptly: calls already sent finish, no new ones start, and what was applied is listed.
+
+exit codes: 0 applied and verified, 1 error, refusal, failure or changes left after the apply,
+130 interrupted.
+"""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("apply", help="apply the policy (or a saved plan) and verify",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("planfile", nargs="?", metavar="PLANFILE", help="a plan saved with `plan --out`")
+                                   description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("planfile", nargs="?", metavar="PLANFILE", help="a plan saved with 'plan --out'")
     add_common(parser)
     parser.add_argument("--auto-approve", action="store_true", help="do not ask (required without a terminal)")
     parser.add_argument("--force", action="store_true",
@@ -58,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--drop-end-user-opt-outs", type=int, default=None, metavar="N",
                         help="allow deleting opt-out lists that drop exactly N end-user opt-outs (recipients who "
                              "replied STOP) no identity carries to another list")
-    parser.add_argument("--lock-url", default=None,
+    parser.add_argument("--lock-url", default=None, metavar="URL",
                         help="hold the target's lock while applying: s3://BUCKET/PREFIX or a directory "
                              "(default: $RECONCILER_LOCK_URL; no lock when neither is set)")
     parser.add_argument("--lock-timeout", type=float, default=300.0, metavar="SECONDS",
@@ -66,8 +85,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=run)
 
 
-def ask(plan: Plan, title: str) -> bool:
-    sys.stdout.write(text.render([plan], colour=out_stream_is_tty()))
+def ask(plan: Plan, title: str, verbose: bool = False) -> bool:
+    clear_live_line()
+    sys.stdout.write(text.render([plan], colour=out_stream_is_tty(), verbose=verbose))
     sys.stdout.write(f"\nApply these {title} to target {plan.target}? Only 'yes' is accepted: ")
     sys.stdout.flush()
     answer = sys.stdin.readline().strip()
@@ -113,10 +133,10 @@ def run(args: argparse.Namespace) -> int:
         max_additions=args.max_additions,
         drop_end_user_opt_outs=args.drop_end_user_opt_outs,
     )
-    confirm = None if args.auto_approve else ask
+    confirm = None if args.auto_approve else functools.partial(ask, verbose=args.verbose > 0)
     revision = resolve_revision(context.policy.config_dir, args.revision)
     if saved and confirm is not None:
-        sys.stdout.write(text.render([saved[n] for n in names], colour=out_stream_is_tty()))
+        sys.stdout.write(text.render([saved[n] for n in names], colour=out_stream_is_tty(), verbose=args.verbose > 0))
         sys.stdout.write("\nApply this saved plan? Only 'yes' is accepted: ")
         sys.stdout.flush()
         if sys.stdin.readline().strip() != "yes":
@@ -124,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         confirm = None
     results: list[ApplyResult] = []
+    acknowledged: dict[str, list[Change]] = {}
     try:
         for name in names:
             with locked(args, context, name) as lease:
@@ -134,13 +155,38 @@ def run(args: argparse.Namespace) -> int:
                     before_write=lease.ensure_held if lease is not None else None,
                     revision=revision,
                 )
+                acknowledged[name] = options.acknowledged
                 result = apply_target(context.engine, name, options)
             results.append(result)
             if not result.ok:
                 break
+    except KeyboardInterrupt:
+        clear_live_line()
+        print(interrupted_summary(acknowledged, names))
+        raise
     finally:
-        context.persist()
+        if context.persist():
+            say(f"Saved the sandbox state to {context.args.sandbox}", "info", "sandbox.saved")
+    clear_live_line()
     return report(results, names)
+
+
+def interrupted_summary(acknowledged: dict[str, list[Change]], names: list[str]) -> str:
+    """What an interrupted apply changed: per target, the changes AWS acknowledged, by area."""
+    lines = []
+    total = sum(len(changes) for changes in acknowledged.values())
+    lines.append(f"Apply INTERRUPTED: {total} change{'s' if total != 1 else ''} applied before stopping; "
+                 "no change was started after Ctrl-C. Run apply again to finish.")
+    for name in names:
+        if name not in acknowledged:
+            lines.append(f"target {name}: not started")
+            continue
+        counts: dict[str, int] = {}
+        for change in list(acknowledged[name]):
+            counts[change.area] = counts.get(change.area, 0) + 1
+        detail = ", ".join(f"{area} {count}" for area, count in sorted(counts.items())) or "nothing"
+        lines.append(f"target {name}: applied {detail}")
+    return "\n".join(lines)
 
 
 def report(results: list[ApplyResult], names: list[str]) -> int:

@@ -37,10 +37,11 @@ def register(subparsers: Any) -> None:
         action="append",
         choices=CAPABILITIES,
         type=str.upper,
-        help="capability to block (repeatable; default: all four)",
+        metavar="CAPABILITY",
+        help="SMS, VOICE, MMS or RCS; repeat the option for several (default: all four)",
     )
-    parser.add_argument("--reason", default=None, help="why, for reviewers and the audit trail (max 500 characters)")
-    parser.add_argument("--config", default="config", metavar="DIR", help="policy directory (default: config)")
+    parser.add_argument("--reason", default=None, metavar="TEXT", help="why, for reviewers and the audit trail (max 500 characters)")
+    parser.add_argument("--config", default="config", metavar="DIR", help="the policy directory (default: config)")
     parser.set_defaults(func=run)
 
 

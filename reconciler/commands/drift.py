@@ -18,6 +18,7 @@ from reconciler.checkpoint import Checkpoints
 from reconciler.commands.plan import compute as compute_plans
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Change, Plan
+from reconciler.progress import clear_live_line
 from reconciler.report.escape import json_text, masked, neutralise_commands, terminal
 from reconciler.report.json_report import DRIFT_FORMAT, VERSION, plan_to_json
 from reconciler.report.text import change_lines
@@ -25,11 +26,22 @@ from reconciler.report.text import change_lines
 MISSING = frozenset({"create", "add", "associate"})
 
 
+DESCRIPTION = """\
+Report how the live state differs from the policy, without changing anything:
+  drifted    live differs from the policy (or holds something the policy removes)
+  missing    the policy wants something that is not there
+  unmanaged  live resources the policy neither names nor owns
+
+exit codes: 0 no drift, 2 drift, 1 error.
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("drift", help="report drift between live state and the policy (read-only)",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(parser)
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="text for a terminal (default), markdown for an issue, json for tools")
     parser.add_argument("--accept", action="store_true",
                         help="rewrite the policy files to match live for the drift found (comments and layout kept)")
     parser.add_argument("--checkpoint", metavar="DIR",
@@ -39,8 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def categorise(plan: Plan) -> dict[str, list[Any]]:
-    missing = [c for c in plan.sorted_changes() if c.action in MISSING]
-    drifted = [c for c in plan.sorted_changes() if c.action not in MISSING]
+    """Drift by category. The reconciler's own records (a list's watermark, the emergency-block
+    record) are not drift: nobody asked for them, and the next apply rewrites them."""
+    changes = [c for c in plan.sorted_changes() if not c.internal]
+    missing = [c for c in changes if c.action in MISSING]
+    drifted = [c for c in changes if c.action not in MISSING]
     return {"drifted": drifted, "missing": missing, "unmanaged": list(plan.unmanaged), "pending": list(plan.pending)}
 
 
@@ -51,7 +66,7 @@ def compute(args: argparse.Namespace) -> list[Plan]:
     return compute_plans(context, args.target)
 
 
-def render_text(plans: list[Plan], colour: bool) -> str:
+def render_text(plans: list[Plan], colour: bool, verbose: bool = False) -> str:
     totals = {"drifted": 0, "missing": 0, "unmanaged": 0}
     body: list[str] = []
     for plan in sorted(plans, key=lambda p: p.target):
@@ -65,10 +80,10 @@ def render_text(plans: list[Plan], colour: bool) -> str:
             if changes:
                 body.append(f"  {title.capitalize()}:")
                 for change in changes:
-                    body += ["  " + line for line in change_lines(change, colour)]
+                    body += ["  " + line for line in change_lines(change, colour, verbose)]
         if groups["pending"]:
             body.append("  Pending (not drift: waiting on someone else, not yet in effect):")
-            body += [f"    … {item.get('area')} {item.get('share')}: {item.get('detail')}" for item in groups["pending"]]
+            body += [terminal(f"    … {item.get('area')} {item.get('share')}: {item.get('detail')}") for item in groups["pending"]]
         if groups["unmanaged"]:
             body.append("  Unmanaged:")
             for item in groups["unmanaged"]:
@@ -103,11 +118,12 @@ def render_json(plans: list[Plan]) -> str:
 
 
 def has_drift(plans: list[Plan]) -> bool:
-    return any(plan.changes or plan.unmanaged for plan in plans)
+    return any(any(not c.internal for c in plan.changes) or plan.unmanaged for plan in plans)
 
 
 def run(args: argparse.Namespace) -> int:
     plans = compute(args)
+    clear_live_line()
     if args.format == "json":
         sys.stdout.write(render_json(plans))
     elif args.format == "markdown":
@@ -115,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(render(plans, mode="drift"))
     else:
-        sys.stdout.write(render_text(plans, out_stream_is_tty()))
+        sys.stdout.write(render_text(plans, out_stream_is_tty(), args.verbose > 0))
     if args.accept:
         accept(args.config, plans)
     return 2 if has_drift(plans) else 0

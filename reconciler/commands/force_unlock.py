@@ -24,13 +24,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         ),
     )
     parser.add_argument("target", metavar="TARGET", help="ACCOUNT/REGION, e.g. 123456789012/us-east-1, or a target name")
-    parser.add_argument("--lock-id", required=True, help="the id shown in the 'is locked' error")
+    parser.add_argument("--lock-id", required=True, metavar="ID", help="the id shown in the 'is locked' error")
     parser.add_argument(
         "--lock-url",
         default=None,
+        metavar="URL",
         help=f"s3://BUCKET/PREFIX or a directory (default: ${LOCK_URL_ENV} or .reconciler/locks)",
     )
-    parser.add_argument("--config", default="config", help="policy directory, to resolve a target name")
+    parser.add_argument("--config", default="config", metavar="DIR",
+                        help="the policy directory, to resolve a target name (default: config)")
     parser.set_defaults(func=run)
 
 

@@ -28,7 +28,10 @@ from reconciler.report.markdown import LIMIT, render
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("github", help="post plan comments and drift issues on GitHub")
+    parser = subparsers.add_parser(
+        "github", help="post plan comments and drift issues on GitHub",
+        description="Render plans as Markdown and post them to pull requests and drift issues. Needs GITHUB_TOKEN "
+                    "and GITHUB_REPOSITORY (owner/name); GITHUB_API_URL defaults to https://api.github.com.")
     sub = parser.add_subparsers(dest="github_command", metavar="SUBCOMMAND", required=True)
 
     r = sub.add_parser("render", help="render JSON plans as a Markdown report (comment, issue, job summary)")
@@ -40,9 +43,10 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="plan JSON of the base branch's policy against the same live state: its changes are shown as drift",
     )
-    r.add_argument("--mode", choices=("plan", "drift"), default="plan")
-    r.add_argument("--title", default=None)
-    r.add_argument("--artifact-url", default=None, help="link to the run's artifacts")
+    r.add_argument("--mode", choices=("plan", "drift"), default="plan",
+                   help="plan: a pull request's plan (default); drift: a drift report for an issue")
+    r.add_argument("--title", default=None, metavar="TEXT", help="the report's heading (default: SMS policy plan, or SMS policy drift)")
+    r.add_argument("--artifact-url", default=None, metavar="URL", help="link to the run's artifacts")
     r.add_argument("--fork", action="store_true", help="say the plan ran against the sandbox snapshot (fork pull request)")
     r.add_argument("--untrusted-fork", action="store_true",
                    help="the plan JSON comes from an untrusted fork's run: validate it strictly (schema, size limits) "
@@ -53,19 +57,20 @@ def register(subparsers: Any) -> None:
     r.set_defaults(func=_render)
 
     c = sub.add_parser("comment", help="create or update the sticky plan comment on a pull request")
-    c.add_argument("--pr", type=int, required=True, help="pull request number")
-    c.add_argument("--body-file", required=True, metavar="FILE")
-    c.add_argument("--key", "--target", dest="key", default="all", help="marker key: one sticky comment per key (default: all)")
+    c.add_argument("--pr", type=int, required=True, metavar="NUMBER", help="pull request number")
+    c.add_argument("--body-file", required=True, metavar="FILE", help="the comment's Markdown, e.g. from 'github render'")
+    c.add_argument("--key", "--target", dest="key", default="all", metavar="KEY", help="marker key: one sticky comment per key (default: all)")
     c.add_argument("--expect-head-sha", default=None, metavar="SHA", help="post only if the pull request's head is this commit")
     c.set_defaults(func=_comment)
 
     d = sub.add_parser("drift-issue", help="open/update the drift issue of a target, or close it when clean")
-    d.add_argument("--target", required=True)
+    d.add_argument("--target", required=True, metavar="NAME", help="the target whose drift issue this is")
     group = d.add_mutually_exclusive_group(required=True)
     group.add_argument("--report-file", metavar="FILE", help="the drift report (Markdown)")
     group.add_argument("--clean", action="store_true", help="drift is gone: close the open issue with a comment")
-    d.add_argument("--label", default=DRIFT_LABEL)
-    d.add_argument("--run-url", default=None, help="link to the run, quoted in the closing comment")
+    d.add_argument("--label", default=DRIFT_LABEL, metavar="LABEL",
+                   help=f"the label that marks drift issues (default: {DRIFT_LABEL})")
+    d.add_argument("--run-url", default=None, metavar="URL", help="link to the run, quoted in the closing comment")
     d.set_defaults(func=_drift_issue)
 
 

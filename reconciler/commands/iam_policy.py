@@ -19,20 +19,21 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "iam-policy",
         help="print the least-privilege IAM policy for plan (read-only) or apply",
-        description="Print the IAM policy JSON a role needs to run `plan`/`drift` (--mode plan) or `apply` (--mode apply).",
+        description="Print the IAM policy JSON a role needs to run plan and drift (--mode plan) or apply (--mode apply).",
     )
-    parser.add_argument("--mode", choices=("plan", "apply"), required=True)
+    parser.add_argument("--mode", choices=("plan", "apply"), required=True,
+                        help="plan: read-only (plan, drift, import); apply: also the writes apply makes")
     parser.add_argument(
         "--config",
         default=None,
         metavar="DIR",
-        help="policy directory: scope the statements to its targets' regions and role ARNs",
+        help="the policy directory: scope the statements to its targets' regions and role ARNs",
     )
     parser.add_argument(
         "--lock-url",
         default=None,
-        metavar="s3://BUCKET/PREFIX",
-        help="apply mode: also allow the S3 apply lock's objects (as passed to `apply --lock-url`)",
+        metavar="URL",
+        help="apply mode: also allow the S3 apply lock's objects, s3://BUCKET/PREFIX (as given to apply --lock-url)",
     )
     parser.set_defaults(func=run)
 

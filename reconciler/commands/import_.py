@@ -81,9 +81,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add_common(parser, areas=False)
     parser.add_argument("--out", required=True, metavar="DIR", help="directory to write the policy into")
-    parser.add_argument("--account", help="import this account instead of the targets of --config")
-    parser.add_argument("--region", help="the region of --account")
-    parser.add_argument("--name", default="imported", help="target name for --account (default: imported)")
+    parser.add_argument("--account", metavar="ID", help="import this account instead of the targets of --config")
+    parser.add_argument("--region", metavar="REGION", help="the region of --account")
+    parser.add_argument("--name", default="imported", metavar="NAME", help="target name for --account (default: imported)")
     parser.set_defaults(func=run)
 
 

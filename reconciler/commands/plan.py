@@ -17,27 +17,38 @@ from reconciler.guard import GuardOptions, check
 from reconciler.logs import say
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Plan
+from reconciler.progress import clear_live_line
 from reconciler.report import json_report, text
+
+DESCRIPTION = """\
+Read the live state of each target, compare it with the policy and show what apply would change.
+Nothing is changed. Blocks (phase 1) are listed first, then the other changes in the order apply
+makes them; resources the policy does not manage and anything apply would refuse come last.
+
+exit codes: 0 success (with --detailed-exitcode: no changes), 2 changes (only with
+--detailed-exitcode), 1 error.
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("plan", help="show what apply would change", description=__doc__,
+    parser = subparsers.add_parser("plan", help="show what apply would change", description=DESCRIPTION,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(parser)
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    parser.add_argument("--out", metavar="PLANFILE", help="save the plan (JSON, no raw opted-out numbers) for `apply PLANFILE`")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="text for a terminal (default), markdown for a pull request, json for tools (docs/plan-json.md)")
+    parser.add_argument("--out", metavar="PLANFILE", help="also save the plan (JSON, no raw opted-out numbers) for 'apply PLANFILE'")
     parser.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes, 0 when none")
     parser.set_defaults(func=run)
 
 
-def render(plans: list[Plan], fmt: str, mode: str = "plan") -> str:
+def render(plans: list[Plan], fmt: str, mode: str = "plan", verbose: bool = False) -> str:
     if fmt == "json":
         return json_report.render(plans)
     if fmt == "markdown":
         from reconciler.report.markdown import render as markdown
 
         return markdown(plans, mode="drift" if mode == "drift" else "plan")
-    return text.render(plans, colour=out_stream_is_tty())
+    return text.render(plans, colour=out_stream_is_tty(), verbose=verbose)
 
 
 def compute(context: Context, names: list[str]) -> list[Plan]:
@@ -67,14 +78,34 @@ def _refuse_blocks_out_of_force(run: TargetRun, plan: Plan) -> None:
         )
 
 
+def apply_command(args: argparse.Namespace) -> str:
+    """The apply that reproduces this plan's setting, ready to copy: the same policy directory,
+    sandbox and targets (a saved plan fixes its areas, so --only/--exclude are not repeated)."""
+    import shlex
+
+    from reconciler.options import BUILTIN
+
+    words = ["reconciler", "apply", args.out]
+    if args.config != "config":
+        words += ["--config", args.config]
+    if args.sandbox == BUILTIN:
+        words.append("--sandbox")
+    elif args.sandbox:
+        words += ["--sandbox", args.sandbox]
+    for target in args.target:
+        words += ["--target", target]
+    return shlex.join(words)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.out:
         check_writable(args.out, "plan file")  # before reading anything: a typo costs nothing
     context = Context(args, command="plan")
     plans = compute(context, args.target)
-    sys.stdout.write(render(plans, args.format))
+    clear_live_line()
+    sys.stdout.write(render(plans, args.format, verbose=args.verbose > 0))
     if args.out:
         json_report.save(plans, args.out)
-        say(f"Saved the plan to {args.out}; apply it with: reconciler apply {args.out}", "info", "plan.saved")
+        say(f"Saved the plan to {args.out}; apply it with: {apply_command(args)}", "info", "plan.saved")
     changed = any(plan.changes for plan in plans)
     return 2 if args.detailed_exitcode and changed else 0

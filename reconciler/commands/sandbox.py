@@ -22,11 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     serve = sub.add_parser("serve", help="serve the sandbox on a loopback HTTP port")
     serve.add_argument(
-        "--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)"
+        "--host", default="127.0.0.1", metavar="ADDRESS", help="loopback address to listen on (default 127.0.0.1)"
     )
-    serve.add_argument("--port", type=int, default=4566, help="port (default 4566; 0 picks a free port)")
+    serve.add_argument("--port", type=int, default=4566, metavar="PORT", help="port (default 4566; 0 picks a free port)")
     serve.add_argument(
-        "--state", type=Path, help="snapshot to load at start (and save to with --save-on-exit)"
+        "--state", type=Path, metavar="FILE", help="snapshot to load at start (and save to with --save-on-exit)"
     )
     serve.add_argument("--save-on-exit", action="store_true", help="save the state to --state when stopped")
     serve.add_argument(
@@ -72,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="RATE",
         help="share applied, then the connection drops before the response",
     )
-    serve.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws (default 0)")
+    serve.add_argument("--fault-seed", type=int, default=0, metavar="N", help="seed of the fault draws (default 0)")
     serve.add_argument(
         "--association-delay",
         type=float,
@@ -80,25 +80,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="SECONDS",
         help="how long RAM associations stay ASSOCIATING/DISASSOCIATING (default 0)",
     )
-    serve.add_argument("--verbose", action="store_true", help="log every request line to stderr")
+    serve.add_argument("-v", "--verbose", action="store_true", help="log every request line to stderr")
     serve.set_defaults(func=run_serve)
 
     snap = sub.add_parser("snapshot", help="write a generated sandbox snapshot")
     snap.add_argument(
         "--generate", choices=("large", "example"), required=True, help="which synthetic account"
     )
-    snap.add_argument("--out", type=Path, required=True, help="snapshot file to write")
-    snap.add_argument("--account", help="account id of the generated account")
-    snap.add_argument("--region", help="region (default: the policy's target region, else us-east-1)")
-    snap.add_argument("--seed", type=int, default=None, help="random seed")
+    snap.add_argument("--out", type=Path, required=True, metavar="FILE", help="snapshot file to write")
+    snap.add_argument("--account", metavar="ID", help="account id of the generated account")
+    snap.add_argument("--region", metavar="REGION", help="region (default: the policy's target region, else us-east-1)")
+    snap.add_argument("--seed", type=int, default=None, metavar="N", help="random seed")
     snap.add_argument(
-        "--opt-out-numbers", type=int, default=None, help="size of the large opt-out list (large only)"
+        "--opt-out-numbers", type=int, default=None, metavar="N", help="size of the large opt-out list (large only)"
     )
     snap.add_argument(
         "--config",
         type=Path,
         default=Path("config"),
-        help="policy directory whose resources the example account holds (default: config, if present)",
+        metavar="DIR",
+        help="the policy directory whose resources the example account holds (default: config, if present)",
     )
     snap.set_defaults(func=run_snapshot)
 

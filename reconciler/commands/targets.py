@@ -10,8 +10,10 @@ from reconciler.options import load
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("targets", help="list targets", description=__doc__)
-    parser.add_argument("--config", default="config", metavar="DIR", help="policy directory (default: config)")
+    parser = subparsers.add_parser(
+        "targets", help="list the policy's targets",
+        description="List the targets (account and region) of the policy, or print them as a GitHub Actions matrix.")
+    parser.add_argument("--config", default="config", metavar="DIR", help="the policy directory (default: config)")
     parser.add_argument("--github-matrix", action="store_true",
                         help='print {"include": [{"target", "account_id", "region"}, ...]} for strategy.matrix')
     parser.set_defaults(func=run)

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         ),
     )
     parser.add_argument(
-        "--config", default="config", metavar="DIR", help="policy directory (default: config)"
+        "--config", default="config", metavar="DIR", help="the policy directory (default: config)"
     )
     parser.add_argument(
         "--format",

@@ -75,6 +75,14 @@ def load_document(config_dir: str | Path, path: Path) -> tuple[Document | None, 
     return Document(file=file, kind=kind, data=data), []
 
 
+# Semantic findings about one item alone, true whatever another file holds (see load_policy).
+FINDINGS_OF_ONE_ITEM = frozenset({
+    "unknown-country", "unknown-region", "invalid-phone-number", "invalid-timestamp",
+    "protect-country-conflict", "protect-country-duplicate", "protect-country-redundant",
+    "override-duplicate", "opt-out-duplicate-number", "numbers-file-escape", "numbers-file-missing",
+})
+
+
 def load_policy(config_dir: str | Path) -> tuple[Policy | None, list[Diagnostic]]:
     """Load and validate every policy file of ``config_dir``.
 
@@ -83,6 +91,21 @@ def load_policy(config_dir: str | Path) -> tuple[Policy | None, list[Diagnostic]
     """
     directory = Path(config_dir)
     shown = os.path.normpath(str(config_dir))
+    if directory.is_file():
+        # A file is refused rather than read with its siblings: that would load policy files
+        # the user did not name. The hint names the directory to pass instead.
+        parent = os.path.dirname(shown) or "."
+        return None, [
+            Diagnostic(
+                shown,
+                1,
+                1,
+                "config-dir",
+                "error",
+                "--config names the policy directory, but this is a file",
+                f"pass its directory: --config {parent}",
+            )
+        ]
     if not directory.is_dir():
         return None, [
             Diagnostic(
@@ -123,6 +146,11 @@ def load_policy(config_dir: str | Path) -> tuple[Policy | None, list[Diagnostic]
         if document is not None:
             documents.append(document)
     if has_errors(diagnostics):
+        # Meaning errors of the files whose format is right come in the same run (a country
+        # typo beside a schema error elsewhere); only those about an item itself, since a
+        # finding across files (a reference, a share's members) may only echo the broken file.
+        _, semantic = PolicyBuilder(directory, shown, documents).build()
+        diagnostics.extend(d for d in semantic if d.code in FINDINGS_OF_ONE_ITEM)
         return None, sorted_diagnostics(diagnostics)
     policy, semantic = PolicyBuilder(directory, shown, documents).build()
     diagnostics.extend(semantic)

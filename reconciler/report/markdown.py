@@ -11,6 +11,7 @@ pointed to the full report in the artifact.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import sys
@@ -435,7 +436,11 @@ def render(
     their changes are shown apart from the pull request's own changes. ``full``: every change
     and highlight, however long (the artifact the comment's "… and N more" points to).
     """
-    bases = {p.target: p for p in (base_drift or [])}
+    # The reconciler's own records (Change.internal) are never drift: not in a drift report, not
+    # in the base branch's drift beside a pull request's plan.
+    if mode == "drift":
+        plans = [_without_internal(p) for p in plans]
+    bases = {p.target: _without_internal(p) for p in (base_drift or [])}
     reports = [split(plan, bases.get(plan.target) if base_drift is not None else None) for plan in sorted(plans, key=lambda p: p.target)]
     if mode == "drift":
         title = title if title != "SMS policy plan" else "SMS policy drift"
@@ -452,3 +457,7 @@ def render(
     # Even the summary is too long (thousands of targets or warnings): cut at a line boundary.
     cut = text[: LIMIT - 200].rsplit("\n", 1)[0]
     return cut + "\n\n… report cut to fit GitHub's comment limit; the full report is in the artifact.\n"
+
+
+def _without_internal(plan: Plan) -> Plan:
+    return dataclasses.replace(plan, changes=[c for c in plan.changes if not c.internal])

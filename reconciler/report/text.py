@@ -7,6 +7,7 @@ shown as reported by the areas (already masked); free text is masked once more a
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from reconciler.plan import ACTIONS, PHASE_BLOCKS, Change, Plan
@@ -29,56 +30,123 @@ def _value(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def natural_key(text: str) -> list[Any]:
+    """Digits compare as numbers: ``…****#2`` sorts before ``…****#10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
 def counts_text(counts: dict[str, int]) -> str:
     parts = [f"{counts[a]} {a}" for a in ACTIONS if counts.get(a)]
     return ", ".join(parts)
 
 
-def summary_line(plans: list[Plan]) -> str:
-    total = sum(len(p.changes) for p in plans)
-    targets = f"{len(plans)} target{'s' if len(plans) != 1 else ''}"
+def _shown(plan: Plan, verbose: bool) -> list[Change]:
+    """The changes a report shows: internal records only with -v."""
+    return plan.sorted_changes() if verbose else [c for c in plan.sorted_changes() if not c.internal]
+
+
+def summary_line(plans: list[Plan], verbose: bool = False) -> str:
+    shown = [c for p in plans for c in _shown(p, verbose)]
+    total = len(shown)
+    targets = plural(len(plans), "target")
     pending = sum(len(p.pending) for p in plans)
     if not total and pending:
         return (f"No changes, but {pending} pending: the policy is not in effect until others act "
                 f"(see Pending) ({targets}).")
     if not total:
         return f"No changes: live state matches the policy ({targets})."
-    counts = {a: sum(p.counts()[a] for p in plans) for a in ACTIONS}
-    return f"Plan: {total} change{'s' if total != 1 else ''} in {targets} ({counts_text(counts)})."
+    counts = {a: sum(1 for c in shown if c.action == a) for a in ACTIONS}
+    return f"Plan: {plural(total, 'change')} in {targets} ({counts_text(counts)})."
 
 
-def change_lines(change: Change, colour: bool) -> list[str]:
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+INLINE_KEYS = 4  # attribute changes up to this many fit on the change's own line
+
+
+def _detail_text(before: Any, after: Any) -> tuple[str, list[str]]:
+    """What changes: inline text for the change's line, or detail lines when it is long."""
+    if isinstance(before, dict) or isinstance(after, dict):
+        old = before if isinstance(before, dict) else {}
+        new = after if isinstance(after, dict) else {}
+        keys = sorted(set(old) | set(new))
+        if isinstance(before, dict) and isinstance(after, dict):
+            pairs = [(k, f"{_value(old.get(k))} -> {_value(new.get(k))}") for k in keys]
+        elif isinstance(after, dict):
+            pairs = [(k, _value(new[k])) for k in keys]
+        else:
+            pairs = [(k, f"was {_value(old[k])}") for k in keys]
+        values = [v for k in keys for v in (old.get(k), new.get(k))]
+        transitions = {v for _, v in pairs}
+        if len(pairs) > INLINE_KEYS and len(transitions) == 1 and " -> " in next(iter(transitions)):
+            return f"{next(iter(transitions))} for all {len(pairs)}", []  # e.g. 239 countries ALLOW -> BLOCK
+        if len(pairs) <= INLINE_KEYS and all(_scalar(v) for v in values):
+            return ", ".join(f"{k} {v}" if " -> " in v else f"{k}: {v}" for k, v in pairs), []
+        return "", [f"      {k}: {v}" for k, v in pairs]
+    if before is not None and after is not None:
+        return f"{_value(before)} -> {_value(after)}", []
+    if after is not None:
+        return _value(after), []
+    if before is not None:
+        return f"was {_value(before)}", []
+    return "", []
+
+
+def change_lines(change: Change, colour: bool, verbose: bool = False) -> list[str]:
+    """One line per change; long attribute maps (a rule set of many countries) add detail lines."""
     symbol = SYMBOLS.get(change.action, "?")
+    before, after = change.before, change.after
+    value = after if before is None else before
+    details: list[str]
+    if isinstance(value, str) and value in change.key:
+        inline, details = "", []  # the value is already the last part of the key (e.g. a masked number)
+    else:
+        inline, details = _detail_text(before, after)
     head = f"  {symbol} {change.key}"
-    if change.summary:
-        head += f"  — {change.summary}"
+    text = ": ".join(part for part in (change.summary, inline) if part)
+    if text:
+        head += f"  — {text}"
     flags = sorted(change.flags)
     if flags:
         head += f"  [{', '.join(flags)}]"
     lines = [_paint(terminal(head), COLOURS.get(symbol, "0"), colour)]
-    before, after = change.before, change.after
-    details: list[str] = []
-    if isinstance(before, dict) and isinstance(after, dict):
-        for key in sorted(set(before) | set(after)):
-            details.append(f"      {key}: {_value(before.get(key))} -> {_value(after.get(key))}")
-    elif isinstance(after if before is None else before, str) and str(after if before is None else before) in change.key:
-        pass  # the value is already the last part of the key (e.g. a masked number)
-    elif before is not None or after is not None:
-        if before is not None and after is not None:
-            details.append(f"      {_value(before)} -> {_value(after)}")
-        elif after is not None:
-            details.append(f"      {_value(after)}")
-        else:
-            details.append(f"      was {_value(before)}")
     if "reason" in change.data:
         details.append(f"      cannot proceed: {change.data['reason']}")
-    if len(details) > MAX_DETAIL_LINES:
+    if len(details) > MAX_DETAIL_LINES and not verbose:
         details = [*details[:MAX_DETAIL_LINES], f"      … {len(details) - MAX_DETAIL_LINES} more"]
     return lines + [terminal(line) for line in details]
 
 
-def grouped_lines(changes: list[Change], colour: bool) -> list[str]:
-    """Change lines, with runs of more than 2 x GROUP_SHOWN similar changes shortened."""
+# Membership changes shown as one line per list and action ("add 176 numbers to shared-optouts"),
+# when there are more than MEMBER_LINES of them (a few are clearer one by one).
+MEMBER_LINES = 3
+MEMBER_TYPES = {"opted-out-number": ("number", {"add": "to", "remove": "from"})}
+
+
+def _member_group_lines(run: list[Change], colour: bool, verbose: bool) -> list[str]:
+    first = run[0]
+    noun, prepositions = MEMBER_TYPES[first.resource_type]
+    symbol = SYMBOLS.get(first.action, "?")
+    where = str(first.data.get("list") or first.guard_scope.rsplit("/", 1)[-1])
+    head = f"  {symbol} {first.guard_scope}  — {first.action} {plural(len(run), noun)} {prepositions.get(first.action, 'in')} {where}"
+    flags = sorted({flag for change in run for flag in change.flags})
+    if flags:
+        head += f"  [{', '.join(flags)}]"
+    lines = [_paint(terminal(head), COLOURS.get(symbol, "0"), colour)]
+    if verbose:
+        lines += [terminal(f"      {change.key.rsplit('/', 1)[-1]}") for change in sorted(run, key=lambda c: natural_key(c.key))]
+    return lines
+
+
+def grouped_lines(changes: list[Change], colour: bool, verbose: bool = False) -> list[str]:
+    """Change lines: membership changes of one list as one line, and runs of more than
+    2 x GROUP_SHOWN other similar changes shortened (all of them with -v)."""
     lines: list[str] = []
     index = 0
     while index < len(changes):
@@ -90,35 +158,45 @@ def grouped_lines(changes: list[Change], colour: bool) -> list[str]:
             if (c.area, c.action, c.resource_type, c.guard_scope) != group:
                 break
             end += 1
-        run = changes[index:end]
-        shown = run if len(run) <= 2 * GROUP_SHOWN else run[:GROUP_SHOWN]
+        run = sorted(changes[index:end], key=lambda c: natural_key(c.key))
+        index = end
+        members = first.resource_type in MEMBER_TYPES and first.action in MEMBER_TYPES[first.resource_type][1]
+        if members and len(run) > MEMBER_LINES:
+            lines += _member_group_lines(run, colour, verbose)
+            continue
+        shown = run if verbose or len(run) <= 2 * GROUP_SHOWN else run[:GROUP_SHOWN]
         for change in shown:
-            lines += change_lines(change, colour)
+            lines += change_lines(change, colour, verbose)
         if len(shown) < len(run):
             lines.append(terminal(f"  … and {len(run) - len(shown)} more: {first.action} {first.resource_type} in {first.guard_scope}"))
-        index = end
     return lines
 
 
-def render_plan(plan: Plan, colour: bool = False) -> list[str]:
+def render_plan(plan: Plan, colour: bool = False, verbose: bool = False) -> list[str]:
     where = f"{plan.account_id}/{plan.region}" if plan.account_id else ""
+    shown = _shown(plan, verbose)
     head = f"Target {plan.target} ({where}): "
-    head += f"{len(plan.changes)} change(s): {counts_text(plan.counts())}" if plan.changes else "no changes"
+    counts = {a: sum(1 for c in shown if c.action == a) for a in ACTIONS}
+    head += f"{plural(len(shown), 'change')}: {counts_text(counts)}" if shown else "no changes"
     if plan.pending:
         head += f", {len(plan.pending)} pending"
     lines = [_paint(terminal(head), "1", colour)]
-    if plan.fingerprint:
-        lines.append(f"  live state fingerprint {plan.fingerprint}")
-    for area, strategy in sorted(plan.strategies.items()):
-        lines.append(terminal(f"  read {area}: {strategy}"))
-    blocks = [c for c in plan.sorted_changes() if c.phase == PHASE_BLOCKS]
-    rest = [c for c in plan.sorted_changes() if c.phase != PHASE_BLOCKS]
+    if verbose:  # what the reads cost and what they saw: for the curious, not for every review
+        if plan.fingerprint:
+            lines.append(f"  live state fingerprint {plan.fingerprint}")
+        for area, strategy in sorted(plan.strategies.items()):
+            lines.append(terminal(f"  read {area}: {strategy}"))
+    blocks = [c for c in shown if c.phase == PHASE_BLOCKS]
+    rest = [c for c in shown if c.phase != PHASE_BLOCKS]
     if blocks:
         lines.append("  Phase 1 — blocks (written first, each as soon as it is known):")
-        lines += grouped_lines(blocks, colour)
+        lines += grouped_lines(blocks, colour, verbose)
     if rest:
         lines.append("  Phase 2 — changes in dependency order:" if blocks else "  Changes in dependency order:")
-        lines += grouped_lines(rest, colour)
+        lines += grouped_lines(rest, colour, verbose)
+    hidden = len(plan.changes) - len(shown)
+    if hidden:
+        lines.append(f"  (and {plural(hidden, 'internal record')} to update, shown with -v)")
     if plan.unmanaged:
         lines.append("  Unmanaged (reported, never deleted unless the policy's prune lists the area):")
         for item in plan.unmanaged:
@@ -135,10 +213,10 @@ def render_plan(plan: Plan, colour: bool = False) -> list[str]:
     return lines
 
 
-def render(plans: list[Plan], colour: bool = False) -> str:
+def render(plans: list[Plan], colour: bool = False, verbose: bool = False) -> str:
     ordered = sorted(plans, key=lambda p: p.target)
-    lines = [summary_line(ordered), ""]
+    lines = [summary_line(ordered, verbose), ""]
     for plan in ordered:
-        lines += render_plan(plan, colour)
+        lines += render_plan(plan, colour, verbose)
         lines.append("")
     return neutralise_commands("\n".join(lines).rstrip() + "\n")

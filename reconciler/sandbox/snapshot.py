@@ -50,7 +50,10 @@ class SnapshotError(ValueError):
 
 def _encode(value: Any) -> Any:
     if isinstance(value, SortedDict):
-        return [[key, entry.opted_out_timestamp, entry.end_user_opted_out] for key, entry in value.items()]
+        # Keys in order, entries by plain dict lookup: SortedDict.items() iterates through an
+        # abstract view, several times slower on a million entries.
+        entries = [dict.__getitem__(value, key) for key in value]
+        return [[key, entry.opted_out_timestamp, entry.end_user_opted_out] for key, entry in zip(value, entries, strict=True)]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
@@ -86,7 +89,9 @@ def save(world: World, path: str | Path) -> None:
     handle, temporary = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, separators=(",", ":"), sort_keys=False)
+            # json.dumps (C encoder) rather than json.dump (pure Python when streaming): a
+            # million-entry snapshot saves in about a second, e.g. when an apply is interrupted.
+            stream.write(json.dumps(document, separators=(",", ":"), sort_keys=False))
             stream.write("\n")
         os.replace(temporary, target)
     except BaseException:

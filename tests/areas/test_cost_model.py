@@ -75,6 +75,6 @@ def test_probe_stops_when_lookups_become_cheaper() -> None:
 
 def test_describe_names_calls_and_seconds() -> None:
     text = costs.choose("additive", "plan", listed=12, live_hint=1_000_000, delta=None).describe()
-    assert text.startswith("lookup: 3 calls, 3 s at 1/s")
+    assert text.startswith("lookup: estimated 3 calls, 3 s at 1/s")
     text = costs.choose("additive", "apply", listed=30, live_hint=None, delta=30).describe()
     assert text.startswith("write-through: 0 reads; up to 30 writes, 3 s at 10/s in apply")

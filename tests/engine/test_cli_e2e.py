@@ -254,7 +254,7 @@ def test_shares_plan_apply_then_second_plan_exits_zero(server: Server, tmp_path:
     config = write_config(tmp_path, targets=TARGETS, shares=shares, identities=identities)
     plan = cli(server, "plan", "--config", str(config), "--detailed-exitcode")
     assert plan.returncode == 2, plan.stdout + plan.stderr
-    assert "create resource share partner (1 principals, 1 resources)" in plan.stdout
+    assert "create resource share partner (1 principal, 1 resource)" in plan.stdout
     assert "[external-principals]" in plan.stdout
     apply = cli(server, "apply", "--config", str(config), "--auto-approve")
     assert apply.returncode == 0, apply.stdout + apply.stderr
