@@ -34,6 +34,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+from reconciler.report.mask import mask_text
+
 Action = Literal["create", "update", "delete", "add", "remove", "associate", "disassociate"]
 ACTIONS: tuple[str, ...] = ("create", "update", "delete", "add", "remove", "associate", "disassociate")
 
@@ -107,7 +109,8 @@ class Change:
             "action": self.action,
             "resource_type": self.resource_type,
             "key": self.key,
-            "summary": self.summary,
+            # Free text that may quote names read from AWS (a Name tag holding a number): masked.
+            "summary": mask_text(self.summary) if self.summary else self.summary,
             "before": self.before,
             "after": self.after,
             "phase": self.phase,

@@ -35,6 +35,11 @@ def live(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The example account served over HTTP; AWS_* point every reconciler run at it."""
     sandbox = Sandbox()
     generate_example(sandbox.world, account=ACCOUNT, region=REGION)
+    # An account default, as a production account has: emergency blocks need one to reach every
+    # send path (without it plan refuses them; tests/engine/test_safety_protect.py).
+    sms = sandbox.client("pinpoint-sms-voice-v2", account_id=ACCOUNT, region=REGION)
+    default = sms.create_protect_configuration(Tags=[{"Key": "Name", "Value": "account-default"}])
+    sms.set_account_default_protect_configuration(ProtectConfigurationId=default["ProtectConfigurationId"])
     server, thread = start_in_thread(sandbox.gateway)
     endpoint = f"http://127.0.0.1:{server.server_address[1]}"
     for name, value in {

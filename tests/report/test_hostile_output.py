@@ -72,6 +72,7 @@ def hostile(tmp_path: Path) -> tuple[Path, Path]:
     (config / "protect.yaml").write_text(textwrap.dedent("""
         protect_configurations:
           - name: prod
+            account_default: true  # emergency blocks need one (every send path must be covered)
             rules:
               SMS:
                 default: ALLOW

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from platform_support import accept_invitations
 from sms_support import CONSUMER, OWNER, START, Sandbox, error_of, toll_free
 
 START_PLUS_HOUR = START + 3600
@@ -59,6 +60,7 @@ def test_shared_resources_are_described_by_full_arn_without_owner(sandbox: Sandb
     opt_out_list = owner.create_opt_out_list(OptOutListName="central")
     ram = sandbox.session(OWNER).client("ram")
     ram.create_resource_share(name="lists", resourceArns=[opt_out_list["OptOutListArn"]], principals=[CONSUMER])
+    accept_invitations(sandbox.session(CONSUMER).client("ram"))  # an account outside the organization
     described = consumer.describe_opt_out_lists(OptOutListNames=[opt_out_list["OptOutListArn"]])["OptOutLists"]
     assert [o["OptOutListArn"] for o in described] == [opt_out_list["OptOutListArn"]]
     # A bare name is always the caller's own list: the consumer has none called "central".

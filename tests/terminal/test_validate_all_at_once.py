@@ -32,8 +32,8 @@ def test_a_country_typo_and_a_schema_error_elsewhere_are_reported_together(confi
     protect.write_text(protect.read_text().replace("MONITOR: [NG, PK]", "MONITOR: [NG, UK]"))
     shares = config / "shares.yaml"
     shares.write_text(shares.read_text().replace(
-        "    permissions: [AWSRAMDefaultPermissionSmsVoice]\n",
-        "    permissions: [AWSRAMDefaultPermissionSmsVoice]\n    allow_external: yes\n"))
+        "  - name: sandbox-share\n",
+        "  - name: sandbox-share\n    allow_external: yes\n"))
     result = subprocess.run([sys.executable, "-m", "reconciler", "validate", "--config", str(config)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
