@@ -234,6 +234,46 @@ class JsonProtocol(Protocol):
         return ApiError("ValidationException", summary(issues), Reason=reason, Fields=fields)
 
 
+class CloudTrailProtocol(JsonProtocol):
+    """AWS JSON 1.1 (cloudtrail): as JSON 1.0, with CloudTrail's own validation errors.
+
+    CloudTrail declares one exception per invalid parameter instead of a generic
+    ``ValidationException``; a request that breaks the model's constraints gets the exception of
+    the parameter at fault (the first one, in member order).
+    """
+
+    by_member: ClassVar[dict[str, str]] = {
+        "LookupAttributes": "InvalidLookupAttributesException",
+        "StartTime": "InvalidTimeRangeException",
+        "EndTime": "InvalidTimeRangeException",
+        "MaxResults": "InvalidMaxResultsException",
+        "NextToken": "InvalidNextTokenException",
+        "EventCategory": "InvalidEventCategoryException",
+    }
+
+    def encode_result(
+        self, operation: OperationModel, result: Mapping[str, Any], request_id: str
+    ) -> RawResponse:
+        response = super().encode_result(operation, result, request_id)
+        response.headers["Content-Type"] = "application/x-amz-json-1.1"
+        return response
+
+    def encode_error(self, error: ApiError, request_id: str) -> RawResponse:
+        response = super().encode_error(error, request_id)
+        response.headers["Content-Type"] = "application/x-amz-json-1.1"
+        return response
+
+    def validation_error(self, issues: list[Issue]) -> ApiError:
+        for issue in issues:
+            member = re.split(r"[.\[]", issue.path, maxsplit=1)[0]
+            code = self.by_member.get(member)
+            if code is not None:
+                return ApiError(code, summary(issues), status=400)
+        # Anything else (an unknown member, a wrong type at the top level): the generic JSON
+        # protocol error every AWS JSON service answers.
+        return ApiError("ValidationException", summary(issues), status=400)
+
+
 def _load_json(body: bytes) -> dict[str, Any]:
     if not body or not body.strip():
         return {}
@@ -522,6 +562,9 @@ def protocol_for(service: str) -> Protocol:
     found = _PROTOCOLS.get(service)
     if found is None:
         kind = service_model(service).metadata["protocol"]
+        if service == "cloudtrail":
+            found = _PROTOCOLS[service] = CloudTrailProtocol(service)
+            return found
         kinds: dict[str, type[JsonProtocol | RestJsonProtocol | QueryProtocol]] = {
             "json": JsonProtocol,
             "rest-json": RestJsonProtocol,

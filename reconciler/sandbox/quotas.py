@@ -8,6 +8,8 @@ Off by default. Rates are AWS's published defaults (requests per second, per acc
   the documented default for the send APIs and is only reached by load tests).
 - ram: 5/s for every operation (assumption: RAM publishes no per-operation rates; 5/s is a
   conservative figure below what the RAM console itself issues).
+- cloudtrail: 2/s for ``LookupEvents`` ("limited to two per second, per account, per Region",
+  CloudTrail API Reference, LookupEvents).
 - sts: 600/s (STS's documented account-wide default for AssumeRole-class calls).
 
 Each bucket holds one second's worth of tokens (at least one), so a 1/s operation admits a single
@@ -28,12 +30,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from reconciler.sandbox.registry import RAM, SMS_VOICE, STS
+from reconciler.sandbox.registry import CLOUDTRAIL, RAM, SMS_VOICE, STS
 from reconciler.sandbox.state import Clock
 
 SMS_VOICE_DEFAULT_RATE = 1.0
 SMS_VOICE_RATES = {"PutOptedOutNumber": 10.0, "DeleteOptedOutNumber": 10.0, "SendTextMessage": 20.0}
-SERVICE_DEFAULT_RATES = {SMS_VOICE: SMS_VOICE_DEFAULT_RATE, RAM: 5.0, STS: 600.0}
+SERVICE_DEFAULT_RATES = {SMS_VOICE: SMS_VOICE_DEFAULT_RATE, RAM: 5.0, STS: 600.0, CLOUDTRAIL: 2.0}
 
 THROTTLE = "throttle"
 WAIT = "wait"

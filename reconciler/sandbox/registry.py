@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 SMS_VOICE = "pinpoint-sms-voice-v2"
 RAM = "ram"
 STS = "sts"
+CLOUDTRAIL = "cloudtrail"
 
 
 @dataclass

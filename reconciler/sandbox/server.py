@@ -1,7 +1,8 @@
-"""The sandbox over HTTP: one loopback port serving pinpoint-sms-voice-v2, RAM and STS.
+"""The sandbox over HTTP: one loopback port serving pinpoint-sms-voice-v2, RAM, STS and CloudTrail.
 
-A request's service is the SigV4 credential scope's service name (``sms-voice``, ``ram``, ``sts``);
-unsigned requests are routed by shape (``X-Amz-Target`` → sms-voice, a RAM request path → ram,
+A request's service is the SigV4 credential scope's service name (``sms-voice``, ``ram``, ``sts``,
+``cloudtrail``); unsigned requests are routed by shape (``X-Amz-Target`` → sms-voice, or cloudtrail
+for CloudTrail's target prefix, a RAM request path → ram,
 an ``Action`` form → sts) so they get the right protocol's "missing authentication" error.
 Bodies over ``MAX_BODY`` bytes, malformed JSON, wrong content types, unknown operations and even
 handler failures are answered with AWS-style errors; the server never dies on a request.
@@ -22,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from reconciler.sandbox.errors import ApiError
 from reconciler.sandbox.faults import ConnectionDropped
 from reconciler.sandbox.protocols import Headers, RawRequest, RawResponse, RestJsonProtocol, protocol_for
-from reconciler.sandbox.registry import RAM, SMS_VOICE, STS
+from reconciler.sandbox.registry import CLOUDTRAIL, RAM, SMS_VOICE, STS
 from reconciler.sandbox.wire import Gateway, signing_service
 
 MAX_BODY = 1024 * 1024  # 1 MiB: far above any request of these APIs.
@@ -45,8 +46,10 @@ def guess_service(request: RawRequest) -> str | None:
     found = signing_service(request.headers)
     if found:
         return found
-    if request.headers.get("x-amz-target"):
-        return SMS_VOICE
+    target = request.headers.get("x-amz-target")
+    if target:
+        cloudtrail_prefix = protocol_for(CLOUDTRAIL).model.metadata["targetPrefix"]
+        return CLOUDTRAIL if target.startswith(cloudtrail_prefix + ".") else SMS_VOICE
     ram = protocol_for(RAM)
     assert isinstance(ram, RestJsonProtocol)
     if any(pattern.match(request.path) for _, pattern, _ in ram.routes):

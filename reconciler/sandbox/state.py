@@ -307,6 +307,23 @@ class SentMessage:
 
 
 @dataclass
+class TrailEvent:
+    """One CloudTrail management event of the region's event history (see trail.py)."""
+
+    event_id: str
+    event_name: str
+    event_source: str
+    event_time: float
+    delivered_at: float  # when LookupEvents starts to return it (the delivery delay)
+    read_only: str  # "true" / "false", as LookupEvents returns it
+    username: str
+    access_key_id: str
+    resources: list[dict[str, str]] = field(default_factory=list)  # [{ResourceType, ResourceName}]
+    cloud_trail_event: str = "{}"  # the event record as a JSON string
+    sequence: int = 0  # recording order in the region, to order events of the same second
+
+
+@dataclass
 class RegionState:
     account: str
     region: str
@@ -320,6 +337,8 @@ class RegionState:
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # by resource ARN
     resource_shares: dict[str, ResourceShare] = field(default_factory=dict)  # by share ARN
     sent_messages: list[SentMessage] = field(default_factory=list)
+    # CloudTrail event history, in recording order (trail.py keeps it to the 90-day retention).
+    trail_events: list[TrailEvent] = field(default_factory=list)
 
 
 class World:

@@ -30,15 +30,16 @@ from reconciler.sandbox.protocols import (
     protocol_for,
     service_model,
 )
+from reconciler.sandbox import trail
 from reconciler.sandbox.quotas import Quotas
-from reconciler.sandbox.registry import RAM, SMS_VOICE, STS, Call, dispatch
+from reconciler.sandbox.registry import CLOUDTRAIL, RAM, SMS_VOICE, STS, Call, dispatch
 from reconciler.sandbox.state import DEFAULT_ACCOUNT, DEFAULT_REGION, World
 
 __all__ = ["Gateway", "InProcessAdapter", "account_and_region", "service_model"]
 
-SERVICES = (SMS_VOICE, RAM, STS)
+SERVICES = (SMS_VOICE, RAM, STS, CLOUDTRAIL)
 # SigV4 signing names -> botocore service names.
-SIGNING_NAMES = {"sms-voice": SMS_VOICE, "ram": RAM, "sts": STS}
+SIGNING_NAMES = {"sms-voice": SMS_VOICE, "ram": RAM, "sts": STS, "cloudtrail": CLOUDTRAIL}
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,8 @@ class Gateway:
             call.extra["access_key_id"] = identity.access_key_id
             with self.world.lock:
                 result = dispatch(call)
+                # The event history records the write only once it has succeeded.
+                trail.record(call, result)
             response = protocol.encode_result(decoded.operation, result, request_id)
             self._log(service, operation_name, identity, None, resource)
             if fault == DROP_AFTER:
