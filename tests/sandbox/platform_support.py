@@ -14,7 +14,7 @@ CONSUMER = "444455556666"
 OUTSIDER = "777788889999"
 REGION = "us-east-1"
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-SERVICES = ("pinpoint-sms-voice-v2", "ram", "sts")
+SERVICES = ("pinpoint-sms-voice-v2", "ram", "sts", "cloudtrail")
 
 
 class CheckedSandbox(Sandbox):

@@ -159,7 +159,7 @@ def raised_strings(module: str, function: str) -> set[tuple[str, str]]:
 @functools.cache
 def handler_locations() -> dict[tuple[str, str], tuple[str, str]]:
     """(service, operation) -> (module, function) from the ``@operation(SERVICE, "Name")`` decorators."""
-    constants = {"SMS_VOICE": "pinpoint-sms-voice-v2", "RAM": "ram", "STS": "sts"}
+    constants = {"SMS_VOICE": "pinpoint-sms-voice-v2", "RAM": "ram", "STS": "sts", "CLOUDTRAIL": "cloudtrail"}
     found = {}
     for module, tree in modules().items():
         for node in tree.body:
