@@ -1,4 +1,4 @@
-"""A faithful, stateful emulator of the pinpoint-sms-voice-v2, RAM and STS APIs.
+"""A faithful, stateful emulator of the pinpoint-sms-voice-v2, RAM and STS APIs (and CloudTrail's event history).
 
 Attach it to a boto3 session in-process (:class:`Sandbox`) or serve it over HTTP
 (``reconciler sandbox serve``). See docs/sandbox.md.
@@ -49,7 +49,7 @@ class Sandbox:
         return self.gateway.calls
 
     def attach(self, session: Any) -> Any:
-        """Route a boto3 (or botocore) session's sms-voice, RAM and STS requests to this sandbox."""
+        """Route a boto3 (or botocore) session's sms-voice, RAM, STS and CloudTrail requests to this sandbox."""
         self._adapter.attach(session)
         return session
 

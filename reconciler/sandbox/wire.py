@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ConnectionClosedError
 
+from reconciler.sandbox import trail
 from reconciler.sandbox.errors import ApiError
 from reconciler.sandbox.faults import DROP, DROP_AFTER, ERROR, THROTTLE, ConnectionDropped, Faults, Latency
 from reconciler.sandbox.protocols import (
@@ -30,7 +31,6 @@ from reconciler.sandbox.protocols import (
     protocol_for,
     service_model,
 )
-from reconciler.sandbox import trail
 from reconciler.sandbox.quotas import Quotas
 from reconciler.sandbox.registry import CLOUDTRAIL, RAM, SMS_VOICE, STS, Call, dispatch
 from reconciler.sandbox.state import DEFAULT_ACCOUNT, DEFAULT_REGION, World
