@@ -9,6 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from platform_support import CONSUMER, OWNER, START, CheckedSandbox, error_of
+from shapes import output_problems
 
 from reconciler.sandbox import Quotas, Sandbox
 from reconciler.sandbox.server import start_in_thread
@@ -54,7 +55,11 @@ def test_writes_appear_only_after_the_delivery_delay_newest_first(sandbox):
     sandbox.world.clock.advance(1)
     assert [e["EventName"] for e in cloudtrail.lookup_events()["Events"]] == ["CreateOptOutList"]
     sandbox.world.clock.advance(1)
-    events = cloudtrail.lookup_events()["Events"]
+    checks = CheckedSandbox.shape_checks
+    response = cloudtrail.lookup_events()
+    assert CheckedSandbox.shape_checks == checks + 1  # the after-call hook checked it too
+    assert output_problems("cloudtrail", "LookupEvents", response) == []
+    events = response["Events"]
 
     assert [e["EventName"] for e in events] == ["PutOptedOutNumber", "CreateOptOutList"]
     put = events[0]
