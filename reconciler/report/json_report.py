@@ -6,7 +6,7 @@ One schema for both (documented in docs/plan-json.md)::
      "summary": {"targets": 1, "changes": 3, "by_action": {...}},
      "plans": [ {target, account_id, region, areas, fingerprint, area_fingerprints,
                  secret_digests, scope_sizes, strategies, warnings, unmanaged,
-                 guard_findings, counts, changes: [Change.to_json()...]} ]}
+                 guard_findings, counts, effects, changes: [Change.to_json()...]} ]}
 
 Keys are sorted and lists ordered (changes by execution order, targets by name) so equal plans
 give byte-identical documents. Raw opted-out numbers never appear (see reconciler.fingerprint).
@@ -43,6 +43,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "pending": masked(list(plan.pending)),
         "guard_findings": masked(list(plan.guard_findings)),
         "counts": plan.counts(),
+        # What the plan changes in effect (docs/plan-json.md "effects"); identities and names masked.
+        **({"effects": masked(plan.effects)} if plan.effects is not None else {}),
         "changes": [change.to_json() for change in plan.sorted_changes()],
     }
 
@@ -63,6 +65,7 @@ def plan_from_json(value: dict[str, Any]) -> Plan:
         secret_digests=dict(value.get("secret_digests") or {}),
         scope_sizes={str(k): int(v) for k, v in (value.get("scope_sizes") or {}).items()},
         guard_findings=[str(f) for f in value.get("guard_findings") or []],
+        effects=value.get("effects"),
     )
 
 
