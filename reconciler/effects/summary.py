@@ -23,7 +23,6 @@ configuration's own changes show on the paths that resolve to it.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,8 +68,8 @@ class ProtectModel:
     @classmethod
     def of(cls, state: ProtectState) -> ProtectModel:
         return cls(
-            [Configuration(c.id, c.label, c.account_default, copy.deepcopy(dict(c.rules)) if c.rules else {},
-                           copy.deepcopy(dict(c.overrides)) if c.overrides is not None else None)
+            [Configuration(c.id, c.label, c.account_default, {cap: dict(rules) for cap, rules in c.rules.items()},
+                           {n: dict(o) for n, o in c.overrides.items()} if c.overrides is not None else None)
              for c in state.configurations],
             dict(state.configuration_sets),
         )
@@ -88,7 +87,9 @@ def _protect_changes(changes: Iterable[Any]) -> list[Any]:
 def protect_after(live: ProtectState, changes: Iterable[Any]) -> ProtectModel:
     """``live`` once the plan's protect changes are applied (in the plan's order)."""
     model = ProtectModel.of(live)
-    for change in sorted(_protect_changes(changes), key=lambda c: c.sort_key()):
+    # Creations first, whatever their phase: a block for a new configuration runs after it exists.
+    ordered = sorted(_protect_changes(changes), key=lambda c: (c.action != "create", c.sort_key()))
+    for change in ordered:
         name = str(change.data.get("name", ""))
         kind, action = change.resource_type, change.action
         if kind == "protect-configuration" and action == "create":

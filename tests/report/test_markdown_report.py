@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.effects.opt_out_reach import Identity, ReachState, with_lists
+from reconciler.effects.summary import Configuration, ProtectModel, summarise
 from reconciler.plan import (
     FLAG_ACCOUNT_DEFAULT,
     FLAG_BLOCKS_COUNTRY,
@@ -29,8 +31,6 @@ from reconciler.plan import (
     Change,
     Plan,
 )
-from reconciler.effects.opt_out_reach import Identity, ReachState, with_lists
-from reconciler.effects.summary import Configuration, ProtectModel, summarise
 from reconciler.report.markdown import LIMIT, render
 
 GOLDEN = Path(__file__).parent / "golden"

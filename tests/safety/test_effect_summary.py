@@ -57,6 +57,7 @@ def test_opening_a_blocked_country_is_the_first_thing_the_plan_says(
     assert "Nigeria (NG) ALLOW -> MONITOR" in out[newly_monitored:]
 
     code, out = applied.cli(capsys, monkeypatch, "plan", "--format", "json")
+    assert code == 0, out
     effects = json.loads(out)["plans"][0]["effects"]
     reachable = [e for e in effects["countries"] if e["kind"] == "newly-reachable"]
     assert [(e["path"]["kind"], e["path"]["name"], e["capability"]) for e in reachable] == [
@@ -65,6 +66,7 @@ def test_opening_a_blocked_country_is_the_first_thing_the_plan_says(
     assert effects["countries"][0] == reachable[0]  # riskiest first
 
     code, out = applied.cli(capsys, monkeypatch, "plan", "--format", "markdown")
+    assert code == 0, out
     assert out.index("Newly reachable countries") < out.index("Afghanistan") < out.index("<details>"), out
 
 
@@ -81,6 +83,7 @@ def test_moving_a_number_to_a_list_shows_its_end_user_opt_outs_counted_and_maske
         "identities": f'phone_numbers:\n  - phone_number: "{number["PhoneNumber"]}"\n    opt_out_list: new\n',
     })
     code, out = account.cli(capsys, monkeypatch, "plan")
+    assert code == 0, out
     effect = out.index("Effect (riskiest first):")
     assert effect < out.index("Changes in dependency order:"), out
     assert "Identities that honour another opt-out list:" in out
@@ -89,6 +92,7 @@ def test_moving_a_number_to_a_list_shows_its_end_user_opt_outs_counted_and_maske
     assert RECIPIENT[2:] not in out and number["PhoneNumber"][2:] not in out
 
     code, out = account.cli(capsys, monkeypatch, "plan", "--format", "json")
+    assert code == 0, out
     [moved] = json.loads(out)["plans"][0]["effects"]["opt_outs"]
     assert moved == {"kind": "phone-number", "id": number["PhoneNumberId"], "before": ["old"], "after": ["new"],
                      "end_user_opt_outs": 1, "newly_reachable": 0}
