@@ -2,7 +2,7 @@
 
 One schema for both (documented in docs/plan-json.md)::
 
-    {"format": "sms-policy-reconciler/plan", "version": 1,
+    {"format": "sms-policy-reconciler/plan", "version": 2,
      "summary": {"targets": 1, "changes": 3, "by_action": {...}},
      "plans": [ {target, account_id, region, areas, fingerprint, area_fingerprints,
                  secret_digests, scope_sizes, strategies, warnings, unmanaged,
@@ -23,7 +23,8 @@ from reconciler.report.escape import json_text, masked
 
 FORMAT = "sms-policy-reconciler/plan"
 DRIFT_FORMAT = "sms-policy-reconciler/drift"
-VERSION = 1
+VERSION = 2  # 2: plans carry `effects` (docs/plan-json.md, "Versions")
+READABLE_VERSIONS = (1, 2)  # a version-1 plan reads as one without an effect summary
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from reconciler.cli import UserError
 from reconciler.effects.summary import Configuration, ProtectModel, summarise
 from reconciler.plan import FLAG_BLOCKED, Change, Plan
 from reconciler.report.json_report import document
-from reconciler.report.plan_input import schema_errors
+from reconciler.report.plan_input import read_plans, schema_errors
 
 AFGHAN = "+93701234567"
 
@@ -89,3 +93,16 @@ def test_the_plan_schema_bounds_the_effects_of_an_untrusted_plan() -> None:
     bad = document([Plan("prod", [], effects={**effects, "opt_outs": [{"kind": "phone-number", "id": "x" * 300,
                     "before": [], "after": [], "end_user_opt_outs": 1, "newly_reachable": 0}]})])
     assert any("effects/opt_outs/0/id" in e for e in schema_errors(bad, whole=True))
+
+
+def test_a_version_1_plan_still_reads_as_a_plan_without_effects(tmp_path: Path) -> None:
+    old = document([Plan("prod", [])])
+    old["version"] = 1
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(old))
+    [plan] = read_plans(path, untrusted=True)
+    assert plan.effects is None
+    old["version"] = 3
+    path.write_text(json.dumps(old))
+    with pytest.raises(UserError, match="version 3 is not supported"):
+        read_plans(path)
