@@ -11,7 +11,8 @@ from typing import Any
 from reconciler.countries import name as country_name
 from reconciler.report.mask import mask_text
 
-COUNTRIES_SHOWN = 12  # a section lists this many countries, then "and N more"
+COUNTRIES_SHOWN = 12  # a line lists this many countries, then "and N more"
+PATHS_SHOWN = 5  # and this many send paths
 TITLES = {
     "newly-reachable": "Newly reachable countries",
     "opt-outs": "End-user opt-out coverage lost",
@@ -44,9 +45,15 @@ def sections(effects: dict[str, Any] | None) -> list[tuple[str, list[str]]]:
     if not effects:
         return []
     found: dict[str, list[str]] = {}
+    # Paths that change alike (the account default and the sets that fall back to it) share a line.
+    alike: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for entry in effects.get("countries", []):
-        found.setdefault(str(entry["kind"]), []).append(
-            f"{entry['capability']} on {_path(entry['path'])}: {_countries(entry['countries'])}")
+        same = (str(entry["kind"]), str(entry["capability"]), _countries(entry["countries"]))
+        alike.setdefault(same, []).append(entry["path"])
+    for (kind, capability, countries), paths in alike.items():
+        shown = [_path(p) for p in paths[:PATHS_SHOWN]]
+        more = f" and {len(paths) - len(shown):,} more configuration set(s)" if len(paths) > len(shown) else ""
+        found.setdefault(kind, []).append(f"{capability} on {'; '.join(shown)}{more}: {countries}")
     for entry in effects.get("overrides", []):
         found.setdefault("overrides", []).append(
             f"{entry['numbers']:,} number override(s) in {entry['configuration']} let messages through to "
