@@ -45,6 +45,7 @@ CAPABILITIES = ("SMS", "VOICE", "MMS")
 KINDS = ("newly-reachable", "less-screened", "newly-blocked", "newly-screened")  # riskiest first
 SCREENED = frozenset({"MONITOR", "FILTER"})
 OPEN = frozenset({"ALLOW", NO_PROTECTION})
+NEW = "(new) "  # id prefix of a configuration the plan creates (AWS assigns the id on creation)
 
 
 @dataclass
@@ -94,7 +95,7 @@ def protect_after(live: ProtectState, changes: Iterable[Any]) -> ProtectModel:
         kind, action = change.resource_type, change.action
         if kind == "protect-configuration" and action == "create":
             # A new configuration allows every country on every capability (AWS's default).
-            model.configurations.append(Configuration(f"(new) {name}", name, False, {c: {} for c in CAPABILITIES}, {}))
+            model.configurations.append(Configuration(f"{NEW}{name}", name, False, {c: {} for c in CAPABILITIES}, {}))
             continue
         config = model.find(name)
         if config is None:
@@ -142,24 +143,42 @@ def _path_json(path: SendPath, names: Mapping[str, str]) -> dict[str, Any]:
     return {"kind": path.kind, "name": path.name, "configuration": names.get(path.configuration or "", path.configuration)}
 
 
+def _names(before: ProtectState, after: ProtectState) -> dict[str, str]:
+    """Configuration id -> report name; a configuration the plan creates has no id yet."""
+    names = {**labels(before), **labels(after)}
+    names.update({c.id: f"{c.label} (new)" for c in after.configurations if c.id.startswith(NEW)})
+    return names
+
+
+def _changed(before: ProtectState, old: SendPath, after: ProtectState, new: SendPath, capability: str,
+             places: list[str]) -> dict[str, list[dict[str, str]]]:
+    groups: dict[str, list[dict[str, str]]] = {}
+    for country in places:
+        was = country_status(before, old, capability, country)
+        now = country_status(after, new, capability, country)
+        kind = _kind(was, now)
+        if kind is not None:
+            groups.setdefault(kind, []).append({"code": country, "before": was, "after": now})
+    return groups
+
+
 def country_effects(before: ProtectState, after: ProtectState, countries: Iterable[str]) -> list[dict[str, Any]]:
     """Per (send path, capability, kind): the countries whose status changes, riskiest kind first."""
     places = sorted(set(countries))
-    names = {**labels(before), **labels(after)}
+    names = _names(before, after)
     old_paths = {(p.kind, p.name): p for p in send_paths(before) if p.kind != "request"}
     new_paths = {(p.kind, p.name): p for p in send_paths(after) if p.kind != "request"}
+    # Paths resolving to the same configurations before and after change alike: compared once
+    # (an account with hundreds of configuration sets has a handful of configurations).
+    compared: dict[tuple[str | None, str | None, str], dict[str, list[dict[str, str]]]] = {}
     found: list[dict[str, Any]] = []
     for key in sorted(set(old_paths) & set(new_paths)):
         old, new = old_paths[key], new_paths[key]
         for capability in CAPABILITIES:
-            groups: dict[str, list[dict[str, str]]] = {}
-            for country in places:
-                was = country_status(before, old, capability, country)
-                now = country_status(after, new, capability, country)
-                kind = _kind(was, now)
-                if kind is not None:
-                    groups.setdefault(kind, []).append({"code": country, "before": was, "after": now})
-            for kind, items in groups.items():
+            pair = (old.configuration, new.configuration, capability)
+            if pair not in compared:
+                compared[pair] = _changed(before, old, after, new, capability, places)
+            for kind, items in compared[pair].items():
                 found.append({"kind": kind, "path": _path_json(new, names), "capability": capability, "countries": items})
     return sorted(found, key=lambda e: (KINDS.index(e["kind"]), e["path"]["kind"] != "no-configuration-set",
                                         e["path"]["name"], e["capability"]))

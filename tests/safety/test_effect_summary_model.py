@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from reconciler.cli import UserError
+from reconciler.countries import SUPPORTED
 from reconciler.effects.summary import Configuration, ProtectModel, summarise
 from reconciler.plan import FLAG_BLOCKED, Change, Plan
+from reconciler.report.effects import sections
 from reconciler.report.json_report import document
 from reconciler.report.plan_input import read_plans, schema_errors
 
@@ -77,6 +79,7 @@ def test_a_new_configuration_made_the_default_allows_what_it_does_not_block() ->
                change("country-rules", "update", name="fresh", capability="SMS", updates={"NG": "BLOCK"}),
                change("account-default", "associate", name="fresh")]
     effects = summarise(live(), changes, ["AF", "NG", "US"])
+    assert effects["countries"][0]["path"]["configuration"] == "fresh (new)"
     assert kinds(effects) == [("newly-reachable", "no-configuration-set", "", ["AF"]),
                               ("newly-reachable", "configuration-set", "tx", ["AF"]),
                               ("newly-blocked", "no-configuration-set", "", ["NG"]),
@@ -106,3 +109,15 @@ def test_a_version_1_plan_still_reads_as_a_plan_without_effects(tmp_path: Path) 
     path.write_text(json.dumps(old))
     with pytest.raises(UserError, match="version 3 is not supported"):
         read_plans(path)
+
+
+def test_hundreds_of_configuration_sets_read_as_one_line_per_change() -> None:
+    model = live()
+    model.configuration_sets.update({f"set-{i:03d}": None for i in range(300)})
+    effects = summarise(model, [change("country-rules", "update", name="strict", capability="SMS", updates={"AF": "ALLOW"})],
+                        SUPPORTED)
+    assert len(effects["countries"]) == 303  # no configuration set, tx, promo and the 300 sets: all resolve to strict
+    [(title, [line])] = sections(effects)
+    assert title == "Newly reachable countries"
+    assert line.startswith("SMS on sends without a configuration set (account default: protect configuration strict (p-1)); ")
+    assert line.endswith(" and 298 more configuration set(s): Afghanistan (AF) BLOCK -> ALLOW")
