@@ -328,6 +328,8 @@ def _effect_section(reports: list[TargetReport], budget: Budget) -> list[str]:
         if not found:
             continue
         out += [f"**Target {code(report.plan.target)}**", ""]
+        if report.kept_drift:
+            out += ["The effect of applying this plan, which also reverts the drift already on the base branch (below).", ""]
         for title, sentences in found:
             marker = "🔴 " if title in RISKY else ""
             out.append(f"- {marker}**{esc(title)}**")
