@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.countries import SUPPORTED
-from reconciler.effects.opt_out_reach import ReachState
+from reconciler.effects.opt_out_reach import ReachState, honoured_lists
 from reconciler.effects.summary import summarise
 
 
@@ -24,15 +24,19 @@ def _end_user(opt_outs: Any) -> dict[str, frozenset[str]]:
     return known
 
 
-def _entries_after(opt_outs: Any, known: Mapping[str, frozenset[str]], changes: Iterable[Any]) -> dict[str, frozenset[str]]:
-    """List -> the numbers known to be on it once the plan's opt-out changes are applied."""
-    entries: dict[str, set[str]] = {name: set(numbers) for name, numbers in known.items()}
+def _entries_after(opt_outs: Any, known: Mapping[str, frozenset[str]], changes: Iterable[Any],
+                   lists: set[str]) -> dict[str, frozenset[str]]:
+    """The numbers known to be on each of ``lists`` once the plan's opt-out changes are applied."""
+    entries: dict[str, set[str]] = {name: set(known[name]) for name in lists if name in known}
     for name, item in (getattr(opt_outs, "read", {}) or {}).items():
-        entries.setdefault(name, set()).update(item.present | item.end_user)
+        if name in lists:
+            entries.setdefault(name, set()).update(item.present | item.end_user)
     for change in changes:
         if change.area != "opt_outs" or change.secret is None or "blocked" in change.flags:
             continue
         name = str(change.data.get("list"))
+        if name not in lists:
+            continue
         numbers = change.secret.split("\n")
         if change.action == "add":
             entries.setdefault(name, set()).update(numbers)
@@ -49,8 +53,15 @@ def reach_states(lives: Mapping[str, Any], changes: list[Any]) -> tuple[ReachSta
         return None
     known = _end_user(opt_outs)
     before = dataclasses.replace(reach_before(numbers), end_user=known, entries=known)
-    after = dataclasses.replace(reach_after(before, changes), entries=_entries_after(opt_outs, known, changes))
-    return before, after
+    after = reach_after(before, changes)
+    # Entries matter only on the lists honoured after by identities whose lists change.
+    later_of = after.by_key()
+    lists: set[str] = set()
+    for identity in before.identities:
+        later = later_of.get((identity.kind, identity.id))
+        if later is not None and honoured_lists(later, after) != honoured_lists(identity, before):
+            lists |= honoured_lists(later, after)
+    return before, dataclasses.replace(after, entries=_entries_after(opt_outs, known, changes, lists))
 
 
 def plan_effects(lives: Mapping[str, Any], changes: list[Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ configuration's own changes show on the paths that resolve to it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import phonenumbers
@@ -213,16 +213,19 @@ def override_effects(after: ProtectModel, changes: Iterable[Any]) -> list[dict[s
 
 def opt_out_effects(before: ReachState, after: ReachState) -> list[dict[str, Any]]:
     """Identities whose honoured lists change: end-user opt-outs refused before, reachable after."""
-    reachable = newly_reachable(before, after)
     later_of = after.by_key()
+    moved = tuple(
+        i for i in before.identities
+        if (i.kind, i.id) in later_of and honoured_lists(i, before) != honoured_lists(later_of[(i.kind, i.id)], after)
+    )
+    # Only the identities that move are compared: the sets of a million-entry list are not copied
+    # for each of thousands of identities that stay where they are.
+    keys = {(i.kind, i.id) for i in moved}
+    reachable = newly_reachable(replace(before, identities=moved),
+                                replace(after, identities=tuple(i for i in after.identities if (i.kind, i.id) in keys)))
     found = []
-    for identity in before.identities:
-        later = later_of.get((identity.kind, identity.id))
-        if later is None:
-            continue
-        old, new = honoured_lists(identity, before), honoured_lists(later, after)
-        if old == new:
-            continue
+    for identity in moved:
+        old, new = honoured_lists(identity, before), honoured_lists(later_of[(identity.kind, identity.id)], after)
         refused = before.end_user
         known = all(name in refused for name in old)
         sets = [refused.get(name, frozenset()) for name in old]
