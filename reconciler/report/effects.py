@@ -67,6 +67,8 @@ def sections(effects: dict[str, Any] | None) -> list[tuple[str, list[str]]]:
             found.setdefault("opt-outs", []).append(
                 f"{who} ({lists}): {entry['newly_reachable']:,} recipient(s) who replied STOP could be messaged "
                 f"again ({refused})")
+        elif known is None:
+            found.setdefault("list-moves", []).append(f"{who} ({lists}): {refused}, so who becomes reachable is not known")
         else:
             found.setdefault("list-moves", []).append(f"{who} ({lists}): {refused}, all still refused after")
     return [(TITLES[key], found[key]) for key in ORDER if key in found]

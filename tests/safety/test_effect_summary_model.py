@@ -12,6 +12,7 @@ import pytest
 
 from reconciler.cli import UserError
 from reconciler.countries import SUPPORTED
+from reconciler.effects.opt_out_reach import Identity, ReachState, with_lists
 from reconciler.effects.summary import Configuration, ProtectModel, summarise
 from reconciler.plan import FLAG_BLOCKED, Change, Plan
 from reconciler.report.effects import sections
@@ -121,3 +122,20 @@ def test_hundreds_of_configuration_sets_read_as_one_line_per_change() -> None:
     assert title == "Newly reachable countries"
     assert line.startswith("SMS on sends without a configuration set (account default: protect configuration strict (p-1)); ")
     assert line.endswith(" and 298 more configuration set(s): Afghanistan (AF) BLOCK -> ALLOW")
+
+
+def test_opt_out_moves_are_counted_and_unread_lists_say_so() -> None:
+    stops = frozenset({"+12065550100", "+12065550101"})
+    before = ReachState((Identity("pool", "pool-1"), Identity("pool", "pool-2"), Identity("pool", "pool-3")),
+                        {"pool-1": "a", "pool-2": "b", "pool-3": "a"}, {"a": stops}, {"a": stops})
+    after = with_lists(replace(before, entries={"c": frozenset({"+12065550100"})}), {}, {"pool-1": "c", "pool-2": "c"})
+    effects = summarise(None, [], [], (before, after))
+    assert effects["opt_outs"] == [
+        {"kind": "pool", "id": "pool-1", "before": ["a"], "after": ["c"], "end_user_opt_outs": 2, "newly_reachable": 1},
+        {"kind": "pool", "id": "pool-2", "before": ["b"], "after": ["c"], "end_user_opt_outs": None, "newly_reachable": 0},
+    ]
+    text = dict(sections(effects))
+    assert text["End-user opt-out coverage lost"] == [
+        "pool pool-1 (a -> c): 1 recipient(s) who replied STOP could be messaged again (2 end-user opt-out(s) refused before)"]
+    assert text["Identities that honour another opt-out list"] == [
+        "pool pool-2 (b -> c): end-user opt-outs not read, so who becomes reachable is not known"]
