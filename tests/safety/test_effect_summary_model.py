@@ -91,6 +91,12 @@ def test_the_plan_schema_bounds_the_effects_of_an_untrusted_plan() -> None:
     effects = summarise(live(), [change("account-default", "disassociate", name="strict")], ["AF", "NG"])
     good = document([Plan("prod", [], effects=effects)])
     assert schema_errors(good, whole=True) == []
+    # A Name tag may be 256 characters: with the id, the plan's own label still validates.
+    longest = ProtectModel([Configuration("protect-" + "0" * 32, "n" * 256, True, {"SMS": {"AF": "BLOCK"}}, {})], {})
+    named = summarise(longest, [change("country-rules", "update", name="n" * 256, capability="SMS", updates={"AF": "ALLOW"})],
+                      ["AF"])
+    assert len(named["countries"][0]["path"]["configuration"]) > 256
+    assert schema_errors(document([Plan("prod", [], effects=named)]), whole=True) == []
     entry = good["plans"][0]["effects"]["countries"][0]
     entry["countries"] = entry["countries"] * 301
     assert any("effects/countries/0/countries" in e for e in schema_errors(good, whole=True))
