@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from optout_support import Account
 
+from reconciler.cli import main
+
 RECIPIENT = "+12065550142"
 
 
@@ -69,6 +71,14 @@ def test_opening_a_blocked_country_is_the_first_thing_the_plan_says(
     code, out = applied.cli(capsys, monkeypatch, "plan", "--format", "markdown")
     assert code == 0, out
     assert out.index("Newly reachable countries") < out.index("Afghanistan") < out.index("<details>"), out
+
+    # The PR comment is rendered from the saved plan (a fork's, untrusted): the effect survives the file.
+    saved, comment = applied.state.parent / "plan.json", applied.state.parent / "comment.md"
+    code, out = applied.cli(capsys, monkeypatch, "plan", "--out", str(saved))
+    assert code == 0, out
+    assert main(["github", "render", "--plan", str(saved), "--untrusted-fork", "--out", str(comment)]) == 0
+    text = comment.read_text()
+    assert text.index("#### Effect") < text.index("Afghanistan (AF) BLOCK -> ALLOW") < text.index("<details>"), text
 
 
 def test_moving_a_number_to_a_list_shows_its_end_user_opt_outs_counted_and_masked(
