@@ -4,6 +4,7 @@ never shown) — through the CLI on a sandbox snapshot."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -15,7 +16,10 @@ from reconciler.cli import main
 RECIPIENT = "+12065550142"
 
 
-def protect(blocked: str, monitored: str = "[]") -> str:
+KP_HANDSET = "+8501921234567"
+
+
+def protect(blocked: str, monitored: str = "[]", overrides: str = "[]") -> str:
     return f"""
         protect_configurations:
           - name: prod
@@ -23,6 +27,7 @@ def protect(blocked: str, monitored: str = "[]") -> str:
             configuration_sets: [tx]
             rules:
               SMS: {{default: ALLOW, BLOCK: {blocked}, MONITOR: {monitored}}}
+            number_overrides: {overrides}
         configuration_sets:
           - name: tx
         """
@@ -44,9 +49,13 @@ def applied(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pyt
 def test_opening_a_blocked_country_is_the_first_thing_the_plan_says(
     applied: Account, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    applied.policy(protect=protect("[KP]", "[NG]"))
+    expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=20)).strftime("%Y-%m-%dT00:00:00Z")
+    applied.policy(protect=protect("[KP]", "[NG]", f'[{{number: "{KP_HANDSET}", action: ALLOW, expires: "{expires}"}}]'))
     code, out = applied.cli(capsys, monkeypatch, "plan")
     assert code == 0, out
+    overrides = out.index("Number overrides that open a blocked country:")
+    assert "1 number override(s) in prod let messages through to North Korea (KP), which its rules block" in out[overrides:]
+    assert KP_HANDSET[4:] not in out
     target = out.index("Target prod")
     effect = out.index("Effect (riskiest first):")
     assert target < effect < out.index("Changes in dependency order:"), out
@@ -67,6 +76,7 @@ def test_opening_a_blocked_country_is_the_first_thing_the_plan_says(
         ("no-configuration-set", "", "SMS"), ("configuration-set", "tx", "SMS")]
     assert all(e["countries"] == [{"code": "AF", "before": "BLOCK", "after": "ALLOW"}] for e in reachable)
     assert effects["countries"][0] == reachable[0]  # riskiest first
+    assert effects["overrides"] == [{"configuration": "prod", "country": "KP", "numbers": 1}]
 
     code, out = applied.cli(capsys, monkeypatch, "plan", "--format", "markdown")
     assert code == 0, out
