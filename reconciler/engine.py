@@ -34,6 +34,7 @@ from reconciler.aws import (
 from reconciler.checkpoint import Checkpoints
 from reconciler.cli import UserError
 from reconciler.config.model import Desired, Policy, Target
+from reconciler.effects.plan_effects import plan_effects
 from reconciler.fingerprint import canonical, combine, digest_bytes, secret_digest, secret_key
 from reconciler.plan import Change, Plan
 from reconciler.report.mask import mask_text
@@ -237,6 +238,7 @@ class Engine:
         plan.changes = plan.sorted_changes()
         plan.unmanaged.sort(key=lambda item: (str(item.get("area")), str(item.get("type")), str(item.get("id"))))
         plan.fingerprint = combine(plan.area_fingerprints)
+        plan.effects = plan_effects(run.lives, plan.changes)
         return plan
 
     def verify(self, run: TargetRun, scopes: dict[str, Desired], fresh: dict[str, Any] | None = None) -> Plan:

@@ -158,6 +158,8 @@ class Plan:
     # Number of existing items per guard scope (denominator of percentage thresholds).
     scope_sizes: dict[str, int] = field(default_factory=dict)
     guard_findings: list[str] = field(default_factory=list)  # what apply would refuse, and why
+    # what the plan changes in effect (reconciler/effects/summary.py); None: not computed
+    effects: dict[str, Any] | None = None
 
     def sorted_changes(self) -> list[Change]:
         return sorted(self.changes, key=Change.sort_key)

@@ -2,11 +2,11 @@
 
 One schema for both (documented in docs/plan-json.md)::
 
-    {"format": "sms-policy-reconciler/plan", "version": 1,
+    {"format": "sms-policy-reconciler/plan", "version": 2,
      "summary": {"targets": 1, "changes": 3, "by_action": {...}},
      "plans": [ {target, account_id, region, areas, fingerprint, area_fingerprints,
                  secret_digests, scope_sizes, strategies, warnings, unmanaged,
-                 guard_findings, counts, changes: [Change.to_json()...]} ]}
+                 guard_findings, counts, effects, changes: [Change.to_json()...]} ]}
 
 Keys are sorted and lists ordered (changes by execution order, targets by name) so equal plans
 give byte-identical documents. Raw opted-out numbers never appear (see reconciler.fingerprint).
@@ -23,7 +23,8 @@ from reconciler.report.escape import json_text, masked
 
 FORMAT = "sms-policy-reconciler/plan"
 DRIFT_FORMAT = "sms-policy-reconciler/drift"
-VERSION = 1
+VERSION = 2  # 2: plans carry `effects` (docs/plan-json.md, "Versions")
+READABLE_VERSIONS = (1, 2)  # a version-1 plan reads as one without an effect summary
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
@@ -43,6 +44,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "pending": masked(list(plan.pending)),
         "guard_findings": masked(list(plan.guard_findings)),
         "counts": plan.counts(),
+        # What the plan changes in effect (docs/plan-json.md "effects"); identities and names masked.
+        **({"effects": masked(plan.effects)} if plan.effects is not None else {}),
         "changes": [change.to_json() for change in plan.sorted_changes()],
     }
 
@@ -63,6 +66,7 @@ def plan_from_json(value: dict[str, Any]) -> Plan:
         secret_digests=dict(value.get("secret_digests") or {}),
         scope_sizes={str(k): int(v) for k, v in (value.get("scope_sizes") or {}).items()},
         guard_findings=[str(f) for f in value.get("guard_findings") or []],
+        effects=value.get("effects"),
     )
 
 

@@ -32,6 +32,8 @@ from reconciler.plan import (
     Change,
     Plan,
 )
+from reconciler.report.effects import RISKY
+from reconciler.report.effects import sections as effect_sections
 from reconciler.report.escape import markdown_code, markdown_document, markdown_text
 from reconciler.report.mask import mask_text
 
@@ -318,6 +320,26 @@ def _area_sections(changes: Sequence[Change], budget: Budget, mode: Mode, headin
     return out
 
 
+def _effect_section(reports: list[TargetReport], budget: Budget) -> list[str]:
+    """What the plan changes in effect, per target and riskiest first: the comment's first section."""
+    out: list[str] = []
+    for report in reports:
+        found = effect_sections(report.plan.effects)
+        if not found:
+            continue
+        out += [f"**Target {code(report.plan.target)}**", ""]
+        if report.kept_drift:
+            out += ["The effect of applying this plan, which also reverts the drift already on the base branch (below).", ""]
+        for title, sentences in found:
+            marker = "🔴 " if title in RISKY else ""
+            out.append(f"- {marker}**{esc(title)}**")
+            out += [f"  - {esc(sentence, 600)}" for sentence in sentences[: budget.highlights]]
+            if len(sentences) > budget.highlights:
+                out.append(f"  - … and {len(sentences) - budget.highlights:,} more in the full report (artifact).")
+        out.append("")
+    return (["#### Effect", "", *out, "The resource-level changes follow, collapsed per area.", ""]) if out else []
+
+
 def _target_heading(plan: Plan) -> str:
     where = ", ".join(esc(p) for p in (plan.account_id, plan.region) if p)
     return f"### Target {code(plan.target)}" + (f" ({where})" if where else "")
@@ -335,7 +357,9 @@ def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mo
             "of this repository.",
             "",
         ]
-    # Summary first: one line per target.
+    if mode == "plan":
+        out += _effect_section(reports, budget)
+    # Then the changes: one line per target.
     total_own = sum(len(r.own) for r in reports)
     total_drift = sum(len(r.kept_drift) + len(r.resolved_drift) for r in reports)
     if mode == "drift":

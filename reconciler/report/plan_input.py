@@ -64,7 +64,7 @@ def _located(errors: Any, index: int) -> Any:
 
 def read_plans(path: str | Path, *, untrusted: bool = False, formats: tuple[str, ...] | None = None) -> list[Plan]:
     """The plans in the JSON file ``path``, validated; ``untrusted`` applies the fork limits."""
-    from reconciler.report.json_report import plan_from_json
+    from reconciler.report.json_report import READABLE_VERSIONS, plan_from_json
 
     limit = MAX_UNTRUSTED_PLAN_BYTES if untrusted else MAX_PLAN_BYTES
     data = read_limited(path, limit, "plan file")
@@ -79,8 +79,9 @@ def read_plans(path: str | Path, *, untrusted: bool = False, formats: tuple[str,
     if formats is not None and not (isinstance(document, dict) and document.get("format") in formats):
         raise UserError(f"{path}: not a saved plan (format is not {formats[0]!r})",
                         hint="create one with `reconciler plan --out FILE`")
-    if isinstance(document, dict) and "format" in document and document.get("version") != 1:
-        raise UserError(f"{path}: plan format version {terminal(repr(document.get('version')))} is not supported (expected 1)",
+    if isinstance(document, dict) and "format" in document and document.get("version") not in READABLE_VERSIONS:
+        raise UserError(f"{path}: plan format version {terminal(repr(document.get('version')))} is not supported "
+                        f"(expected {' or '.join(map(str, READABLE_VERSIONS))})",
                         hint="plan again with this version of the reconciler")
     errors = schema_errors(document, whole=untrusted)
     if errors:

@@ -11,6 +11,8 @@ import re
 from typing import Any
 
 from reconciler.plan import ACTIONS, PHASE_BLOCKS, Change, Plan
+from reconciler.report.effects import RISKY
+from reconciler.report.effects import sections as effect_sections
 from reconciler.report.escape import neutralise_commands, terminal
 
 SYMBOLS = {"create": "+", "add": "+", "associate": "+", "update": "~", "delete": "-", "remove": "-", "disassociate": "-"}
@@ -172,6 +174,18 @@ def grouped_lines(changes: list[Change], colour: bool, verbose: bool = False) ->
     return lines
 
 
+def effect_lines(plan: Plan, colour: bool) -> list[str]:
+    """The "Effect" block: what the plan changes in effect, riskiest first, before the changes."""
+    found = effect_sections(plan.effects)
+    if not found:
+        return []
+    lines = ["  Effect (riskiest first):"]
+    for title, sentences in found:
+        lines.append(_paint(terminal(f"    {title}:"), "31" if title in RISKY else "1", colour))
+        lines += [terminal(f"      {sentence}") for sentence in sentences]
+    return lines
+
+
 def render_plan(plan: Plan, colour: bool = False, verbose: bool = False) -> list[str]:
     where = f"{plan.account_id}/{plan.region}" if plan.account_id else ""
     shown = _shown(plan, verbose)
@@ -186,6 +200,7 @@ def render_plan(plan: Plan, colour: bool = False, verbose: bool = False) -> list
             lines.append(f"  live state fingerprint {plan.fingerprint}")
         for area, strategy in sorted(plan.strategies.items()):
             lines.append(terminal(f"  read {area}: {strategy}"))
+    lines += effect_lines(plan, colour)
     blocks = [c for c in shown if c.phase == PHASE_BLOCKS]
     rest = [c for c in shown if c.phase != PHASE_BLOCKS]
     if blocks:

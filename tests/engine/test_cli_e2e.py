@@ -154,7 +154,7 @@ def test_phone_numbers_plan_apply_and_drift(server: Server, tmp_path: Path) -> N
     plan = cli(server, "plan", "--config", str(config), "--format", "json", "--detailed-exitcode")
     assert plan.returncode == 2, plan.stderr
     document = json.loads(plan.stdout)
-    assert document["format"] == "sms-policy-reconciler/plan" and document["version"] == 1
+    assert document["format"] == "sms-policy-reconciler/plan" and document["version"] == 2
     keys = [c["key"] for c in document["plans"][0]["changes"]]
     assert keys == [f"phone_numbers/number/{number['PhoneNumber']}", "phone_numbers/sender-id/DEMOTP/GB"]
 

@@ -185,3 +185,23 @@ def test_json_text_escapes_what_json_leaves_raw() -> None:
 
 def test_workflow_commands_are_neutralised_at_any_line_start() -> None:
     assert neutralise_commands("ok\n  ::error::x\n##[group]y\na::b") == "ok\n  \\::error::x\n\\##[group]y\na::b"
+
+
+def test_the_effect_summary_escapes_names_read_from_aws_in_every_report() -> None:
+    """A configuration's Name tag and an identity id reach the effect lines of every report."""
+    from reconciler.plan import Plan
+    from reconciler.report import json_report, markdown, text
+
+    path = {"kind": "configuration-set", "name": HOSTILE, "configuration": f"{HOSTILE} (protect-1)"}
+    effects = {
+        "countries": [{"kind": "newly-reachable", "capability": "SMS", "path": path,
+                       "countries": [{"code": "AF", "before": "BLOCK", "after": "ALLOW"}]}],
+        "overrides": [{"configuration": HOSTILE, "country": "AF", "numbers": 2}],
+        "opt_outs": [{"kind": "pool", "id": HOSTILE, "before": [HOSTILE], "after": ["Default"],
+                      "end_user_opt_outs": 3, "newly_reachable": 1}],
+    }
+    plan = Plan("prod", [], account_id=ACCOUNT, region=REGION, effects=effects)
+    assert_terminal_safe("text", text.render([plan]))
+    assert "Afghanistan (AF)" in text.render([plan])
+    assert_markdown_safe("markdown", markdown.render([plan]))
+    assert "2065550123" not in json_report.render([plan])

@@ -7,10 +7,13 @@ review the diff of ``tests/report/golden/`` like any other change.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from reconciler.effects.opt_out_reach import Identity, ReachState, with_lists
+from reconciler.effects.summary import Configuration, ProtectModel, summarise
 from reconciler.plan import (
     FLAG_ACCOUNT_DEFAULT,
     FLAG_BLOCKS_COUNTRY,
@@ -64,7 +67,7 @@ def target(name: str, changes: list[Change], **extra: object) -> Plan:
 
 
 def protect_plan() -> Plan:
-    return target("prod", [
+    plan = target("prod", [
         rule("prod-default", "SMS", "AU", "BLOCK", "ALLOW"),
         rule("prod-default", "SMS", "NG", "ALLOW", "BLOCK"),
         rule("prod-default", "VOICE", "NG", "ALLOW", "MONITOR"),
@@ -78,6 +81,11 @@ def protect_plan() -> Plan:
         Change("protect", "associate", "configuration-set", "protect/marketing/config-set/promo", None, "marketing",
                order=ORDER_ASSOCIATE),
     ], strategies={"protect": "described 3 configurations, 6 rule sets"})
+    # The effect of the rule changes on the live state they were planned from (the real model).
+    live = ProtectModel([Configuration("protect-1", "prod-default", True, {"SMS": {"AU": "BLOCK"}, "VOICE": {}}, {})],
+                        {"promo": None})
+    plan.effects = summarise(live, plan.changes, ["AU", "NG", "US"])
+    return plan
 
 
 def phone_plan() -> Plan:
@@ -88,13 +96,19 @@ def phone_plan() -> Plan:
 
 
 def opt_out_plan() -> Plan:
-    return target("prod", [
+    plan = target("prod", [
         Change("opt_outs", "create", "opt-out-list", "opt_outs/marketing", None, {"name": "marketing"}, order=ORDER_CREATE),
         Change("opt_outs", "add", "opted-out-number", "opt_outs/marketing/+1206555****", None, "+1206555****",
                order=ORDER_MEMBERS_ADD),
         Change("opt_outs", "add", "opted-out-number", "opt_outs/marketing/+4477009****", None, "+4477009****",
                order=ORDER_MEMBERS_ADD),
     ], strategies={"opt_outs": "looked up 2 listed numbers (1 call)"})
+    # A number leaves Default (3 recipients replied STOP there) for marketing, which has only one of them.
+    stops = frozenset({"+12065550100", "+12065550101", "+12065550102"})
+    before = ReachState((Identity("phone-number", "phone-0a1b2c"),), {}, {"Default": stops}, {"Default": stops})
+    after = with_lists(replace(before, entries={"marketing": frozenset({"+12065550100"})}), {"phone-0a1b2c": "marketing"}, {})
+    plan.effects = summarise(None, plan.changes, [], (before, after))
+    return plan
 
 
 def share_plan() -> Plan:
