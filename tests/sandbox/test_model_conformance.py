@@ -98,13 +98,20 @@ COMMON_ERRORS = {"sts": {"ValidationError"}}
 # Known deviations: an error code a handler raises that the model does not list for that operation.
 # Each is a "known gap" in docs/sandbox-operations.md; remove an entry when the handler is fixed.
 UNDECLARED_KNOWN = {
+    # Neither resources, principals nor sources given.
     ("ram", "AssociateResourceShare"): {"MissingRequiredParameterException"},
+    # Neither resources, principals nor sources given.
     ("ram", "DisassociateResourceShare"): {"MissingRequiredParameterException"},
+    # clientToken reused with other parameters; the share is DELETED.
     ("ram", "AssociateResourceSharePermission"): {
         "IdempotentParameterMismatchException",
         "InvalidStateTransitionException",
     },
+    # clientToken reused with other parameters (the shared idempotency wrapper of RAM's mutations).
+    ("ram", "DisassociateResourceSharePermission"): {"IdempotentParameterMismatchException"},
+    # A resourceType that is not shaped `service:Type`.
     ("ram", "ListPermissions"): {"InvalidResourceTypeException"},
+    # A resourceType that is not shaped `service:Type`.
     ("ram", "ListPrincipals"): {"InvalidResourceTypeException"},
 }
 
