@@ -134,6 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = read_chunked(self.rfile, MAX_BODY)
         except BodyTooLarge:
+            # As for a declared length: read what the client is still sending (up to MAX_DRAIN, and
+            # only while it keeps sending) so it meets the 413, not a reset connection.
+            self._drain_unknown(MAX_DRAIN)
             error = ApiError("RequestEntityTooLargeException", f"Request body must be between 0 and {MAX_BODY} bytes", status=413)
             self._send(protocol.encode_error(error, "oversized"))
             return
@@ -180,6 +183,19 @@ class _Handler(BaseHTTPRequestHandler):
                 if not chunk:
                     return
                 length -= len(chunk)
+
+    def _drain_unknown(self, limit: int, idle_seconds: float = 0.5) -> None:
+        """Discard the rest of a body of unknown length until the client pauses or stops."""
+        previous = self.connection.gettimeout()
+        with contextlib.suppress(OSError):
+            self.connection.settimeout(idle_seconds)
+            while limit > 0:
+                chunk = self.rfile.read1(min(limit, 65536))
+                if not chunk:
+                    break
+                limit -= len(chunk)
+        with contextlib.suppress(OSError):
+            self.connection.settimeout(previous)
 
     def _send(self, response: RawResponse) -> None:
         self.send_response(response.status)
