@@ -257,6 +257,16 @@ def _check_sources(call: Call, share: ResourceShare | None, principals: Iterable
     return sources
 
 
+def _changeable_share(call: Call) -> ResourceShare:
+    """The caller's own share of ``resourceShareArn``, as RAM lets it be changed: not created from a
+    resource policy, and ACTIVE."""
+    share = _own_share(call, call.params["resourceShareArn"])
+    _refuse_policy_share(share)
+    if share.status != "ACTIVE":
+        raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
+    return share
+
+
 def _refuse_policy_share(share: ResourceShare) -> None:
     if share.feature_set != "STANDARD":
         raise _error(
@@ -564,10 +574,7 @@ def get_resource_shares(call: Call) -> dict[str, Any]:
 @operation(RAM, "AssociateResourceShare")
 def associate_resource_share(call: Call) -> dict[str, Any]:
     def produce() -> dict[str, Any]:
-        share = _own_share(call, call.params["resourceShareArn"])
-        _refuse_policy_share(share)
-        if share.status != "ACTIVE":
-            raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
+        share = _changeable_share(call)
         resources = [_check_resource(call, arn) for arn in call.params.get("resourceArns", [])]
         principals = [
             (p, _check_principal(call, p, share.allow_external_principals))
@@ -593,10 +600,7 @@ def associate_resource_share(call: Call) -> dict[str, Any]:
 @operation(RAM, "DisassociateResourceShare")
 def disassociate_resource_share(call: Call) -> dict[str, Any]:
     def produce() -> dict[str, Any]:
-        share = _own_share(call, call.params["resourceShareArn"])
-        _refuse_policy_share(share)
-        if share.status != "ACTIVE":
-            raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
+        share = _changeable_share(call)
         entities = [("RESOURCE", arn) for arn in call.params.get("resourceArns", [])]
         entities += [("PRINCIPAL", p) for p in call.params.get("principals", [])]
         entities += [("SOURCE", source) for source in call.params.get("sources", [])]
@@ -801,10 +805,7 @@ def list_resource_share_permissions(call: Call) -> dict[str, Any]:
 @operation(RAM, "AssociateResourceSharePermission")
 def associate_resource_share_permission(call: Call) -> dict[str, Any]:
     def produce() -> dict[str, Any]:
-        share = _own_share(call, call.params["resourceShareArn"])
-        _refuse_policy_share(share)
-        if share.status != "ACTIVE":
-            raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
+        share = _changeable_share(call)
         kind = _permission_type(call.params["permissionArn"])
         permission = sharing.DEFAULT_PERMISSIONS[kind]
         version = call.params.get("permissionVersion")
@@ -828,10 +829,7 @@ def associate_resource_share_permission(call: Call) -> dict[str, Any]:
 @operation(RAM, "DisassociateResourceSharePermission")
 def disassociate_resource_share_permission(call: Call) -> dict[str, Any]:
     def produce() -> dict[str, Any]:
-        share = _own_share(call, call.params["resourceShareArn"])
-        _refuse_policy_share(share)
-        if share.status != "ACTIVE":
-            raise _error("InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}.")
+        share = _changeable_share(call)
         kind = _permission_type(call.params["permissionArn"])
         permission = call.params["permissionArn"].split(":version/")[0]
         if permission not in share.permission_arns:
