@@ -62,14 +62,16 @@ class ApplyResult:
     residue: list[Change] = field(default_factory=list)
     # Declared blocks the effect model of a fresh read shows not in force, per send path.
     not_in_force: list[str] = field(default_factory=list)
+    # Identities that can reach end-user opt-outs they refused before (reconciler/areas/opt_out_verify.py).
+    opt_outs_reachable: list[str] = field(default_factory=list)
     declined: bool = False
     refused: str | None = None  # a guard or staleness refusal (after the blocks, when they ran)
     plan: Plan | None = None  # everything that was planned (both stages)
 
     @property
     def ok(self) -> bool:
-        return (self.failed is None and not self.residue and not self.not_in_force and not self.declined
-                and self.refused is None)
+        return (self.failed is None and not self.residue and not self.not_in_force and not self.opt_outs_reachable
+                and not self.declined and self.refused is None)
 
 
 @dataclass
@@ -373,6 +375,7 @@ def _apply_target(engine: Engine, name: str, options: ApplyOptions, started: Tar
         if result.residue:
             log.error("apply.residue", target=name, changes=[c.key for c in result.residue])
     _verify_effects(run, fresh, result)
+    _verify_opt_outs(run, fresh, result)
     return result
 
 
@@ -389,6 +392,19 @@ def _verify_effects(run: TargetRun, fresh: dict[str, object], result: ApplyResul
     result.not_in_force = area.blocks_not_in_force(run.desired, live)  # type: ignore[arg-type]
     if result.not_in_force:
         log.error("apply.not_in_force", target=run.name, paths=result.not_in_force)
+
+
+def _verify_opt_outs(run: TargetRun, fresh: dict[str, object], result: ApplyResult) -> None:
+    """No identity may reach, after the apply, an end-user opt-out it refused before (the carry
+    verified on a fresh read, reconciler/areas/opt_out_verify.py)."""
+    from reconciler.areas.opt_out_verify import reachable_again
+
+    try:
+        result.opt_outs_reachable = reachable_again(run.api, run.lives, fresh)
+    except (ClientError, BotoCoreError) as error:
+        result.opt_outs_reachable = [f"end-user opt-outs could not be verified: {mask_text(str(error))}"]
+    if result.opt_outs_reachable:
+        log.error("apply.opt_outs_reachable", target=run.name, identities=result.opt_outs_reachable)
 
 
 def _listed(prefix: str, changes: Sequence[Change], limit: int = 20) -> list[str]:
@@ -419,6 +435,11 @@ def describe(result: ApplyResult) -> list[str]:
         lines += [f"    not in force: {gap}" for gap in result.not_in_force[:20]]
         if len(result.not_in_force) > 20:
             lines.append(f"    not in force: … and {len(result.not_in_force) - 20} more")
+    if result.opt_outs_reachable:
+        lines.append("  verification failed: recipients who replied STOP are reachable again (fresh read):")
+        lines += [f"    {line}" for line in result.opt_outs_reachable[:20]]
+        if len(result.opt_outs_reachable) > 20:
+            lines.append(f"    … and {len(result.opt_outs_reachable) - 20} more")
     return lines
 
 

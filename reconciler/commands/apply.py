@@ -197,6 +197,9 @@ def report(results: list[ApplyResult], names: list[str]) -> int:
         print(f"Apply complete: {applied} change(s) applied to {len(results)} target(s); verified: the plan is now empty.")
     elif any(r.residue or r.not_in_force for r in failed):
         print(f"Apply FAILED verification: {applied} change(s) applied, but the plan is not empty afterwards; see below.")
+    elif any(r.opt_outs_reachable for r in failed):
+        print(f"Apply FAILED verification: {applied} change(s) applied, but end-user opt-outs did not follow their "
+              "identities; see below.")
     elif any(r.refused for r in failed):
         print(f"Apply REFUSED after the block phase: {applied} change(s) applied; see below.")
     elif any(r.declined for r in failed):
