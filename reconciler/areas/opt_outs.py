@@ -666,11 +666,11 @@ def probe(api: Api, name: str, arn: str, strategy: Strategy, numbers: Sequence[s
         for entry in page.get("OptedOutNumbers", []):
             count += 1
             number = entry["OptedOutNumber"]
+            if entry.get("EndUserOptedOut"):  # every one seen: a complete probe knows them all (carry)
+                end_user.add(number)
             if number in unseen:
                 unseen.discard(number)
                 present.add(number)
-                if entry.get("EndUserOptedOut"):
-                    end_user.add(number)
         token = page.get("NextToken")
         if not token:
             complete = True

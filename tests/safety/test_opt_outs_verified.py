@@ -78,3 +78,17 @@ def test_the_normal_carry_is_verified_and_exits_0(
     assert account_.send_error(number["PhoneNumberId"], RECIPIENT) == OPTED_OUT
     code, out = account_.cli(capsys, monkeypatch, "apply", "--auto-approve")  # nothing moves: nothing checked
     assert code == 0 and "0 change(s)" in out, out
+
+
+def test_a_stop_not_named_in_the_policy_is_carried_when_the_list_is_probed_whole(
+    account: tuple[Account, dict[str, str]], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The policy names another number on ``old``: the list is probed (read whole, it is small); the
+    # probe recorded only the named numbers' end-user flags, so the STOP was neither carried nor seen.
+    account_, number = account
+    account_.client().put_opted_out_number(OptOutListName="old", OptedOutNumber="+12065550199")
+    body = lists("old", "new").replace("    numbers: []\n", '    numbers: ["+12065550199"]\n', 1)
+    account_.policy(**{"opt-outs": body}, identities=on_list(number, "new"))
+    code, out = account_.cli(capsys, monkeypatch, "apply", "--auto-approve")
+    assert code == 0 and "reachable again" not in out, out
+    assert account_.send_error(number["PhoneNumberId"], RECIPIENT) == OPTED_OUT
