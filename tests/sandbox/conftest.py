@@ -10,9 +10,22 @@ from __future__ import annotations
 import pytest
 from platform_support import START, CheckedSandbox
 
+from reconciler.sandbox.server import start_in_thread
 from reconciler.sandbox.state import Clock, World
+from reconciler.sandbox.wire import Gateway
 
 
 @pytest.fixture
 def sandbox() -> CheckedSandbox:
     return CheckedSandbox(World(Clock(start=START, simulated=True)))
+
+
+@pytest.fixture
+def server():
+    """A sandbox served over HTTP on loopback (the `reconciler sandbox serve` server), in a thread."""
+    gateway = Gateway(World(Clock(start=START, simulated=True)))
+    running, thread = start_in_thread(gateway)
+    yield running
+    running.shutdown()
+    running.server_close()
+    thread.join(timeout=5)

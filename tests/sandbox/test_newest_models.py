@@ -26,32 +26,30 @@ def sandbox() -> Sandbox:
     return Sandbox()
 
 
-@requires_number_preference
-def test_a_number_preference_outside_us_ten_dlc_is_invalid(sandbox: Sandbox) -> None:
+def _refused_preference(sandbox: Sandbox, number_type: str) -> dict:
+    """The error of a RequestPhoneNumber with a NumberPreference (it must be refused, not ignored)."""
     client = sandbox.client()
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         client.request_phone_number(
             IsoCountryCode="US",
             MessageType="TRANSACTIONAL",
             NumberCapabilities=["SMS"],
-            NumberType="TOLL_FREE",
+            NumberType=number_type,
             NumberPreference=PREFERENCE,
         )
-    assert error_of(excinfo)["Reason"] == "INVALID_PARAMETER"
-    assert error_of(excinfo)["Fields"][0]["Name"] == "NumberPreference"
+    return error_of(excinfo)
+
+
+@requires_number_preference
+def test_a_number_preference_outside_us_ten_dlc_is_invalid(sandbox: Sandbox) -> None:
+    error = _refused_preference(sandbox, "TOLL_FREE")
+    assert error["Reason"] == "INVALID_PARAMETER"
+    assert error["Fields"][0]["Name"] == "NumberPreference"
     assert not sandbox.state().phone_numbers
 
 
 @requires_number_preference
 def test_a_us_ten_dlc_number_preference_is_refused_not_ignored(sandbox: Sandbox) -> None:
-    client = sandbox.client()
-    with pytest.raises(client.exceptions.ValidationException) as excinfo:
-        client.request_phone_number(
-            IsoCountryCode="US",
-            MessageType="TRANSACTIONAL",
-            NumberCapabilities=["SMS"],
-            NumberType="TEN_DLC",
-            NumberPreference=PREFERENCE,
-        )
-    assert error_of(excinfo)["Reason"] == "UNSPECIFIED_PARAMETER_NOT_SUPPORTED"
+    error = _refused_preference(sandbox, "TEN_DLC")
+    assert error["Reason"] == "UNSPECIFIED_PARAMETER_NOT_SUPPORTED"
     assert not sandbox.state().phone_numbers

@@ -17,23 +17,9 @@ import socket
 import boto3
 import pytest
 from botocore.config import Config
-from platform_support import OWNER, START
-
-from reconciler.sandbox.server import start_in_thread
-from reconciler.sandbox.state import Clock, World
-from reconciler.sandbox.wire import Gateway
+from platform_support import OWNER
 
 SCOPE = f"{OWNER}/20260101/us-east-1/sms-voice/aws4_request"
-
-
-@pytest.fixture
-def server():
-    gateway = Gateway(World(Clock(start=START, simulated=True)))
-    running, thread = start_in_thread(gateway)
-    yield running
-    running.shutdown()
-    running.server_close()
-    thread.join(timeout=5)
 
 
 def _exchange(server, head: bytes, body: bytes = b"") -> bytes:

@@ -27,16 +27,6 @@ SMS = "pinpoint-sms-voice-v2"
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
-@pytest.fixture
-def server():
-    gateway = Gateway(World(Clock(start=START, simulated=True)))
-    running, thread = start_in_thread(gateway)
-    yield running
-    running.shutdown()
-    running.server_close()
-    thread.join(timeout=5)
-
-
 def _client(server, service, account=OWNER, config=NO_RETRY):
     session = boto3.Session(aws_access_key_id=account, aws_secret_access_key="x", region_name="us-east-1")
     return session.client(service, endpoint_url=server.endpoint, config=config)
