@@ -20,7 +20,7 @@ from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.numbers import mask, mask_phone_like
 from reconciler.config.yaml_loader import Mark, YamlInt, YamlMap, YamlSeq, position_of
 
-SCHEMA_NAMES: tuple[str, ...] = ("emergency", "policy")
+SCHEMA_NAMES: tuple[str, ...] = ("emergency", "guardrails", "policy")
 EMERGENCY_FILE_STEMS = frozenset({"emergency"})
 
 

@@ -1,0 +1,103 @@
+"""Guardrail verdicts in words: the terminal (``reconciler check``), the pull-request comment,
+commit-status descriptions and JSON. Details are counts and country names, never numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.guardrails.model import Evaluation, Finding
+from reconciler.report.escape import markdown_code, markdown_text, terminal
+
+STATUS_DESCRIPTION_CHARS = 140  # GitHub shows (and keeps) a short status description
+
+
+def approver_text(finding: Finding) -> str:
+    return str(finding.rule.approver)
+
+
+def headline(finding: Finding, approved_by: str | None = None) -> str:
+    """One line: the verdict and who decides, e.g. ``needs approval from acme/fraud``."""
+    if finding.verdict == "deny":
+        return "denied"
+    if finding.verdict == "warn":
+        return "warning"
+    if finding.exempt:
+        return f"exempt from approval by {approver_text(finding)} ({finding.exempt})"
+    if approved_by:
+        return f"approved by {approved_by} ({approver_text(finding)})"
+    return f"needs approval from {approver_text(finding)}"
+
+
+def text(evaluation: Evaluation, approved: Mapping[str, str] | None = None) -> str:
+    """The terminal report of ``reconciler check``."""
+    approved = approved or {}
+    lines: list[str] = []
+    for finding in evaluation.findings:
+        lines.append(f"{finding.rule.name}: {headline(finding, approved.get(finding.rule.name))}")
+        if finding.rule.description:
+            lines.append(f"  why: {finding.rule.description}")
+        lines += [f"  - {detail}" for detail in finding.details]
+    fired = len(evaluation.findings)
+    lines.append(f"guardrails: {evaluation.rules} rule(s), {fired} fired: {len(evaluation.denied)} deny, "
+                 f"{len(evaluation.approvals)} need approval, "
+                 f"{sum(1 for f in evaluation.findings if f.verdict == 'warn')} warn")
+    return "\n".join(terminal(line) for line in lines) + "\n"
+
+
+_ICONS = {"deny": "⛔", "needs-approval": "⏳", "warn": "⚠️"}
+
+
+def markdown(evaluation: Evaluation | None, approved: Mapping[str, str] | None = None, limit: int = 5) -> list[str]:
+    """The comment's *Guardrails* section (lines), first in the comment; [] without guardrails."""
+    if evaluation is None:
+        return []
+    approved = approved or {}
+    out = ["#### Guardrails", ""]
+    if not evaluation.findings:
+        return [*out, f"✅ All {evaluation.rules} guardrail rule(s) pass.", ""]
+    for finding in evaluation.findings:
+        who = approved.get(finding.rule.name)
+        icon = "✅" if who or finding.exempt else _ICONS[finding.verdict]
+        words = headline(finding, who)
+        if finding.verdict == "needs-approval":
+            words = words.replace(approver_text(finding), markdown_code(approver_text(finding)))
+            words = words.replace(f"by {who}", f"by {markdown_code(who)}") if who else words
+            title = f"{icon} **{words[:1].upper()}{words[1:]}**"
+        else:
+            title = f"{icon} **{words.capitalize()}**"
+        why = f" — {markdown_text(finding.rule.description, 300)}" if finding.rule.description else ""
+        out.append(f"- {title} ({markdown_code(finding.rule.name)}){why}")
+        out += [f"  - {markdown_text(detail, 600)}" for detail in finding.details[:limit]]
+        if len(finding.details) > limit:
+            out.append(f"  - … and {len(finding.details) - limit:,} more target(s).")
+    return [*out, ""]
+
+
+def status_description(finding: Finding, approved_by: str | None = None) -> str:
+    """A commit status's description: the verdict, then the first detail, cut to fit."""
+    words = headline(finding, approved_by)
+    if finding.details:
+        words += ": " + finding.details[0]
+    words = terminal(" ".join(words.split()))
+    return words if len(words) <= STATUS_DESCRIPTION_CHARS else words[: STATUS_DESCRIPTION_CHARS - 1] + "…"
+
+
+def to_json(evaluation: Evaluation, approved: Mapping[str, str] | None = None) -> dict[str, Any]:
+    approved = approved or {}
+    return {
+        "rules": evaluation.rules,
+        "findings": [
+            {
+                "rule": f.rule.name,
+                "verdict": f.verdict,
+                "approver": f.rule.approver,
+                "approved_by": approved.get(f.rule.name),
+                "exempt": f.exempt,
+                "count": f.count,
+                "details": list(f.details),
+            }
+            for f in evaluation.findings
+        ],
+        "exit_code": evaluation.exit_code(frozenset(approved)),
+    }
