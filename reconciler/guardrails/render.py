@@ -48,29 +48,36 @@ def text(evaluation: Evaluation, approved: Mapping[str, str] | None = None) -> s
 _ICONS = {"deny": "⛔", "needs-approval": "⏳", "warn": "⚠️"}
 
 
-def markdown(evaluation: Evaluation | None, approved: Mapping[str, str] | None = None, limit: int = 5) -> list[str]:
-    """The comment's *Guardrails* section (lines), first in the comment; [] without guardrails."""
-    if evaluation is None:
+def _headline_json(item: dict[str, Any]) -> str:
+    verdict, approver, who = item["verdict"], markdown_code(item.get("approver") or ""), item.get("approved_by")
+    if verdict == "deny":
+        return "Denied"
+    if verdict == "warn":
+        return "Warning"
+    if item.get("exempt"):
+        return f"Exempt from approval by {approver} ({markdown_text(item['exempt'], 200)})"
+    if who:
+        return f"Approved by {markdown_code(who)} ({approver})"
+    return f"Needs approval from {approver}"
+
+
+def markdown(verdicts: Mapping[str, Any] | None, limit: int = 5) -> list[str]:
+    """The comment's *Guardrails* section (lines, shown first) from :func:`to_json`'s document;
+    [] without guardrails."""
+    if verdicts is None:
         return []
-    approved = approved or {}
     out = ["#### Guardrails", ""]
-    if not evaluation.findings:
-        return [*out, f"✅ All {evaluation.rules} guardrail rule(s) pass.", ""]
-    for finding in evaluation.findings:
-        who = approved.get(finding.rule.name)
-        icon = "✅" if who or finding.exempt else _ICONS[finding.verdict]
-        words = headline(finding, who)
-        if finding.verdict == "needs-approval":
-            words = words.replace(approver_text(finding), markdown_code(approver_text(finding)))
-            words = words.replace(f"by {who}", f"by {markdown_code(who)}") if who else words
-            title = f"{icon} **{words[:1].upper()}{words[1:]}**"
-        else:
-            title = f"{icon} **{words.capitalize()}**"
-        why = f" — {markdown_text(finding.rule.description, 300)}" if finding.rule.description else ""
-        out.append(f"- {title} ({markdown_code(finding.rule.name)}){why}")
-        out += [f"  - {markdown_text(detail, 600)}" for detail in finding.details[:limit]]
-        if len(finding.details) > limit:
-            out.append(f"  - … and {len(finding.details) - limit:,} more target(s).")
+    findings = list(verdicts.get("findings") or [])
+    if not findings:
+        return [*out, f"✅ All {int(verdicts.get('rules') or 0)} guardrail rule(s) pass.", ""]
+    for item in findings:
+        icon = "✅" if item.get("approved_by") or item.get("exempt") else _ICONS.get(str(item["verdict"]), "")
+        why = f" — {markdown_text(item['description'], 300)}" if item.get("description") else ""
+        out.append(f"- {icon} **{_headline_json(item)}** ({markdown_code(item['rule'])}){why}")
+        details = list(item.get("details") or [])
+        out += [f"  - {markdown_text(detail, 600)}" for detail in details[:limit]]
+        if len(details) > limit:
+            out.append(f"  - … and {len(details) - limit:,} more target(s).")
     return [*out, ""]
 
 
@@ -91,6 +98,7 @@ def to_json(evaluation: Evaluation, approved: Mapping[str, str] | None = None) -
             {
                 "rule": f.rule.name,
                 "verdict": f.verdict,
+                "description": f.rule.description or None,
                 "approver": f.rule.approver,
                 "approved_by": approved.get(f.rule.name),
                 "exempt": f.exempt,
