@@ -66,7 +66,7 @@ class _Checker:
                 self.error(("rules", index, "when", key), "guardrail-filter-not-applicable",
                            f"{where}.when.{key}: the effect {effect} has no {key.replace('_in', '')}",
                            "remove it, or choose a country effect (countries_…)" if key == "capability"
-                           else "remove it, or choose a country or override effect")
+                           else "remove it, or choose a country or override effect", key=True)
             list_name = when.get("countries_in")
             if list_name is not None and list_name not in lists:
                 close = difflib.get_close_matches(list_name, sorted(lists), n=1)
