@@ -164,3 +164,21 @@ def test_apply_refuses_a_denied_change_and_lets_an_emergency_block_through(
     assert main(["github", "check-merge", "--commit", MERGE, "--plan", plan, "--guardrails", rails]) == 0
     assert "(the plan only blocks countries (emergency fast path)" in capsys.readouterr().out
     assert not any(path.endswith("/pulls") for _, path in github.state.requests)
+
+
+def test_the_comment_shows_the_verdicts_first(github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pr = github.state.add_pull(HEAD)
+    plan = saved(tmp_path, "pr.json", high_risk_plan())
+    verdicts = tmp_path / "verdicts.json"
+    assert evaluate_pr(github, tmp_path, pr, HEAD, plan, "--out", str(verdicts)) == 0
+    comment = tmp_path / "comment.md"
+    assert main(["github", "render", "--plan", plan, "--verdicts", str(verdicts), "--out", str(comment)]) == 0
+    text = comment.read_text()
+    assert text.index("#### Guardrails") < text.index("#### Effect")
+    assert "⏳ **Needs approval from `acme/fraud`** (`high-risk-sms`)" in text
+    # A fork's plan is rendered without verdicts: those would be the fork's own claim.
+    assert main(["github", "render", "--plan", plan, "--untrusted-fork", "--verdicts", str(verdicts)]) == 1
+    assert "--verdicts cannot be combined with --untrusted-fork" in capsys.readouterr().err
+    verdicts.write_text('{"findings": [{"rule": 1}]}')
+    assert main(["github", "render", "--plan", plan, "--verdicts", str(verdicts)]) == 1
+    assert "not guardrail verdicts" in capsys.readouterr().err
