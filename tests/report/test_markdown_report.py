@@ -324,7 +324,10 @@ def test_guardrail_verdicts_come_first_golden() -> None:
 
     rails, problems = load_guardrails(Path(__file__).resolve().parents[2] / "config" / "guardrails.yaml")
     assert rails is not None and not problems
-    plan = target("prod", [rule("prod-default", "SMS", "NG", "BLOCK", "ALLOW"), *opt_out_plan().changes],
+    moves = Change("phone_numbers", "update", "phone-number", "phone_numbers/phone-0a1b2c/opt_out_list",
+                   {"opt_out_list": "Default"}, {"opt_out_list": "marketing"}, order=ORDER_UPDATE,
+                   summary="update phone-0a1b2c: opt_out_list Default -> marketing")
+    plan = target("prod", [rule("prod-default", "SMS", "NG", "BLOCK", "ALLOW"), moves, *opt_out_plan().changes],
                   areas=["protect", "phone_numbers", "shares", "opt_outs"])
     live = ProtectModel([Configuration("protect-1", "prod-default", True, {"SMS": {"NG": "BLOCK"}, "VOICE": {}}, {})], {})
     effects = summarise(live, plan.changes, ["NG", "US"])
