@@ -67,11 +67,6 @@ CODES: dict[str, str] = {
     "share-external-principal": "a principal outside the organization without allow_external_principals",
     "share-principal-unverified": "a share principal that cannot be checked because no organization is declared",
     "emergency-duplicate": "a country is blocked twice for the same capability",
-    # Guardrails (config/guardrails.yaml, docs/guardrails.md)
-    "guardrail-duplicate-rule": "two guardrail rules share a name",
-    "guardrail-unknown-list": "a rule names a country list that country_lists does not declare",
-    "guardrail-filter-not-applicable": "a rule filters on something its effect does not have",
-    "guardrail-unknown-target": "a rule names a target the policy does not declare",
 }
 
 

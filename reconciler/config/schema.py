@@ -50,8 +50,12 @@ def _validator(name: str) -> Draft202012Validator:
 
 
 def schema_name_for(file_name: str) -> str:
-    """``emergency.yaml`` holds the emergency blocks; every other file is a policy file."""
-    return "emergency" if Path(file_name).stem in EMERGENCY_FILE_STEMS else "policy"
+    """``emergency.yaml`` holds the emergency blocks, ``guardrails.yaml`` the guardrails (not
+    policy: reconciler.guardrails); every other file is a policy file."""
+    stem = Path(file_name).stem
+    if stem == "guardrails":
+        return "guardrails"
+    return "emergency" if stem in EMERGENCY_FILE_STEMS else "policy"
 
 
 def dotted(path: tuple[Any, ...]) -> str:

@@ -21,6 +21,14 @@ from reconciler.guardrails.model import FILTERS, Guardrails, Rule
 
 FILE_NAME = "guardrails.yaml"
 SCHEMA = "guardrails"
+# The codes of the meaning checks (structure uses the policy's schema-* codes, docs/policy.md).
+CODES: dict[str, str] = {
+    "unknown-country": "a country list holds a code that is not an ISO 3166-1 alpha-2 code AWS supports",
+    "guardrail-duplicate-rule": "two guardrail rules share a name",
+    "guardrail-unknown-list": "a rule names a country list that country_lists does not declare",
+    "guardrail-filter-not-applicable": "a rule filters on something its effect does not have",
+    "guardrail-unknown-target": "a rule names a target the policy does not declare",
+}
 
 
 def guardrails_path(config_dir: str | Path) -> Path:

@@ -13,7 +13,7 @@ from fake_github import FakeGitHub
 from reconciler.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "guardrails"))
-from sample_plans import (  # noqa: E402
+from sample_plans import (
     emergency_plan,
     external_share_plan,
     guardrails_file,
