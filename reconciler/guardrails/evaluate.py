@@ -135,7 +135,8 @@ def _fires(rule: Rule, plan: Plan) -> tuple[int, str] | None:
             return count, f"{plan.target}: {text}"
     else:
         principals = _principals(plan)
-        count, text = len(principals), f"{len(principals):,} principal(s) outside the organization: {', '.join(principals)}"
+        count, text = len(principals), (f"{len(principals):,} principal(s) gain a share open to principals outside "
+                                        f"the organization: {', '.join(principals)}")
     return (count, f"{plan.target}: {text}") if count > rule.more_than else None
 
 

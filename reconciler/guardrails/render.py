@@ -9,7 +9,9 @@ from typing import Any
 from reconciler.guardrails.model import Evaluation, Finding
 from reconciler.report.escape import markdown_code, markdown_text, terminal
 
-STATUS_DESCRIPTION_CHARS = 140  # GitHub shows (and keeps) a short status description
+# GitHub answers 422 to a longer commit-status description (assumption where its docs are silent:
+# the web UI and the API have long cut it at 140 characters).
+STATUS_DESCRIPTION_CHARS = 140
 
 
 def approver_text(finding: Finding) -> str:

@@ -95,8 +95,9 @@ def test_a_dismissed_approval_does_not_count(github: FakeGitHub, tmp_path: Path)
     assert states(github, HEAD)["sms-policy/guardrail/share"][0] == "pending"
     github.state.review(pr, "Sam")  # logins compare case-insensitively, as on GitHub
     assert main(["github", "guardrails", "--pr", str(pr), "--head-sha", HEAD, "--plan", plan, "--guardrails", rails]) == 0
-    assert states(github, HEAD)["sms-policy/guardrail/share"] == ("success", "approved by @Sam (@sam): prod: 1 principal(s) "
-                                                                              "outside the organization: 999988887777 (partner)")
+    assert states(github, HEAD)["sms-policy/guardrail/share"] == (
+        "success", "approved by @Sam (@sam): prod: 1 principal(s) gain a share open to principals outside the "
+                   "organization: 999988887777 (partner)")
 
 
 def test_a_deny_fails_the_summary_status(github: FakeGitHub, tmp_path: Path) -> None:

@@ -266,3 +266,22 @@ def test_a_failed_plan_still_replaces_the_sticky_comment() -> None:
     assert comment["needs"] == ["validate", "plan"] and comment["if"] == "${{ !cancelled() }}"
     render_step = next(step for step in comment["steps"] if step.get("name") == "Render the comment")
     assert "No plan for commit" in render_step["run"]
+
+
+@pytest.mark.parametrize(("side", "text"), [("repo", (WORKFLOWS_DIR / "plan.yml").read_text(encoding="utf-8")),
+                                            ("scaffold", SCAFFOLD["plan.yml"])], ids=["repo", "scaffold"])
+def test_reviews_re_evaluate_the_guardrails_with_the_base_branchs_rules(side: str, text: str) -> None:
+    """An approval or a dismissal re-runs the plan workflow, whose statuses use the base's guardrails."""
+    caller = parse(text)
+    assert caller["on"]["pull_request_review"] == {"types": ["submitted", "dismissed"]}
+    assert caller["jobs"]["plan"]["permissions"]["statuses"] == "write"
+    comment = load(WORKFLOWS_DIR / "reconciler-plan.yml")["jobs"]["comment"]
+    steps = {step.get("name"): step for step in comment["steps"]}
+    base = steps["Check out the base branch's guardrails (the rules that judge this pull request)"]
+    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}" and base["with"]["path"] == ".base"
+    names = list(steps)
+    guardrails = "Guardrails (approvals on the head commit, commit statuses)"
+    assert names.index(guardrails) < names.index("Render the comment")
+    assert 'rails=".base/$CONFIG/guardrails.yaml"' in steps[guardrails]["run"]
+    assert steps[guardrails]["env"]["HEAD_SHA"] == "${{ github.event.pull_request.head.sha }}"
+    assert "--verdicts comment/verdicts.json" in steps["Render the comment"]["run"]
