@@ -28,7 +28,7 @@ from reconciler.plan import FLAG_BLOCKED, FLAG_EXTERNAL_PRINCIPALS, FLAG_OPENS_C
 
 FLAG_DROPS_END_USER = "drops-end-user-opt-outs"  # reconciler.areas.opt_out_carry (not imported: no AWS code here)
 COUNTRIES_SHOWN = 10
-EMERGENCY_EXEMPTION = "the plan only blocks countries (emergency fast path): no approval needed"
+EMERGENCY_EXEMPTION = "the plan only blocks countries: the emergency fast path waits for no approval"
 
 
 class MissingInput(Exception):

@@ -163,7 +163,8 @@ def test_apply_refuses_a_denied_change_and_lets_an_emergency_block_through(
     plan = saved(tmp_path, "block.json", emergency_plan())
     # Pushed straight to main, no review at all: an emergency block is not held for an approval.
     assert main(["github", "check-merge", "--commit", MERGE, "--plan", plan, "--guardrails", rails]) == 0
-    assert "(the plan only blocks countries (emergency fast path)" in capsys.readouterr().out
+    assert "may be applied (the plan only blocks countries: the emergency fast path waits for no approval)" in (
+        capsys.readouterr().out)
     assert not any(path.endswith("/pulls") for _, path in github.state.requests)
 
 

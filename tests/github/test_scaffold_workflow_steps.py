@@ -293,8 +293,9 @@ def test_guardrails_hold_a_high_risk_opening_until_the_team_approves_and_apply_r
     assert status["sms-policy/guardrail/high-risk-sms"]["description"].startswith(
         "needs approval from your-org/fraud: prod: 1 country on list high_risk newly reachable for SMS: Nigeria (NG)")
     assert body.index("#### Guardrails") < body.index("#### Effect") < body.index("Newly reachable countries")
-    effect = body[body.index("#### Effect"):]
-    assert effect.index("Nigeria (NG) BLOCK -> ALLOW") < effect.index("The resource-level changes follow")
+    effect = body[body.index("#### Effect"):body.index("The resource-level changes follow")]
+    first_section = effect.split("\n- ")[1]  # riskiest first: the newly reachable countries
+    assert first_section.startswith("🔴 **Newly reachable countries**") and "Nigeria (NG) BLOCK -> ALLOW" in first_section
     assert "⏳ **Needs approval from `your-org/fraud`** (`high-risk-sms`)" in body
 
     # A review by the fraud team (the workflow runs again on pull_request_review): approved.
