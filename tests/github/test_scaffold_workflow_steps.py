@@ -234,11 +234,16 @@ def test_a_maintainers_live_plan_of_a_fork_plans_only_unchanged_targets_with_mai
     checked = ok(run.run(fork, "live-plan", "Targets unchanged from the default branch"))
     assert "::warning::not planned (new or changed target): other\t222222222222\tus-east-1" in checked.stdout
     ok(run.run(fork, "live-plan", "Plan the pull request's policy against live"))
+    # The default branch's guardrails judge the live plan: a block only, so nothing waits.
+    ok(run.run(fork, "live-plan", "Guardrails (approvals on the head commit, commit statuses)"))
+    assert github.state.statuses_of(HEAD)["sms-policy/guardrails"]["state"] == "success"
+    ok(run.run(fork, "live-plan", "Render the comment"))
     ok(run.run(fork, "live-plan", "Post or update the sticky comment"))
     (comment,) = github.state.comments_on(pull)
     assert f"SMS policy plan against live AWS for {HEAD[:12]} (requested by &#64;maintainer)" in comment["body"]  # no @-mention ping
     assert "**Blocks** NG (Nigeria) for SMS" in comment["body"]
     assert "222222222222" not in comment["body"]
+    assert "#### Guardrails" in comment["body"]
 
     # The fork pushes again after the request: the plan is not posted on the newer commit.
     github.state.issues[pull]["head_sha"] = OLDER
