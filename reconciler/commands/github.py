@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.cli import UserError
+from reconciler.commands.check import evaluate_or_fail, load_or_fail
 from reconciler.files import MiB, check_writable, read_limited
 from reconciler.github.client import GitHubClient, GitHubError
 from reconciler.github.comments import check_head, marker, upsert_comment
 from reconciler.github.issues import DRIFT_LABEL, close_issue, upsert_issue
 from reconciler.github.plans import load_plans
 from reconciler.guardrails.approvals import SUMMARY_CONTEXT, approvals, merge_refusals, publish, publish_error
-from reconciler.guardrails.evaluate import EMERGENCY_EXEMPTION, MissingInput, evaluate
+from reconciler.guardrails.evaluate import EMERGENCY_EXEMPTION
 from reconciler.guardrails.render import markdown as verdicts_markdown
 from reconciler.guardrails.render import text as verdicts_text
 from reconciler.guardrails.render import to_json as verdicts_json
@@ -222,8 +223,6 @@ def _teams_client(client: GitHubClient) -> GitHubClient:
 
 
 def _guardrails(args: argparse.Namespace) -> int:
-    from reconciler.commands.check import load_or_fail
-
     if not re.fullmatch(r"[0-9a-f]{40}", args.head_sha):
         raise UserError(f"--head-sha {args.head_sha!r} is not a full commit SHA")
     if args.out:
@@ -232,12 +231,10 @@ def _guardrails(args: argparse.Namespace) -> int:
     try:
         try:
             guardrails = load_or_fail(args.guardrails)
-            plans = [p for path in args.plan for p in load_plans(path)]
-            evaluation = evaluate(guardrails, plans)
-        except (UserError, MissingInput) as error:
+            evaluation = evaluate_or_fail(guardrails, [p for path in args.plan for p in load_plans(path)])
+        except UserError:
+            # Never a pass: the required summary status says the rules could not look.
             publish_error(client, args.head_sha, "guardrails could not be evaluated: see the run", args.target_url)
-            if isinstance(error, MissingInput):
-                raise UserError("guardrail rule(s) cannot be evaluated:\n  " + "\n  ".join(error.problems)) from None
             raise
         approved = approvals(client, _teams_client(client), evaluation, args.pr, args.head_sha)
         posted = publish(client, args.head_sha, evaluation, approved, args.target_url)
@@ -253,8 +250,6 @@ def _guardrails(args: argparse.Namespace) -> int:
 
 
 def _check_merge(args: argparse.Namespace) -> int:
-    from reconciler.commands.check import evaluate_or_fail, load_or_fail
-
     if not re.fullmatch(r"[0-9a-f]{40}", args.commit):
         raise UserError(f"--commit {args.commit!r} is not a full commit SHA")
     guardrails = load_or_fail(args.guardrails)
