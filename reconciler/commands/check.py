@@ -28,12 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = subparsers.add_parser(
         "check",
         help="evaluate the guardrails over saved plans (exit 0 pass, 2 needs approval, 1 deny)",
-        description="Evaluate the rules of the guardrails file over plans saved with `reconciler plan --out` "
+        description="Evaluate the rules of the guardrails file over plans saved with 'reconciler plan --out' "
                     "(one file per target, or one for all). Offline: no AWS, no GitHub. Exit 0 when every rule "
                     "passes or only warns, 2 when a needs-approval rule fires, 1 when a rule denies or cannot "
                     "be evaluated.",
     )
-    parser.add_argument("plans", nargs="+", metavar="PLAN.json", help="plan JSON written by `reconciler plan --out`")
+    parser.add_argument("plans", nargs="+", metavar="PLAN.json", help="plan JSON written by 'reconciler plan --out'")
     parser.add_argument("--guardrails", default=None, metavar="FILE",
                         help="the guardrails file (default: guardrails.yaml of --config)")
     parser.add_argument("--config", default="config", metavar="DIR", help="the policy directory (default: config)")

@@ -67,7 +67,7 @@ def register(subparsers: Any) -> None:
     r.add_argument("--log", default=None, metavar="FILE", help="append this command output (e.g. the apply log), escaped and collapsed")
     r.add_argument("--full", action="store_true", help="every change, however long (for the artifact; not for a comment)")
     r.add_argument("--verdicts", default=None, metavar="FILE",
-                   help="guardrail verdicts (JSON of `check --format json` or `github guardrails --out`), shown first")
+                   help="guardrail verdicts (JSON of 'check --format json' or 'github guardrails --out'), shown first")
     r.add_argument("--out", default="-", metavar="FILE", help="output file (default: stdout)")
     r.set_defaults(func=_render)
 
@@ -98,7 +98,7 @@ def register(subparsers: Any) -> None:
     g.add_argument("--plan", action="append", required=True, metavar="FILE", help="plan JSON (repeatable: one per target)")
     g.add_argument("--guardrails", required=True, metavar="FILE", help="the guardrails of the base branch")
     g.add_argument("--target-url", default=None, metavar="URL", help="link of the statuses (the run)")
-    g.add_argument("--out", default=None, metavar="FILE", help="write the verdicts as JSON (for `github render --verdicts`)")
+    g.add_argument("--out", default=None, metavar="FILE", help="write the verdicts as JSON (for 'github render --verdicts')")
     g.set_defaults(func=_guardrails)
 
     m = sub.add_parser("check-merge", help="refuse to apply a merge commit whose pull request lacked a required approval",
