@@ -19,6 +19,7 @@ from reconciler.guardrails.model import (
     INPUT_AREAS,
     OPT_OUT_COVERAGE,
     OVERRIDES,
+    VERDICT_ORDER,
     Evaluation,
     Finding,
     Guardrails,
@@ -170,6 +171,6 @@ def evaluate(guardrails: Guardrails, plans: Sequence[Plan]) -> Evaluation:
             findings.append(Finding(rule, count, tuple(details), exempt if rule.verdict == "needs-approval" else None))
     if problems:
         raise MissingInput(problems)
-    order = {"deny": 0, "needs-approval": 1, "warn": 2}
-    findings.sort(key=lambda f: (order[f.verdict], f.exempt is not None))  # stable: file order within a verdict
+    # Most severe first; stable, so rules keep the file's order within a verdict.
+    findings.sort(key=lambda f: (VERDICT_ORDER.index(f.verdict), f.exempt is not None))
     return Evaluation(findings, len(guardrails.rules))
