@@ -62,7 +62,7 @@ class ApplyResult:
     residue: list[Change] = field(default_factory=list)
     # Declared blocks the effect model of a fresh read shows not in force, per send path.
     not_in_force: list[str] = field(default_factory=list)
-    # Identities that can reach end-user opt-outs they refused before (reconciler/areas/opt_out_verify.py).
+    # Identities that can reach end-user opt-outs they refused before (reconciler/areas/opt_outs/verify.py).
     opt_outs_reachable: list[str] = field(default_factory=list)
     declined: bool = False
     refused: str | None = None  # a guard or staleness refusal (after the blocks, when they ran)
@@ -383,7 +383,7 @@ def _verify_effects(run: TargetRun, fresh: dict[str, object], result: ApplyResul
     """An empty plan is not a policy in force: every emergency block and BLOCK rule must show on
     every send path in the effect model of the live state read after the writes (the re-read, or
     this run's read when nothing was written there)."""
-    from reconciler.areas.protect import ProtectArea
+    from reconciler.areas.protect.area import ProtectArea
 
     area = run.areas.get("protect")
     live = fresh.get("protect", run.lives.get("protect"))
@@ -396,8 +396,8 @@ def _verify_effects(run: TargetRun, fresh: dict[str, object], result: ApplyResul
 
 def _verify_opt_outs(run: TargetRun, fresh: dict[str, object], result: ApplyResult) -> None:
     """No identity may reach, after the apply, an end-user opt-out it refused before (the carry
-    verified on a fresh read, reconciler/areas/opt_out_verify.py)."""
-    from reconciler.areas.opt_out_verify import reachable_again
+    verified on a fresh read, reconciler/areas/opt_outs/verify.py)."""
+    from reconciler.areas.opt_outs.verify import reachable_again
 
     try:
         result.opt_outs_reachable = reachable_again(run.api, run.lives, fresh)

@@ -137,7 +137,7 @@ class Area(ABC):
     def with_other_areas(self, api: Api, desired: Desired, lives: dict[str, Any], changes: list[Change]) -> list[Change]:
         """The plan's ``changes`` (every area's) with what this area adds because of other areas'
         changes, given every area's live state (``lives``). Default: unchanged. The opt-out area
-        carries end-user opt-outs to the list an identity moves to (areas/opt_out_carry.py)."""
+        carries end-user opt-outs to the list an identity moves to (areas/opt_outs/carry.py)."""
         return changes
 
     def verification_scope(self, desired: Desired, applied: list[Change]) -> Desired:
@@ -161,9 +161,10 @@ def registry() -> dict[str, type[Area]]:
 
     import reconciler.areas as pkg
 
+    # Each area is a package ``reconciler/areas/<area>/`` whose ``area`` module registers it.
     for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name != "base":
-            importlib.import_module(f"{pkg.__name__}.{info.name}")
+        if info.ispkg:
+            importlib.import_module(f"{pkg.__name__}.{info.name}.area")
     return dict(sorted(_REGISTRY.items()))
 
 

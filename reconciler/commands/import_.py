@@ -33,10 +33,10 @@ from typing import Any
 
 import yaml
 
-from reconciler.areas.opt_outs import LiveOptOuts, OptOutsArea
-from reconciler.areas.phone_numbers import NumbersLive, PhoneNumbersArea, own_sender_ids
-from reconciler.areas.protect import ProtectArea, ProtectLive
-from reconciler.areas.shares import LiveShares, SharesArea, permission_name, resource_ref
+from reconciler.areas.opt_outs.area import LiveOptOuts, OptOutsArea
+from reconciler.areas.phone_numbers.area import NumbersLive, PhoneNumbersArea, own_sender_ids
+from reconciler.areas.protect.area import ProtectArea, ProtectLive
+from reconciler.areas.shares.area import LiveShares, SharesArea, permission_name, resource_ref
 from reconciler.aws import Api, SandboxSessionFactory, SessionFactory
 from reconciler.cli import UserError
 from reconciler.config.model import (

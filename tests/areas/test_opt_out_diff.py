@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from reconciler.areas.opt_outs import (
+from reconciler.areas.opt_outs.area import (
     MAX_LISTS,
     LiveList,
     LiveOptOuts,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from area_support import ACCOUNT, REGION, START, calls
 
-from reconciler.areas.opt_outs import OptOutsArea, Watermark, numbers_digest
+from reconciler.areas.opt_outs.area import OptOutsArea, Watermark, numbers_digest
 from reconciler.aws import Api
 from reconciler.cli import UserError
 from reconciler.config.model import Desired, OptOutListSpec, Source, Target

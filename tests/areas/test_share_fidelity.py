@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from area_support import ACCOUNT, REGION, calls
 
-from reconciler.areas.shares import DEFAULT_PERMISSIONS, SharesArea
+from reconciler.areas.shares.area import DEFAULT_PERMISSIONS, SharesArea
 from reconciler.aws import Api
 from reconciler.config.model import Desired, ResourceRef, ShareSpec, Target
 from reconciler.plan import Change

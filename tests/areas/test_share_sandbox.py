@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from area_support import ACCOUNT, calls
 
-from reconciler.areas.shares import SharesArea
+from reconciler.areas.shares.area import SharesArea
 from reconciler.aws import Api
 from reconciler.cli import UserError
 from reconciler.config.model import Desired, OptOutListSpec, ResourceRef, ShareSpec, Source, Target

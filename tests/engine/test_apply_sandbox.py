@@ -9,7 +9,7 @@ import pytest
 from engine_support import ACCOUNT, OTHER_ACCOUNT, Harness, policy, replace
 
 from reconciler.apply import StalePlan
-from reconciler.areas.protect import ProtectArea
+from reconciler.areas.protect.area import ProtectArea
 from reconciler.aws import SandboxSessionFactory
 from reconciler.config.model import (
     CapabilityRules,

@@ -9,7 +9,7 @@ import pytest
 from engine_support import Harness, policy, replace
 
 from reconciler.apply import ApplyOptions, ApplyResult, apply_target
-from reconciler.areas.protect import ProtectArea
+from reconciler.areas.protect.area import ProtectArea
 from reconciler.aws import SandboxSessionFactory
 from reconciler.config.model import CapabilityRules, EmergencyBlock, OptOutListSpec, ProtectConfigurationSpec
 from reconciler.engine import Engine

@@ -10,7 +10,7 @@ import pytest
 import structlog.testing
 from engine_support import Harness, policy
 
-import reconciler.areas.opt_outs as opt_outs_module
+import reconciler.areas.opt_outs.area as opt_outs_module
 from reconciler.aws import Api, SandboxSessionFactory
 from reconciler.checkpoint import Checkpoints, ReadState
 from reconciler.cli import UserError

@@ -8,7 +8,7 @@ import datetime as dt
 from botocore.exceptions import ClientError
 from engine_support import Harness, policy
 
-from reconciler.areas.protect import ProtectArea
+from reconciler.areas.protect.area import ProtectArea
 from reconciler.config.model import EmergencyBlock
 from reconciler.effects.protect_paths import NO_PROTECTION, UNKNOWN, country_status, number_status, send_paths
 

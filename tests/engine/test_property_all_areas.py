@@ -225,7 +225,7 @@ def test_one_apply_converges_across_all_areas(
     planned = harness.plan(p)
     harness.sandbox.calls.clear()
     # Pruned lists drop their end-user opt-outs (no identity here moves to another list): the
-    # apply must name their exact count (reconciler/areas/opt_out_carry.py).
+    # apply must name their exact count (reconciler/areas/opt_outs/carry.py).
     dropped = sum(end_user for name, entries in live_list_state.items() if name not in wanted_lists
                   and "opt_outs" in prune for end_user in entries.values())
     result = harness.apply(p, guard=dataclasses.replace(GUARD, drop_end_user_opt_outs=dropped or None))

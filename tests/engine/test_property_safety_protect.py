@@ -15,7 +15,7 @@ from engine_support import Harness, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.areas.protect import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from reconciler.areas.protect.area import MANAGED_BY_TAG, MANAGED_BY_VALUE
 from reconciler.cli import UserError
 from reconciler.config.model import (
     CapabilityRules,

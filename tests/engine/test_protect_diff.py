@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.areas.protect import (
+from reconciler.areas.protect.area import (
     MANAGED_BY_TAG,
     MANAGED_BY_VALUE,
     LiveProtectConfiguration,
@@ -157,7 +157,7 @@ def test_adopted_configuration_dropped_from_the_policy_is_reported_not_deleted()
 
 
 def test_emergency_record_spreads_over_tags_within_the_aws_limit() -> None:
-    from reconciler.areas.protect import RECORD_TAG, encode_record, record_of, record_tags
+    from reconciler.areas.protect.area import RECORD_TAG, encode_record, record_of, record_tags
 
     record = {("MMS", country): "MONITOR" for country in sorted(SUPPORTED)[:60]}
     tags = record_tags(encode_record(record))

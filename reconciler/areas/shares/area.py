@@ -42,9 +42,9 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from reconciler.areas.base import ApiOperation, Area, register, sms
-from reconciler.areas.opt_outs import list_opt_out_lists  # the one listing both areas share
-from reconciler.areas.phone_numbers import own_sender_ids  # the one listing both areas share
-from reconciler.areas.protect import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from reconciler.areas.opt_outs.area import list_opt_out_lists  # the one listing both areas share
+from reconciler.areas.phone_numbers.area import own_sender_ids  # the one listing both areas share
+from reconciler.areas.protect.area import MANAGED_BY_TAG, MANAGED_BY_VALUE
 from reconciler.aws import RAM, SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
 from reconciler.config.model import Desired, ResourceRef, ShareSpec

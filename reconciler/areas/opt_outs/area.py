@@ -43,7 +43,7 @@ from botocore.exceptions import ClientError
 
 from reconciler import costs
 from reconciler.areas.base import ApiOperation, Area, register, sms
-from reconciler.areas.opt_out_carry import apply_carry, carried, follow_identities
+from reconciler.areas.opt_outs.carry import apply_carry, carried, follow_identities
 from reconciler.aws import Api, error_code
 from reconciler.checkpoint import SAVE_EVERY, Checkpoints, ReadState
 from reconciler.cli import UserError
@@ -138,7 +138,7 @@ class LiveList:
 class LiveOptOuts:
     lists: dict[str, str] = field(default_factory=dict)  # every live list: name -> ARN
     read: dict[str, LiveList] = field(default_factory=dict)  # lists the policy names that exist
-    # End-user opt-outs read for carrying (reconciler/areas/opt_out_carry.py): list -> numbers.
+    # End-user opt-outs read for carrying (reconciler/areas/opt_outs/carry.py): list -> numbers.
     end_user_read: dict[str, frozenset[str]] = field(default_factory=dict)
 
 

@@ -30,8 +30,8 @@ from typing import Any, ClassVar, Literal
 
 from botocore.exceptions import ClientError
 
-from reconciler.areas import protect_quotas
 from reconciler.areas.base import ApiOperation, Area, register, sms
+from reconciler.areas.protect import quotas as protect_quotas
 from reconciler.aws import SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
 from reconciler.config.model import (
