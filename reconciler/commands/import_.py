@@ -35,21 +35,13 @@ import yaml
 
 from reconciler.areas.opt_outs.area import LiveOptOuts, OptOutsArea
 from reconciler.areas.phone_numbers.area import NumbersLive, PhoneNumbersArea, own_sender_ids
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec, PoolSpec, SenderIdSpec
 from reconciler.areas.protect.area import ProtectArea, ProtectLive
+from reconciler.areas.protect.spec import CAPABILITIES, STATUSES, CapabilityRules
 from reconciler.areas.shares.area import LiveShares, SharesArea, permission_name, resource_ref
 from reconciler.aws import Api, SandboxSessionFactory, SessionFactory
 from reconciler.cli import UserError
-from reconciler.config.model import (
-    CAPABILITIES,
-    STATUSES,
-    CapabilityRules,
-    Desired,
-    PhoneNumberSpec,
-    Policy,
-    PoolSpec,
-    SenderIdSpec,
-    Target,
-)
+from reconciler.config.model import Desired, Policy, Target
 from reconciler.countries import SUPPORTED
 from reconciler.logs import say
 from reconciler.options import add_common, load, open_sandbox, rate_scale, setup_logging

@@ -21,25 +21,24 @@ from typing import Any, cast
 
 import botocore.session
 
-from reconciler.config.diagnostics import Diagnostic, Severity
-from reconciler.config.model import (
+from reconciler.areas.opt_outs.spec import OptOutListSpec
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec, PoolSpec, SenderIdSpec
+from reconciler.areas.protect.spec import (
     CAPABILITIES,
-    DEFAULT_PROTECT_CONFIGURATIONS_QUOTA,
     Capability,
     CapabilityRules,
     ConfigurationSetSpec,
-    Desired,
     EmergencyBlock,
     NumberOverrideSpec,
-    OptOutListSpec,
-    PhoneNumberSpec,
-    Policy,
-    PoolSpec,
     ProtectConfigurationSpec,
     ProtectStatus,
-    ResourceRef,
-    SenderIdSpec,
-    ShareSpec,
+)
+from reconciler.areas.shares.spec import ResourceRef, ShareSpec
+from reconciler.config.diagnostics import Diagnostic, Severity
+from reconciler.config.model import (
+    DEFAULT_PROTECT_CONFIGURATIONS_QUOTA,
+    Desired,
+    Policy,
     Source,
     Target,
     TargetQuotas,

@@ -13,7 +13,8 @@ from reconciler.areas.opt_outs.area import (
     Watermark,
     numbers_digest,
 )
-from reconciler.config.model import Desired, OptOutListSpec, Target
+from reconciler.areas.opt_outs.spec import OptOutListSpec
+from reconciler.config.model import Desired, Target
 from reconciler.costs import Strategy
 from reconciler.plan import FLAG_BLOCKED
 

@@ -9,7 +9,7 @@ import pytest
 from engine_support import Harness, policy
 
 from reconciler.areas.phone_numbers.area import REJOIN_PREFIX, PhoneNumbersArea
-from reconciler.config.model import PhoneNumberSpec
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec
 from reconciler.guard import GuardOptions
 
 

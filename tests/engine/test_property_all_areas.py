@@ -17,15 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.areas.base import registry
-from reconciler.config.model import (
-    CapabilityRules,
-    EmergencyBlock,
-    OptOutListSpec,
-    PhoneNumberSpec,
-    ProtectConfigurationSpec,
-    ResourceRef,
-    ShareSpec,
-)
+from reconciler.areas.opt_outs.spec import OptOutListSpec
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec
+from reconciler.areas.protect.spec import CapabilityRules, EmergencyBlock, ProtectConfigurationSpec
+from reconciler.areas.shares.spec import ResourceRef, ShareSpec
 from reconciler.guard import GuardOptions
 from reconciler.sandbox.state import OptOutEntry
 

@@ -9,15 +9,14 @@ from reconciler.areas.protect.area import (
     ProtectArea,
     ProtectLive,
 )
-from reconciler.config.model import (
+from reconciler.areas.protect.spec import (
     CapabilityRules,
     ConfigurationSetSpec,
-    Desired,
     EmergencyBlock,
     NumberOverrideSpec,
     ProtectConfigurationSpec,
-    Target,
 )
+from reconciler.config.model import Desired, Target
 from reconciler.countries import SUPPORTED
 from reconciler.plan import FLAG_BLOCKS_COUNTRY, FLAG_NEEDS_FORCE, PHASE_BLOCKS, PHASE_MAIN
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reconciler.areas.protect.spec import CAPABILITIES, CapabilityRules
+from reconciler.areas.shares.spec import ResourceRef
 from reconciler.config import load_policy
-from reconciler.config.model import CAPABILITIES, CapabilityRules, ResourceRef
 
 from .conftest import TARGETS
 

@@ -44,10 +44,11 @@ from botocore.exceptions import ClientError
 from reconciler import costs
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.areas.opt_outs.carry import apply_carry, carried, follow_identities
+from reconciler.areas.opt_outs.spec import OptOutListSpec
 from reconciler.aws import Api, error_code
 from reconciler.checkpoint import SAVE_EVERY, Checkpoints, ReadState
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, OptOutListSpec
+from reconciler.config.model import Desired
 from reconciler.costs import Command, Strategy
 from reconciler.plan import (
     FLAG_BLOCKED,

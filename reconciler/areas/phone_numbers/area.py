@@ -27,9 +27,10 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from reconciler.areas.base import ApiOperation, Area, changed_attributes, register, sms
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec, PoolSpec, SenderIdSpec
 from reconciler.aws import SMS_VOICE, Api, error_code, error_reason
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, PhoneNumberSpec, PoolSpec, SenderIdSpec
+from reconciler.config.model import Desired
 from reconciler.plan import (
     FLAG_BLOCKED,
     FLAG_DELETION_PROTECTION_OFF,

@@ -32,15 +32,10 @@ from botocore.exceptions import ClientError
 
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.areas.protect import quotas as protect_quotas
+from reconciler.areas.protect.spec import Capability, CapabilityRules, ProtectConfigurationSpec, ProtectStatus
 from reconciler.aws import SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
-from reconciler.config.model import (
-    Capability,
-    CapabilityRules,
-    Desired,
-    ProtectConfigurationSpec,
-    ProtectStatus,
-)
+from reconciler.config.model import Desired
 from reconciler.countries import SUPPORTED
 from reconciler.effects.protect_paths import NO_PROTECTION, RequiredBlock, account_default, gaps, labels
 from reconciler.milestone import Milestone

@@ -45,9 +45,10 @@ from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.areas.opt_outs.area import list_opt_out_lists  # the one listing both areas share
 from reconciler.areas.phone_numbers.area import own_sender_ids  # the one listing both areas share
 from reconciler.areas.protect.area import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from reconciler.areas.shares.spec import ResourceRef, ShareSpec
 from reconciler.aws import RAM, SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, ResourceRef, ShareSpec
+from reconciler.config.model import Desired
 from reconciler.plan import (
     FLAG_EXTERNAL_PRINCIPALS,
     FLAG_NEEDS_FORCE,
