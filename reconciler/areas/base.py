@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.checkpoint import Checkpoints
 from reconciler.config.model import Desired
+from reconciler.config.section import PolicySection
 from reconciler.milestone import Milestone
 from reconciler.plan import Change
 
@@ -69,6 +70,9 @@ class Area(ABC):
 
     name: ClassVar[str]
     operations: ClassVar[tuple[ApiOperation, ...]]
+    # The area's part of the policy language: its YAML lists, checks, codes and schema fragment
+    # (reconciler/config/section.py; by convention in ``<area>/policy.py``).
+    section: ClassVar[PolicySection | None] = None
     # True for the area whose BLOCK changes form the first phase (protect): it is read before
     # every other area and its PHASE_BLOCKS changes are applied first (see reconciler/apply.py).
     block_phase: ClassVar[bool] = False

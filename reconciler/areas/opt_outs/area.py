@@ -44,6 +44,7 @@ from botocore.exceptions import ClientError
 from reconciler import costs
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.areas.opt_outs.carry import apply_carry, carried, follow_identities
+from reconciler.areas.opt_outs.policy import SECTION
 from reconciler.areas.opt_outs.spec import OptOutListSpec
 from reconciler.aws import Api, error_code
 from reconciler.checkpoint import SAVE_EVERY, Checkpoints, ReadState
@@ -145,6 +146,7 @@ class LiveOptOuts:
 
 @register
 class OptOutsArea(Area):
+    section = SECTION
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 90  # the most expensive reads last: never in the way of blocks
     operations: ClassVar[tuple[ApiOperation, ...]] = (

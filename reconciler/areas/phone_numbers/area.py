@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from reconciler.areas.base import ApiOperation, Area, changed_attributes, register, sms
+from reconciler.areas.phone_numbers.policy import SECTION
 from reconciler.areas.phone_numbers.spec import PhoneNumberSpec, PoolSpec, SenderIdSpec
 from reconciler.aws import SMS_VOICE, Api, error_code, error_reason
 from reconciler.cli import UserError
@@ -127,6 +128,7 @@ def own_sender_ids(api: Api) -> list[dict[str, Any]]:
 
 @register
 class PhoneNumbersArea(Area):
+    section = SECTION
     name = "phone_numbers"
     read_order = 30
     operations: ClassVar[tuple[ApiOperation, ...]] = (

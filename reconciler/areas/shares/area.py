@@ -45,6 +45,7 @@ from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.areas.opt_outs.area import list_opt_out_lists  # the one listing both areas share
 from reconciler.areas.phone_numbers.area import own_sender_ids  # the one listing both areas share
 from reconciler.areas.protect.area import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from reconciler.areas.shares.policy import SECTION
 from reconciler.areas.shares.spec import ResourceRef, ShareSpec
 from reconciler.aws import RAM, SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
@@ -145,6 +146,7 @@ def ref_key(ref: ResourceRef) -> str:
 
 @register
 class SharesArea(Area):
+    section = SECTION
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 80
     operations: ClassVar[tuple[ApiOperation, ...]] = (
