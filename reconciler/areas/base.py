@@ -44,6 +44,7 @@ from reconciler.config.model import Desired
 from reconciler.config.section import PolicySection
 from reconciler.milestone import Milestone
 from reconciler.plan import Change
+from reconciler.report.area_report import AreaReport
 
 if TYPE_CHECKING:
     from reconciler.aws import Api
@@ -73,6 +74,8 @@ class Area(ABC):
     # The area's part of the policy language: its YAML lists, checks, codes and schema fragment
     # (reconciler/config/section.py; by convention in ``<area>/policy.py``).
     section: ClassVar[PolicySection | None] = None
+    # How the reports show the area's changes (reconciler/report/area_report.py).
+    report: ClassVar[AreaReport | None] = None
     # True for the area whose BLOCK changes form the first phase (protect): it is read before
     # every other area and its PHASE_BLOCKS changes are applied first (see reconciler/apply.py).
     block_phase: ClassVar[bool] = False

@@ -59,6 +59,7 @@ from reconciler.plan import (
     ORDER_MEMBERS_REMOVE,
     Change,
 )
+from reconciler.report.area_report import AreaReport
 from reconciler.report.mask import mask_number, mask_text, unique_masks
 
 log = structlog.get_logger("reconciler.opt_outs")
@@ -147,6 +148,7 @@ class LiveOptOuts:
 @register
 class OptOutsArea(Area):
     section = SECTION
+    report = AreaReport(title="Opt-out lists", order=30)
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 90  # the most expensive reads last: never in the way of blocks
     operations: ClassVar[tuple[ApiOperation, ...]] = (

@@ -41,6 +41,7 @@ from reconciler.plan import (
     ORDER_UPDATE,
     Change,
 )
+from reconciler.report.area_report import AreaReport
 
 REJOIN_PREFIX = "reconciler:rejoin:"  # + phone number id: a pool tag marking a number to put back
 PAGE = 100
@@ -129,6 +130,7 @@ def own_sender_ids(api: Api) -> list[dict[str, Any]]:
 @register
 class PhoneNumbersArea(Area):
     section = SECTION
+    report = AreaReport(title="Phone numbers", order=20)
     name = "phone_numbers"
     read_order = 30
     operations: ClassVar[tuple[ApiOperation, ...]] = (

@@ -33,6 +33,7 @@ from botocore.exceptions import ClientError
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.areas.protect import quotas as protect_quotas
 from reconciler.areas.protect.policy import SECTION
+from reconciler.areas.protect.render import REPORT
 from reconciler.areas.protect.spec import Capability, CapabilityRules, ProtectConfigurationSpec, ProtectStatus
 from reconciler.aws import SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
@@ -225,6 +226,7 @@ def _countries(countries: list[str], limit: int = 8) -> str:
 @register
 class ProtectArea(Area):
     section = SECTION
+    report = REPORT
     name = "protect"
     block_phase = True
     read_order = 10

@@ -57,6 +57,7 @@ from reconciler.plan import (
     ORDER_UNSHARE,
     Change,
 )
+from reconciler.report.area_report import AreaReport
 
 AREA = "shares"
 BATCH = 5  # ID-list inputs of pinpoint-sms-voice-v2 take at most 5 items
@@ -147,6 +148,7 @@ def ref_key(ref: ResourceRef) -> str:
 @register
 class SharesArea(Area):
     section = SECTION
+    report = AreaReport(title="Resource shares (RAM)", order=40)
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 80
     operations: ClassVar[tuple[ApiOperation, ...]] = (
