@@ -74,6 +74,8 @@ class Area(ABC):
     # The area's part of the policy language: its YAML lists, checks, codes and schema fragment
     # (reconciler/config/section.py; by convention in ``<area>/policy.py``).
     section: ClassVar[PolicySection | None] = None
+    # The ``Change.resource_type`` values the area's changes and unmanaged items use.
+    resource_types: ClassVar[frozenset[str]] = frozenset()
     # How the reports show the area's changes (reconciler/report/area_report.py).
     report: ClassVar[AreaReport | None] = None
     # True for the area whose BLOCK changes form the first phase (protect): it is read before

@@ -30,7 +30,7 @@ class ListSection:
     """One top-level list of the policy files, e.g. ``pools:``; also the ``Desired`` field."""
 
     name: str  # the YAML key and the Desired field, e.g. "pools"
-    singular: str  # in messages: "pool"
+    singular: str  # the item in messages, e.g. "sender ID"
     parse: Parse
     key_field: str | None = "name"  # the field naming an item; None: items have no name
     # The item's name when it is not one field (sender IDs: "SENDER/CC"); default: key_field's value.

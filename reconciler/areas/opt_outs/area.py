@@ -148,6 +148,7 @@ class LiveOptOuts:
 @register
 class OptOutsArea(Area):
     section = SECTION
+    resource_types = frozenset({"carried-opt-outs", "opt-out-list", "opt-out-list-watermark", "opted-out-number"})
     report = AreaReport(title="Opt-out lists", order=30)
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 90  # the most expensive reads last: never in the way of blocks

@@ -130,6 +130,7 @@ def own_sender_ids(api: Api) -> list[dict[str, Any]]:
 @register
 class PhoneNumbersArea(Area):
     section = SECTION
+    resource_types = frozenset({"phone-number", "pool", "pool-membership", "sender-id"})
     report = AreaReport(title="Phone numbers", order=20)
     name = "phone_numbers"
     read_order = 30

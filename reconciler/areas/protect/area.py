@@ -226,6 +226,7 @@ def _countries(countries: list[str], limit: int = 8) -> str:
 @register
 class ProtectArea(Area):
     section = SECTION
+    resource_types = frozenset({"account-default", "configuration-set-association", "country-rules", "emergency-record", "number-override", "protect-configuration"})
     report = REPORT
     name = "protect"
     block_phase = True

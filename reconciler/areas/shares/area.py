@@ -148,6 +148,7 @@ def ref_key(ref: ResourceRef) -> str:
 @register
 class SharesArea(Area):
     section = SECTION
+    resource_types = frozenset({"resource-share", "share-permission", "share-principal", "share-resource"})
     report = AreaReport(title="Resource shares (RAM)", order=40)
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 80
