@@ -170,10 +170,14 @@ def registry() -> dict[str, type[Area]]:
 
     import reconciler.areas as pkg
 
-    # Each area is a package ``reconciler/areas/<area>/`` whose ``area`` module registers it.
+    # Each area is a package ``reconciler/areas/<area>/`` whose ``area`` module registers it. A
+    # module directly under areas/ is imported too, so that one written before areas became
+    # packages still registers what it defines.
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.ispkg:
             importlib.import_module(f"{pkg.__name__}.{info.name}.area")
+        elif info.name not in {"base", "importing"}:
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
     return dict(sorted(_REGISTRY.items()))
 
 

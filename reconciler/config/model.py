@@ -81,3 +81,24 @@ class Policy:
     config_dir: str
     targets: dict[str, Target]
     desired: dict[str, Desired]  # by target name
+
+
+def __getattr__(name: str) -> object:
+    """Compatibility for code written before the section types moved into their areas' packages
+    (``reconciler/areas/<area>/spec.py``): ``from reconciler.config.model import X`` finds ``X`` in
+    whichever area's spec module defines it. New code imports from the area."""
+    if name.startswith("__"):  # the import system's probes (__path__, …)
+        raise AttributeError(name)
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import reconciler.areas as areas
+
+    for info in pkgutil.iter_modules(areas.__path__):
+        module = f"{areas.__name__}.{info.name}.spec"
+        if info.ispkg and importlib.util.find_spec(module) is not None:
+            spec = importlib.import_module(module)
+            if name in vars(spec):
+                return vars(spec)[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
