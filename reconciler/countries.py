@@ -28,6 +28,9 @@ SOURCES: dict[str, dict[str, Any]] = DATA["sources"]
 # Protect rule-set countries, and the codes a policy may name: every row of AWS's tables.
 SUPPORTED: frozenset[str] = frozenset(ROWS)
 
+# libphonenumber's region of a number -> AWS's code for it, where they differ (XK -> KV, ...).
+_NUMBER_REGIONS: dict[str, str] = {k: v for k, v in DATA["number_regions"].items() if not k.startswith("_")}
+
 # Where a US toll-free number sends without international sending (the TFN registration page).
 US_TOLL_FREE_DOMESTIC: frozenset[str] = frozenset(DATA["us_toll_free_domestic"]["countries"])
 
@@ -40,6 +43,11 @@ def name(code: str) -> str:
         return str(getattr(country, "common_name", None) or country.name)
     row = ROWS.get(code)
     return str(row["name"]) if row is not None else code
+
+
+def of_number_region(region: str) -> str:
+    """The table's code for a number libphonenumber places in ``region`` (Kosovo's XK is KV)."""
+    return _NUMBER_REGIONS.get(region, region)
 
 
 def is_supported(code: str) -> bool:
