@@ -38,7 +38,8 @@ from reconciler.countries import SUPPORTED
 from reconciler.countries import name as country_name
 
 # Common non-ISO codes people write, and the ISO code they mean.
-_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR", "EN": "GB", "KO": "KR", "JA": "JP"}
+# Common mistakes; XK is Kosovo's user-assigned code, AWS's table prints KV.
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR", "EN": "GB", "KO": "KR", "JA": "JP", "XK": "KV"}
 
 
 @cache
@@ -341,11 +342,12 @@ class PolicyBuilder:
         if code in SUPPORTED:
             return True
         alias = _COUNTRY_ALIASES.get(code)
-        hint = (
-            f"did you mean {alias} ({country_name(alias)})?"
-            if alias
-            else "use an ISO 3166-1 alpha-2 code that AWS End User Messaging supports, e.g. GB, US, AU"
-        )
+        if alias:
+            hint = f"did you mean {alias} ({country_name(alias)})?"
+        elif country_name(code) != code:  # an ISO country AWS's supported-countries table does not list
+            hint = f"{code} ({country_name(code)}) is not in AWS's table (reconciler/data/countries.json): remove it"
+        else:
+            hint = "use an ISO 3166-1 alpha-2 code that AWS End User Messaging supports, e.g. GB, US, AU"
         self.ctx.at(
             item, mark, "unknown-country", f"{code!r} is not a country AWS End User Messaging supports", hint
         )
