@@ -27,7 +27,7 @@ from reconciler.guardrails.model import (
 )
 from reconciler.plan import FLAG_BLOCKED, FLAG_EXTERNAL_PRINCIPALS, FLAG_OPENS_COUNTRY, PHASE_BLOCKS, Plan
 
-FLAG_DROPS_END_USER = "drops-end-user-opt-outs"  # reconciler.areas.opt_out_carry (not imported: no AWS code here)
+FLAG_DROPS_END_USER = "drops-end-user-opt-outs"  # reconciler.areas.opt_outs.carry (not imported: no area code here)
 COUNTRIES_SHOWN = 10
 EMERGENCY_EXEMPTION = "the plan only blocks countries: the emergency fast path waits for no approval"
 
@@ -105,7 +105,7 @@ def _principals(plan: Plan) -> list[str]:
         if FLAG_EXTERNAL_PRINCIPALS not in change.flags or FLAG_BLOCKED in change.flags:
             continue
         share = str(change.data.get("name", ""))
-        if change.resource_type == "share-principal":
+        if change.action == "add":  # one principal joins a share
             found.setdefault(f"{change.after} ({share})", None)
         else:  # a new share, or external principals allowed on an existing one: all its principals
             for principal in change.data.get("principals") or []:
