@@ -72,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
     files = render(pin, target, starter=not args.from_account and not has_policy)
     if args.from_account and not has_policy:
         files.update({f"config/{path}": text for path, text in _imported(args, target).items()})
-        emergency = render(pin, target, starter=True)["config/emergency.yaml"]
-        files.setdefault("config/emergency.yaml", emergency)
+        starter = render(pin, target, starter=True)
+        files.setdefault("config/emergency.yaml", starter["config/emergency.yaml"])
+        files.setdefault("config/guardrails.yaml", starter["config/guardrails.yaml"])
     written, kept = _write_new(out, files)
     for path in kept:
         print(f"kept     {path} (exists)")

@@ -10,11 +10,11 @@ import argparse
 import json
 
 from reconciler.cli import UserError
-from reconciler.config.schema import load_schema, schema_dir, schema_names, schema_path
+from reconciler.config.schema import all_schema_names, load_schema, schema_dir, schema_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    names = ", ".join(schema_names())
+    names = ", ".join(all_schema_names())
     parser = subparsers.add_parser(
         "schema",
         help="print the JSON Schemas of the policy files",
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         for path in write(schema_dir()):
             print(f"wrote {path}")
         return 0
-    known = schema_names()
+    known = all_schema_names()
     names = [args.name] if args.name else list(known)
     for name in names:
         if name not in known:

@@ -9,7 +9,8 @@ import argparse
 import sys
 
 from reconciler.config import format_github, format_json, format_text, load_policy
-from reconciler.config.diagnostics import Diagnostic
+from reconciler.config.diagnostics import Diagnostic, sorted_diagnostics
+from reconciler.guardrails.loader import guardrails_path, load_guardrails
 
 _FORMATTERS = {"text": format_text, "github": format_github, "json": format_json}
 
@@ -19,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "validate",
         help="check the policy files (YAML, schema and meaning) without touching AWS",
         description=(
-            "Load every *.yaml file of the configuration directory and report every problem with "
-            "file, line, column and a hint. Exit 1 when any error is found."
+            "Load every *.yaml file of the configuration directory (the policy, and guardrails.yaml when "
+            "present) and report every problem with file, line, column and a hint. Exit 1 when any error is found."
         ),
     )
     parser.add_argument(
@@ -46,6 +47,13 @@ def _summary(config_dir: str, diagnostics: list[Diagnostic], targets: list[str] 
 
 def run(args: argparse.Namespace) -> int:
     policy, diagnostics = load_policy(args.config)
+    # The guardrails beside the policy are checked with it (file:line annotations in pull requests).
+    guardrails_file = guardrails_path(args.config)
+    if guardrails_file.is_file():
+        guardrails, problems = load_guardrails(guardrails_file, sorted(policy.targets) if policy else None)
+        diagnostics = sorted_diagnostics([*diagnostics, *problems])
+        if guardrails is None:
+            policy = None
     sys.stdout.write(_FORMATTERS[args.format](diagnostics))
     if args.format != "json":
         print(_summary(args.config, diagnostics, sorted(policy.targets) if policy else None))

@@ -27,8 +27,6 @@ from reconciler.config.model import Policy
 from reconciler.countries import SUPPORTED
 from reconciler.plan import Change, Plan
 
-POLICY_SUFFIXES = (".yaml", ".yml")
-
 
 class EditError(ValueError):
     """A policy file cannot be edited safely (it is left unchanged)."""
@@ -61,9 +59,9 @@ class Document:
 
 
 def _policy_files(config_dir: Path) -> list[Path]:
-    return sorted(
-        p for p in config_dir.iterdir() if p.suffix in POLICY_SUFFIXES and not p.name.startswith(".") and p.is_file()
-    )
+    from reconciler.config.loader import policy_files  # the guardrails are not policy: never rewritten
+
+    return policy_files(config_dir)
 
 
 def _flow_list(items: Iterable[str]) -> CommentedSeq:

@@ -20,14 +20,16 @@ from reconciler.config.semantic import Document, PolicyBuilder, policy_sections
 from reconciler.config.yaml_loader import MAX_YAML_BYTES, YamlMap, decode, parse_yaml
 
 POLICY_SUFFIXES = (".yaml", ".yml")
+# Files of the directory that are not policy: the guardrails judge plans (reconciler.guardrails).
+NOT_POLICY = frozenset({"guardrails.yaml", "guardrails.yml"})
 
 
 def policy_files(config_dir: Path) -> list[Path]:
-    """The policy files of a directory: ``*.yaml``/``*.yml``, not hidden, sorted by name."""
+    """The policy files of a directory: ``*.yaml``/``*.yml``, not hidden, not the guardrails, sorted by name."""
     return sorted(
         p
         for p in config_dir.iterdir()
-        if p.suffix in POLICY_SUFFIXES and not p.name.startswith(".") and p.is_file()
+        if p.suffix in POLICY_SUFFIXES and not p.name.startswith(".") and p.name not in NOT_POLICY and p.is_file()
     )
 
 

@@ -39,6 +39,16 @@ def schema_names() -> tuple[str, ...]:
     return tuple(sorted({"policy", *_file_kinds()[0].values()}))
 
 
+# Files of the configuration directory that are not policy, by stem -> schema kind: no area
+# declares them and their schemas are written by hand (reconciler.guardrails judges plans).
+OTHER_FILE_KINDS = {"guardrails": "guardrails"}
+
+
+def all_schema_names() -> tuple[str, ...]:
+    """The schemas ``reconciler schema`` prints: the generated kinds and the other files' kinds."""
+    return tuple(sorted({*schema_names(), *OTHER_FILE_KINDS.values()}))
+
+
 def schema_dir() -> Path:
     """The repository's ``schemas/`` (editable installs and checkouts), else the packaged copy."""
     repo = Path(__file__).resolve().parent.parent.parent / "schemas"
@@ -65,9 +75,10 @@ def _validator(name: str) -> Draft202012Validator:
 
 
 def schema_name_for(file_name: str) -> str:
-    """A file whose stem an area declares (``emergency.yaml``) has that area's schema; every other
-    file is a policy file."""
-    return _file_kinds()[0].get(Path(file_name).stem, "policy")
+    """A file whose stem an area declares (``emergency.yaml``) has that area's schema,
+    ``guardrails.yaml`` its own (not policy); every other file is a policy file."""
+    stem = Path(file_name).stem
+    return OTHER_FILE_KINDS.get(stem) or _file_kinds()[0].get(stem, "policy")
 
 
 def dotted(path: tuple[Any, ...]) -> str:

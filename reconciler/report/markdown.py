@@ -280,7 +280,7 @@ def _target_heading(plan: Plan) -> str:
 
 
 def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mode, artifact_url: str | None, fork_mode: bool,
-            untrusted_fork: bool = False) -> str:
+            untrusted_fork: bool = False, guardrails: list[str] | None = None) -> str:
     out: list[str] = [f"## {esc(title, 200)}", ""]
     if untrusted_fork:
         out += [UNTRUSTED_FORK_BANNER, ""]
@@ -292,6 +292,7 @@ def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mo
             "",
         ]
     if mode == "plan":
+        out += guardrails or []  # the verdicts first (reconciler.guardrails.render.markdown)
         out += _effect_section(reports, budget)
     # Then the changes: one line per target.
     total_own = sum(len(r.own) for r in reports)
@@ -387,12 +388,14 @@ def render(
     fork_mode: bool = False,
     full: bool = False,
     untrusted_fork: bool = False,
+    guardrails: list[str] | None = None,
 ) -> str:
     """The Markdown report for ``plans`` (one per target), at most :data:`LIMIT` characters.
 
     ``base_drift``: plans of the base branch's policy against the same live state (drift);
     their changes are shown apart from the pull request's own changes. ``full``: every change
     and highlight, however long (the artifact the comment's "… and N more" points to).
+    ``guardrails``: the *Guardrails* section's lines, shown first (reconciler.guardrails.render).
     """
     # The reconciler's own records (Change.internal) are never drift: not in a drift report, not
     # in the base branch's drift beside a pull request's plan.
@@ -405,11 +408,11 @@ def render(
     if full:
         everything = Budget(sys.maxsize, sys.maxsize, True)
         return _render(reports, everything, title=title, mode=mode, artifact_url=artifact_url, fork_mode=fork_mode,
-                       untrusted_fork=untrusted_fork)
+                       untrusted_fork=untrusted_fork, guardrails=guardrails)
     text = ""
     for budget in BUDGETS:
         text = _render(reports, budget, title=title, mode=mode, artifact_url=artifact_url, fork_mode=fork_mode,
-                       untrusted_fork=untrusted_fork)
+                       untrusted_fork=untrusted_fork, guardrails=guardrails)
         if len(text) <= LIMIT:
             return text
     # Even the summary is too long (thousands of targets or warnings): cut at a line boundary.

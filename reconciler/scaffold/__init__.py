@@ -75,7 +75,7 @@ def render(pin: Pin, target: Target, starter: bool) -> dict[str, str]:
             continue
         files[path] = re.sub(r"@([A-Z]+)@", lambda m: values.get(m.group(1), m.group(0)), text)
     schemas = resources.files("reconciler").joinpath("schemas")
-    for name in ("policy.schema.json", "emergency.schema.json"):
+    for name in ("policy.schema.json", "emergency.schema.json", "guardrails.schema.json"):
         files[f"schemas/{name}"] = schemas.joinpath(name).read_text(encoding="utf-8")
     return dict(sorted(files.items()))
 

@@ -108,6 +108,8 @@ def test_the_five_minute_walkthrough_runs_as_written(clone: Path) -> None:
         assert result.returncode == 0, (line, result.stderr)
         if "--format json" in line:
             assert json.loads(result.stdout)["format"] == "sms-policy-reconciler/plan"
+        elif line.startswith("reconciler check"):  # the example guardrails over the saved plan
+            assert "guardrails: 5 rule(s)" in result.stdout and result.stdout.endswith("exit 0\n"), result.stdout
         else:
             assert result.stdout.startswith("Plan: ")
     saved = (clone / "plan.json").read_text()

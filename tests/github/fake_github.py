@@ -5,6 +5,15 @@ that matters here: Bearer authentication (401 "Bad credentials"), read-only toke
 requests (403 "Resource not accessible by integration"), Link-header pagination with
 ``per_page``/``page``, pull requests listed by the issues endpoint, the 65,536-character body
 limit (422), and injectable failures (5xx, secondary rate limits) for the retry paths.
+
+For guardrail approvals: commit statuses (``POST /repos/{o}/{r}/statuses/{sha}``: state one of
+error, failure, pending, success, else 422; ``GET /repos/{o}/{r}/commits/{ref}/statuses``, newest
+first), pull-request reviews (``GET /repos/{o}/{r}/pulls/{n}/reviews``: ``state`` APPROVED,
+CHANGES_REQUESTED, COMMENTED or DISMISSED, ``commit_id`` the head reviewed), pushes that move a
+pull request's head (and, like the branch rule "dismiss stale approvals", dismiss approvals),
+team membership (``GET /orgs/{org}/teams/{slug}/memberships/{user}``: 200 ``{"state": "active"|
+"pending", "role"}``, 404 when not a member), and the pull requests of a commit
+(``GET /repos/{o}/{r}/commits/{sha}/pulls``: those merged as it or whose head it is).
 """
 
 from __future__ import annotations
@@ -40,6 +49,10 @@ class GitHubState:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> comment
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> issue or PR
     branches: dict[str, str] = field(default_factory=dict)  # branch -> head commit SHA
+    statuses: list[dict[str, Any]] = field(default_factory=list)  # commit statuses, oldest first
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # PR -> reviews, oldest first
+    teams: dict[str, dict[str, str]] = field(default_factory=dict)  # "org/slug" -> login -> "active" | "pending"
+    dismiss_stale_reviews: bool = False  # the branch rule: a push dismisses earlier approvals
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path with query)
     authorizations: list[str | None] = field(default_factory=list)  # the Authorization header of each request
@@ -58,6 +71,39 @@ class GitHubState:
             "head_sha": head_sha,
         }
         return number
+
+    def push(self, pr: int, head_sha: str) -> None:
+        """New commits on the pull request's branch."""
+        self.issues[pr]["head_sha"] = head_sha
+        if self.dismiss_stale_reviews:
+            for review in self.reviews.get(pr, []):
+                if review["state"] == "APPROVED":
+                    review["state"] = "DISMISSED"
+
+    def review(self, pr: int, login: str, state: str = "APPROVED", commit_id: str | None = None) -> int:
+        """A submitted review, of the pull request's current head unless ``commit_id`` says otherwise."""
+        rid = self.next_id
+        self.next_id += 1
+        self.reviews.setdefault(pr, []).append({
+            "id": rid, "user": {"login": login}, "state": state, "body": "",
+            "commit_id": commit_id or self.issues[pr]["head_sha"], "submitted_at": "2026-12-05T12:00:00Z",
+        })
+        return rid
+
+    def merge(self, pr: int, merge_sha: str, base: str = "main") -> None:
+        self.issues[pr].update(state="closed", merged_at="2026-12-05T13:00:00Z", merge_commit_sha=merge_sha, base=base)
+        self.branches[base] = merge_sha
+
+    def add_team_member(self, team: str, login: str, state: str = "active") -> None:
+        self.teams.setdefault(team, {})[login] = state
+
+    def statuses_of(self, sha: str) -> dict[str, dict[str, Any]]:
+        """The latest status per context of commit ``sha`` (what GitHub shows on the pull request)."""
+        latest: dict[str, dict[str, Any]] = {}
+        for status in self.statuses:
+            if status["sha"] == sha:
+                latest[status["context"]] = status
+        return latest
 
     def add_comment(self, issue: int, body: str, login: str = "someone") -> int:
         cid = self.next_id
@@ -113,6 +159,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
                 return
             prefix = f"/repos/{state.repository}"
+            if m := re.fullmatch(r"/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)", url.path):
+                member = state.teams.get(f"{m.group(1)}/{m.group(2)}", {}).get(m.group(3))
+                if method != "GET" or member is None:
+                    self._send(404, {"message": "Not Found"})
+                else:
+                    self._send(200, {"state": member, "role": "member", "url": self.path})
+                return
             if not url.path.startswith(prefix + "/"):
                 self._send(404, {"message": "Not Found"})
                 return
@@ -207,6 +260,38 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._send(200, {"ref": f"refs/heads/{m.group(1)}", "object": {"type": "commit", "sha": sha}})
             return
+        if m := re.fullmatch(r"/statuses/([0-9a-f]{40})", route):
+            if method != "POST":
+                self._send(404, {"message": "Not Found"})
+            elif body.get("state") not in ("error", "failure", "pending", "success"):
+                self._send(422, {"message": "Validation Failed",
+                                 "errors": [{"resource": "Status", "code": "custom", "field": "state",
+                                             "message": "state is not included in the list"}]})
+            else:
+                status = {"id": state.next_id, "sha": m.group(1), "state": body["state"],
+                          "context": body.get("context") or "default", "description": body.get("description"),
+                          "target_url": body.get("target_url")}
+                state.next_id += 1
+                state.statuses.append(status)
+                self._send(201, {k: v for k, v in status.items() if k != "sha"})
+            return
+        if m := re.fullmatch(r"/commits/([0-9a-f]{40})/statuses", route):
+            items = [{k: v for k, v in s.items() if k != "sha"} for s in reversed(state.statuses) if s["sha"] == m.group(1)]
+            self._paginate(items, query)
+            return
+        if m := re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", route):
+            sha = m.group(1)
+            items = [_public_pull(i) for _, i in sorted(state.issues.items())
+                     if "pull_request" in i and sha in (i.get("merge_commit_sha"), i["head_sha"])]
+            self._paginate(items, query)
+            return
+        if m := re.fullmatch(r"/pulls/(\d+)/reviews", route):
+            issue = state.issues.get(int(m.group(1)))
+            if issue is None or "pull_request" not in issue or method != "GET":
+                self._send(404, {"message": "Not Found"})
+                return
+            self._paginate(list(state.reviews.get(issue["number"], [])), query)
+            return
         if m := re.fullmatch(r"/pulls/(\d+)", route):
             issue = state.issues.get(int(m.group(1)))
             if issue is None or "pull_request" not in issue:
@@ -230,8 +315,14 @@ def _public_comment(comment: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in comment.items() if k != "issue"}
 
 
+def _public_pull(issue: dict[str, Any]) -> dict[str, Any]:
+    return {"number": issue["number"], "state": issue["state"], "merged_at": issue.get("merged_at"),
+            "merge_commit_sha": issue.get("merge_commit_sha"), "head": {"sha": issue["head_sha"]},
+            "base": {"ref": issue.get("base", "main")}}
+
+
 def _public_issue(issue: dict[str, Any]) -> dict[str, Any]:
-    public = {k: v for k, v in issue.items() if k != "head_sha"}
+    public = {k: v for k, v in issue.items() if k not in ("head_sha", "merged_at", "merge_commit_sha", "base")}
     public["html_url"] = f"https://github.example/issues/{issue['number']}"
     return public
 

@@ -83,7 +83,7 @@ def runner(repo: Path, github: FakeGitHub, call: dict[str, Any], **expressions: 
         "inputs.config": "config", "github.token": github.state.token, "github.run_id": "77",
         "github.server_url": "https://github.example", "github.repository": github.state.repository,
         "github.event.pull_request.head.repo.full_name != github.repository": "false",
-        "matrix.target": "prod", "secrets.RECONCILER_PLAN_KEY": "",
+        "matrix.target": "prod", "secrets.RECONCILER_PLAN_KEY": "", "secrets.RECONCILER_TEAMS_TOKEN": "",
     })
     values.update({key.replace("__", "."): value for key, value in expressions.items()})
     return Runner(repo, values, env={**github.env(), "GITHUB_ACTOR": "octo", "GITHUB_SERVER_URL": "https://github.example",
@@ -234,12 +234,97 @@ def test_a_maintainers_live_plan_of_a_fork_plans_only_unchanged_targets_with_mai
     checked = ok(run.run(fork, "live-plan", "Targets unchanged from the default branch"))
     assert "::warning::not planned (new or changed target): other\t222222222222\tus-east-1" in checked.stdout
     ok(run.run(fork, "live-plan", "Plan the pull request's policy against live"))
+    # The default branch's guardrails judge the live plan: a block only, so nothing waits.
+    ok(run.run(fork, "live-plan", "Guardrails (approvals on the head commit, commit statuses)"))
+    assert github.state.statuses_of(HEAD)["sms-policy/guardrails"]["state"] == "success"
+    ok(run.run(fork, "live-plan", "Render the comment"))
     ok(run.run(fork, "live-plan", "Post or update the sticky comment"))
     (comment,) = github.state.comments_on(pull)
     assert f"SMS policy plan against live AWS for {HEAD[:12]} (requested by &#64;maintainer)" in comment["body"]  # no @-mention ping
     assert "**Blocks** NG (Nigeria) for SMS" in comment["body"]
     assert "222222222222" not in comment["body"]
+    assert "#### Guardrails" in comment["body"]
 
     # The fork pushes again after the request: the plan is not posted on the newer commit.
     github.state.issues[pull]["head_sha"] = OLDER
     assert run.run(fork, "live-plan", "Post or update the sticky comment").returncode != 0
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo,
+                            capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def test_guardrails_hold_a_high_risk_opening_until_the_team_approves_and_apply_refuses_a_merge_without_it(
+    policy_repo: Path, github: FakeGitHub
+) -> None:
+    """The scaffolded guardrails: lifting the block of Nigeria (on the high_risk list) shows it first,
+    its status waits for your-org/fraud's approval of the head, and apply refuses a merge without it."""
+    config = policy_repo / "config"
+    lifted = (config / "emergency.yaml").read_text(encoding="utf-8")
+    # main: Nigeria blocked for SMS, applied to live.
+    assert main(["block", "NG", "--capability", "SMS", "--reason", "INC-7", "--config", str(config)]) == 0
+    assert main(["apply", "--config", str(config), "--auto-approve"]) == 0
+    git(policy_repo, "init", "-q", "-b", "main")
+    git(policy_repo, "add", "config")
+    git(policy_repo, "commit", "-qm", "main")
+    shutil.copytree(config, policy_repo / ".base" / "config")  # the base branch's checkout
+    # The pull request lifts the block: SMS to Nigeria becomes possible again.
+    (config / "emergency.yaml").write_text(lifted, encoding="utf-8")
+    git(policy_repo, "commit", "-qam", "lift the NG block")
+    head = git(policy_repo, "rev-parse", "HEAD")
+
+    plan, call = called(policy_repo, "plan.yml")
+    pull = github.state.add_pull(head_sha=head)
+    run = runner(policy_repo, github, call, github__event__pull_request__number=str(pull),
+                 github__event__pull_request__head__sha=head)
+    run.expressions["needs.validate.result == 'success' && needs.plan.result == 'success'"] = "true"
+    github.state.add_team_member("your-org/fraud", "fiona")
+
+    def review_round() -> str:
+        ok(run.run(plan, "comment", "Guardrails (approvals on the head commit, commit statuses)"))
+        ok(run.run(plan, "comment", "Render the comment"))
+        ok(run.run(plan, "comment", "Post or update the sticky comment"))
+        (comment,) = github.state.comments_on(pull)
+        return str(comment["body"])
+
+    ok(run.run(plan, "plan", "Plan this pull request and the base branch"))
+    shutil.copytree(policy_repo / "out", policy_repo / "plans" / "plan-prod")
+    body = review_round()
+    status = github.state.statuses_of(head)
+    assert status["sms-policy/guardrails"]["state"] == "pending"
+    assert status["sms-policy/guardrails"]["description"] == "needs approval from your-org/fraud"
+    assert status["sms-policy/guardrail/high-risk-sms"]["description"].startswith(
+        "needs approval from your-org/fraud: prod: 1 country on list high_risk newly reachable for SMS: Nigeria (NG)")
+    assert body.index("#### Guardrails") < body.index("#### Effect") < body.index("Newly reachable countries")
+    effect = body[body.index("#### Effect"):body.index("The resource-level changes follow")]
+    first_section = effect.split("\n- ")[1]  # riskiest first: the newly reachable countries
+    assert first_section.startswith("🔴 **Newly reachable countries**") and "Nigeria (NG) BLOCK -> ALLOW" in first_section
+    assert "⏳ **Needs approval from `your-org/fraud`** (`high-risk-sms`)" in body
+
+    # A review by the fraud team (the workflow runs again on pull_request_review): approved.
+    github.state.review(pull, "fiona")
+    body = review_round()
+    assert github.state.statuses_of(head)["sms-policy/guardrails"]["state"] == "success"
+    assert "✅ **Approved by `@fiona` (`your-org/fraud`)** (`high-risk-sms`)" in body
+
+    # Merged without a fresh approval after one more push: apply refuses the merge commit.
+    (config / "README-note.txt").write_text("typo fix\n", encoding="utf-8")
+    git(policy_repo, "add", "config")
+    git(policy_repo, "commit", "-qm", "one more push")
+    pushed = git(policy_repo, "rev-parse", "HEAD")
+    github.state.push(pull, pushed)
+    git(policy_repo, "checkout", "-q", "-b", "merged", "main")
+    git(policy_repo, "merge", "-q", "--no-ff", "-m", "Merge pull request", pushed.strip())
+    merge = git(policy_repo, "rev-parse", "HEAD")
+    github.state.merge(pull, merge)
+    apply, apply_call = called(policy_repo, "apply.yml")
+    gate = "Refuse a merge that lacked a guardrail approval"
+    refused = runner(policy_repo, github, apply_call, github__sha=merge).run(apply, "apply", gate)
+    assert refused.returncode == 1
+    assert (f"rule high-risk-sms needs approval from your-org/fraud, but pull request #{pull} was merged without it "
+            f"on its head {pushed[:12]}") in refused.stderr
+    # Approved on the head at merge: the merge may be applied.
+    github.state.review(pull, "fiona", commit_id=pushed)
+    ok(runner(policy_repo, github, apply_call, github__sha=merge).run(apply, "apply", gate))

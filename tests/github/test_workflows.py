@@ -144,10 +144,11 @@ def test_no_secret_or_untrusted_expression_inside_scripts(path: Path) -> None:
         script = step.get("run", "")
         # Values reach scripts through env:, never interpolated into the script text.
         assert "${{" not in script, f"{path.name} {name}: expression inside a script: {script[:80]!r}"
-        # Only these secrets reach a step, each under its own name: the workflow token, and
-        # the plan key that encrypts drift checkpoints (reconciler/checkpoint.py).
+        # Only these secrets reach a step, each under its own name: the workflow token, the
+        # plan key that encrypts drift checkpoints (reconciler/checkpoint.py), and the token that
+        # reads team memberships for guardrail approvals (reconciler/guardrails/approvals.py).
         for variable, value in (step.get("env") or {}).items():
-            allowed = {"GITHUB_TOKEN", "RECONCILER_PLAN_KEY"}
+            allowed = {"GITHUB_TOKEN", "RECONCILER_PLAN_KEY", "RECONCILER_TEAMS_TOKEN"}
             assert "secrets." not in str(value) or (
                 variable in allowed and str(value) == f"${{{{ secrets.{variable} }}}}"
             ), (path.name, name, variable)
@@ -227,9 +228,10 @@ def test_apply_is_serialised_per_target_never_cancelled_and_only_applies_the_hea
     job = load(WORKFLOWS_DIR / "reconciler-apply.yml")["jobs"]["apply"]
     assert job["concurrency"] == {"group": "apply-${{ matrix.target }}", "cancel-in-progress": False}
     assert job["environment"] == "${{ matrix.target }}"
-    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "read"}
     names = [step.get("name") for step in job["steps"]]
     check = names.index("Refuse unless this commit is still the head of the branch")
+    assert names.index("Refuse a merge that lacked a guardrail approval") < check
     apply = names.index("Apply (blocks first) and verify")
     assert check == apply - 1, "check right before applying (an environment's reviewers may hold the job for hours)"
     assert job["steps"][check]["env"]["SHA"] == "${{ github.sha }}"
@@ -264,3 +266,22 @@ def test_a_failed_plan_still_replaces_the_sticky_comment() -> None:
     assert comment["needs"] == ["validate", "plan"] and comment["if"] == "${{ !cancelled() }}"
     render_step = next(step for step in comment["steps"] if step.get("name") == "Render the comment")
     assert "No plan for commit" in render_step["run"]
+
+
+@pytest.mark.parametrize(("side", "text"), [("repo", (WORKFLOWS_DIR / "plan.yml").read_text(encoding="utf-8")),
+                                            ("scaffold", SCAFFOLD["plan.yml"])], ids=["repo", "scaffold"])
+def test_reviews_re_evaluate_the_guardrails_with_the_base_branchs_rules(side: str, text: str) -> None:
+    """An approval or a dismissal re-runs the plan workflow, whose statuses use the base's guardrails."""
+    caller = parse(text)
+    assert caller["on"]["pull_request_review"] == {"types": ["submitted", "dismissed"]}
+    assert caller["jobs"]["plan"]["permissions"]["statuses"] == "write"
+    comment = load(WORKFLOWS_DIR / "reconciler-plan.yml")["jobs"]["comment"]
+    steps = {step.get("name"): step for step in comment["steps"]}
+    base = steps["Check out the base branch's guardrails (the rules that judge this pull request)"]
+    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}" and base["with"]["path"] == ".base"
+    names = list(steps)
+    guardrails = "Guardrails (approvals on the head commit, commit statuses)"
+    assert names.index(guardrails) < names.index("Render the comment")
+    assert 'rails=".base/$CONFIG/guardrails.yaml"' in steps[guardrails]["run"]
+    assert steps[guardrails]["env"]["HEAD_SHA"] == "${{ github.event.pull_request.head.sha }}"
+    assert "--verdicts comment/verdicts.json" in steps["Render the comment"]["run"]

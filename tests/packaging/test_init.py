@@ -40,8 +40,9 @@ def test_starter_repository_validates_and_plans_against_the_sandbox(
         ".github/CODEOWNERS", ".github/rulesets/main.json", ".github/workflows/apply.yml",
         ".github/workflows/drift.yml", ".github/workflows/emergency-block.yml",
         ".github/workflows/plan-comment.yml", ".github/workflows/plan.yml", ".gitignore",
-        ".pre-commit-config.yaml", "README.md", "config/emergency.yaml", "config/protect.yaml",
-        "config/targets.yaml", "requirements.txt", "schemas/emergency.schema.json", "schemas/policy.schema.json",
+        ".pre-commit-config.yaml", "README.md", "config/emergency.yaml", "config/guardrails.yaml", "config/protect.yaml",
+        "config/targets.yaml", "requirements.txt", "schemas/emergency.schema.json", "schemas/guardrails.schema.json",
+        "schemas/policy.schema.json",
     ]
     targets = (repo / "config" / "targets.yaml").read_text(encoding="utf-8")
     assert 'account_id: "123456789012"' in targets and "region: eu-west-1" in targets

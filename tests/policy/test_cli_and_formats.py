@@ -96,7 +96,7 @@ def test_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
     policy = json.loads(capsys.readouterr().out)
     assert policy["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert main(["schema"]) == 0
-    assert sorted(json.loads(capsys.readouterr().out)) == ["emergency", "policy"]
+    assert sorted(json.loads(capsys.readouterr().out)) == ["emergency", "guardrails", "policy"]
     assert main(["schema", "nope"]) == 1
     assert "unknown schema 'nope'" in capsys.readouterr().err
     assert main(["schema", "emergency", "--path"]) == 0

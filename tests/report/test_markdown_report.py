@@ -312,3 +312,33 @@ def test_full_report_for_the_artifact_lists_every_change() -> None:
     assert "more in the full report" not in full
     assert full.count("| add | `opt_outs/bulk/+1206555****#") == 3000
     assert len(render([target("prod", changes)])) < LIMIT
+
+
+def test_guardrail_verdicts_come_first_golden() -> None:
+    """A pull request that opens a high-risk country and moves a number off its STOPs: the reviewer
+    sees the verdicts first, then the effect with the country first, then the changes."""
+    from reconciler.guardrails.evaluate import evaluate
+    from reconciler.guardrails.loader import load_guardrails
+    from reconciler.guardrails.render import markdown as verdicts_markdown
+    from reconciler.guardrails.render import to_json
+
+    rails, problems = load_guardrails(Path(__file__).resolve().parents[2] / "config" / "guardrails.yaml")
+    assert rails is not None and not problems
+    moves = Change("phone_numbers", "update", "phone-number", "phone_numbers/phone-0a1b2c/opt_out_list",
+                   {"opt_out_list": "Default"}, {"opt_out_list": "marketing"}, order=ORDER_UPDATE,
+                   summary="update phone-0a1b2c: opt_out_list Default -> marketing")
+    plan = target("prod", [rule("prod-default", "SMS", "NG", "BLOCK", "ALLOW"), moves, *opt_out_plan().changes],
+                  areas=["protect", "phone_numbers", "shares", "opt_outs"])
+    live = ProtectModel([Configuration("protect-1", "prod-default", True, {"SMS": {"NG": "BLOCK"}, "VOICE": {}}, {})], {})
+    effects = summarise(live, plan.changes, ["NG", "US"])
+    plan.effects = {**effects, "opt_outs": opt_out_plan().effects["opt_outs"]}  # type: ignore[index]
+    evaluation = evaluate(rails, [plan])
+    waiting = render([plan], guardrails=verdicts_markdown(to_json(evaluation)))
+    check_golden("guardrails.md", waiting)
+    assert waiting.index("#### Guardrails") < waiting.index("#### Effect") < waiting.index("Nigeria (NG) BLOCK -> ALLOW")
+    assert "⏳ **Needs approval from `acme/fraud`** (`high-risk-sms`)" in waiting
+    assert "⛔ **Denied** (`opt-out-coverage`)" in waiting
+    # After the fraud team's approval (as `github guardrails --out` records it):
+    approved = render([plan], guardrails=verdicts_markdown(to_json(evaluation, {"high-risk-sms": "@fiona"})))
+    check_golden("guardrails_approved.md", approved)
+    assert "✅ **Approved by `@fiona` (`acme/fraud`)** (`high-risk-sms`)" in approved
