@@ -191,13 +191,13 @@ def create_share_from_policy(world: World, owner: str, region: str, resource_arn
         actions = sorted(resource_policy.ALLOWED_ACTIONS[parsed[2]]) if parsed else []
         accounts = [p for p in principals if p.isdigit()]
         services = [p for p in principals if not p.isdigit()]
-        principal: dict[str, list[str]] = {}
+        grantees: dict[str, list[str]] = {}
         if accounts:
-            principal["AWS"] = accounts
+            grantees["AWS"] = accounts
         if services:
-            principal["Service"] = services
+            grantees["Service"] = services
         document = {"Version": resource_policy.VERSION, "Statement": [
-            {"Effect": "Allow", "Principal": principal, "Action": actions, "Resource": resource_arn}]}
+            {"Effect": "Allow", "Principal": grantees, "Action": actions, "Resource": resource_arn}]}
         state.resource_policies[resource_arn] = ResourcePolicy(resource_arn, json.dumps(document), when, arn)
     return share
 
