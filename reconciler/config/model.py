@@ -14,7 +14,7 @@ Capability = Literal["SMS", "VOICE", "MMS", "RCS"]
 ProtectStatus = Literal["ALLOW", "BLOCK", "MONITOR", "FILTER"]
 CAPABILITIES: tuple[Capability, ...] = ("SMS", "VOICE", "MMS", "RCS")
 STATUSES: tuple[ProtectStatus, ...] = ("ALLOW", "BLOCK", "MONITOR", "FILTER")
-AREAS: tuple[str, ...] = ("shares", "phone_numbers", "protect", "opt_outs")
+AREAS: tuple[str, ...] = ("shares", "phone_numbers", "protect", "opt_outs", "resource_policies")
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,27 @@ class ShareSpec:
 
 
 @dataclass(frozen=True)
+class PolicyGrantSpec:
+    """Principals (account ids, service principals) and the sms-voice actions granted to them."""
+
+    principals: tuple[str, ...]
+    actions: tuple[str, ...]  # expanded ``sms-voice:`` actions, sorted
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
+class ResourcePolicySpec:
+    """The resource-based policy of one shareable resource (reconciler/areas/shares_policies.py).
+    No grants and no statements: the resource has no policy."""
+
+    resource: ResourceRef
+    grants: tuple[PolicyGrantSpec, ...] = ()
+    # Raw statements for experts, canonical JSON (sorted keys), without ``Resource``.
+    statements: tuple[str, ...] = ()
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
 class Desired:
     """The policy for one target."""
 
@@ -172,6 +193,7 @@ class Desired:
     emergency_blocks: tuple[EmergencyBlock, ...] = ()
     opt_out_lists: tuple[OptOutListSpec, ...] = ()
     shares: tuple[ShareSpec, ...] = ()
+    resource_policies: tuple[ResourcePolicySpec, ...] = ()
     # Areas whose unmanaged live resources may be deleted (policy `prune: [area, …]`).
     prune: frozenset[str] = frozenset()
     # The organization the targets belong to (organization ARN), for the external-principal check.

@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import botocore.session
 
+from reconciler.config import resource_policies
 from reconciler.config.diagnostics import Diagnostic, Severity
 from reconciler.config.model import (
     CAPABILITIES,
@@ -37,6 +38,7 @@ from reconciler.config.model import (
     PoolSpec,
     ProtectConfigurationSpec,
     ProtectStatus,
+    ResourcePolicySpec,
     ResourceRef,
     SenderIdSpec,
     ShareSpec,
@@ -151,6 +153,7 @@ _SECTIONS = (
     "protect_configurations",
     "opt_out_lists",
     "shares",
+    "resource_policies",
 )
 
 
@@ -166,11 +169,14 @@ def _item_key(item: _Item) -> str:
         return str(data["pool"])
     if item.section == "sender_ids":
         return f"{data['sender_id']}/{data['country']}"
+    if item.section == "resource_policies":
+        return "{}: {}".format(*resource_policies.resource_of(data))
     return str(data["name"])
 
 
 def _key_field(section: str) -> str:
-    return {"phone_numbers": "phone_number", "pools": "pool", "sender_ids": "sender_id"}.get(section, "name")
+    return {"phone_numbers": "phone_number", "pools": "pool", "sender_ids": "sender_id",
+            "resource_policies": "resource"}.get(section, "name")
 
 
 _SINGULAR = {
@@ -181,6 +187,7 @@ _SINGULAR = {
     "protect_configurations": "protect configuration",
     "opt_out_lists": "opt-out list",
     "shares": "share",
+    "resource_policies": "resource policy",
     "targets": "target",
 }
 
@@ -211,6 +218,7 @@ class PolicyBuilder:
         protect = {id(i): self._protect_configuration(i) for i in self.items["protect_configurations"]}
         opt_outs = {id(i): self._opt_out_list(i) for i in self.items["opt_out_lists"]}
         shares = {id(i): self._share(i) for i in self.items["shares"]}
+        policies = {id(i): self._resource_policy(i) for i in self.items["resource_policies"]}
         config_sets = {id(i): self._configuration_set(i) for i in self.items["configuration_sets"]}
         blocks = {id(i): self._emergency_block(i) for i in self.blocks}
         self._emergency_duplicates()
@@ -234,6 +242,7 @@ class PolicyBuilder:
                 emergency_blocks=tuple(blocks[id(i)] for i in self.blocks if target_name in i.targets),
                 opt_out_lists=tuple(spec for _, spec in pick("opt_out_lists", opt_outs)),
                 shares=tuple(spec for _, spec in pick("shares", shares)),
+                resource_policies=tuple(spec for _, spec in pick("resource_policies", policies)),
                 prune=self.prune,
                 organization_arn=self.organization[0] if self.organization else None,
                 organization_accounts=self.organization[1] if self.organization else frozenset(),
@@ -759,6 +768,13 @@ class PolicyBuilder:
             source=item.source,
         )
 
+    def _resource_policy(self, item: _Item) -> ResourcePolicySpec:
+        """Presets and raw statements checked at their YAML lines (config/resource_policies.py)."""
+        owners = {self.targets[name].account_id for name in item.targets if name in self.targets}
+        for problem in resource_policies.check(item.data, owners):
+            self.ctx.at(item, problem.mark, problem.code, problem.message, problem.hint)
+        return resource_policies.spec_of(item.data, item.doc.file, item.source)
+
     def _emergency_block(self, item: _Item) -> EmergencyBlock:
         data = item.data
         self._country(item, item.mark("country"), str(data["country"]))
@@ -927,6 +943,11 @@ class PolicyBuilder:
             "sender_id": "sender_ids",
             "opt_out_list": "opt_out_lists",
         }
+        for item in mine("resource_policies"):
+            kind, value = resource_policies.resource_of(item.data)
+            if value not in declared_by_kind[kind]:
+                self._unresolved(item, item.mark("resource"), target, section_by_kind[kind], value,
+                                 declared_by_kind[kind])
         for item in mine("shares"):
             resources = item.data.get("resources") or YamlSeq(item.data.mark)
             shared: set[tuple[str, str]] = set()
