@@ -118,7 +118,7 @@ def render_json(plans: list[Plan]) -> str:
 
 
 def has_drift(plans: list[Plan]) -> bool:
-    return any(any(not c.internal for c in plan.changes) or plan.unmanaged for plan in plans)
+    return any(any(not c.internal for c in plan.changes) or plan.unmanaged or plan.security for plan in plans)
 
 
 def run(args: argparse.Namespace) -> int:

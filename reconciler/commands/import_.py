@@ -36,7 +36,8 @@ import yaml
 from reconciler.areas.opt_outs import LiveOptOuts, OptOutsArea
 from reconciler.areas.phone_numbers import NumbersLive, PhoneNumbersArea, own_sender_ids
 from reconciler.areas.protect import ProtectArea, ProtectLive
-from reconciler.areas.shares import LiveShares, SharesArea, permission_name, resource_ref
+from reconciler.areas.shares import STANDARD, LiveShares, SharesArea, permission_name, resource_ref
+from reconciler.areas.shares_policies import LivePolicies, ResourcePoliciesArea, import_items
 from reconciler.aws import Api, SandboxSessionFactory, SessionFactory
 from reconciler.cli import UserError
 from reconciler.config.model import (
@@ -68,6 +69,7 @@ class Imported:
     numbers: NumbersLive
     protect: ProtectLive
     notes: list[str] = field(default_factory=list)
+    policies: LivePolicies | None = None  # resource-based policies (areas/shares_policies.py)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -183,9 +185,16 @@ def import_target(factory: SessionFactory, target: Target, api: Api | None = Non
     notes.extend(
         f"share {s.name} ({s.arn}) has no principals; the policy requires at least one, so it is not imported"
         for s in shares.shares
-        if not s.current("principal")
+        if not s.current("principal") and s.feature_set == STANDARD
     )
-    return Imported(target, opt_outs, shares, numbers, protect, notes)
+    policies = ResourcePoliciesArea().read_everything(api, Desired(target=target))
+    notes.extend(import_items(policies, _refs(numbers))[1])
+    return Imported(target, opt_outs, shares, numbers, protect, notes, policies)
+
+
+def _refs(numbers: NumbersLive) -> dict[str, str]:
+    """ARN -> how the imported policy writes a number or pool reference."""
+    return {**{n.arn: n.number for n in numbers.numbers}, **_pool_refs(numbers)}
 
 
 # Rendering (pure) -------------------------------------------------------------------------------
@@ -207,7 +216,7 @@ def render(imports: Sequence[Imported]) -> dict[str, str]:
         "phone_numbers.yaml": {"phone_numbers": [], "pools": [], "sender_ids": []},
         "protect.yaml": {"protect_configurations": [], "configuration_sets": []},
         "opt_out_lists.yaml": {"opt_out_lists": []},
-        "shares.yaml": {"shares": []},
+        "shares.yaml": {"shares": [], "resource_policies": []},
     }
     files: dict[str, str] = {}
     for item in imports:
@@ -238,6 +247,9 @@ def render(imports: Sequence[Imported]) -> dict[str, str]:
             sections["opt_out_lists.yaml"]["opt_out_lists"].append({**doc, **scope})
         for share in _shares(item.shares, number_refs, pool_refs):
             sections["shares.yaml"]["shares"].append({**share, **scope})
+        if item.policies is not None:
+            policies = import_items(item.policies, _refs(item.numbers))[0]
+            sections["shares.yaml"]["resource_policies"].extend({**p, **scope} for p in policies)
     for path, doc in sections.items():
         kept = {key: value for key, value in doc.items() if value}
         if kept or path == "targets.yaml":
@@ -343,7 +355,8 @@ def _shares(live: LiveShares, number_refs: dict[str, str], pool_refs: dict[str, 
     docs = []
     for share in sorted(live.shares, key=lambda s: (s.name, s.arn)):
         principals = sorted(share.current("principal"))
-        if not principals or names[share.name] != 1:
+        # Shares RAM made from resource policies are written as those policies (resource_policies).
+        if not principals or names[share.name] != 1 or share.feature_set != STANDARD:
             continue
         resources = []
         for arn in sorted(share.current("resource")):

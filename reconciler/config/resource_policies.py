@@ -272,7 +272,7 @@ def document(resource_arn: str, grants: frozenset[Grant]) -> str:
     for (principal, condition), actions in by_principal.items():
         groups.setdefault((condition, tuple(sorted(actions))), []).append(principal)
     statements = []
-    for (condition, actions), principals in sorted(groups.items()):
+    for (condition, granted), principals in sorted(groups.items()):
         accounts = sorted(p for p in principals if ACCOUNT.match(p))
         services = sorted(p for p in principals if not ACCOUNT.match(p))
         who: dict[str, Any] = {}
@@ -280,7 +280,7 @@ def document(resource_arn: str, grants: frozenset[Grant]) -> str:
             who["AWS"] = accounts
         if services:
             who["Service"] = services
-        statement: dict[str, Any] = {"Effect": "Allow", "Principal": who, "Action": list(actions),
+        statement: dict[str, Any] = {"Effect": "Allow", "Principal": who, "Action": list(granted),
                                      "Resource": resource_arn}
         if condition:
             statement["Condition"] = json.loads(condition)
