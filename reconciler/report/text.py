@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from reconciler.plan import ACTIONS, PHASE_BLOCKS, Change, Plan
+from reconciler.report import security
 from reconciler.report.effects import RISKY
 from reconciler.report.effects import sections as effect_sections
 from reconciler.report.escape import neutralise_commands, terminal
@@ -195,6 +196,9 @@ def render_plan(plan: Plan, colour: bool = False, verbose: bool = False) -> list
     if plan.pending:
         head += f", {len(plan.pending)} pending"
     lines = [_paint(terminal(head), "1", colour)]
+    if plan.security:  # before anything else: grants nobody reviewed
+        lines.append(_paint(f"  {security.TITLE}:", "31", colour))
+        lines += [_paint(terminal(f"    ! {security.sentence(f)}"), "31", colour) for f in plan.security]
     if verbose:  # what the reads cost and what they saw: for the curious, not for every review
         if plan.fingerprint:
             lines.append(f"  live state fingerprint {plan.fingerprint}")
