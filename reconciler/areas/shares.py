@@ -440,7 +440,10 @@ def list_shares(api: Api, name: str | None = None) -> list[LiveShare]:
     if name is not None:
         params["name"] = name
     shares: list[LiveShare] = []
-    for page in api.pages(RAM, "GetResourceShares", **params):
+    # The whole listing is read once per run and shared with the resource_policies area.
+    pages = api.pages(RAM, "GetResourceShares", **params) if name is not None else api.listing(
+        RAM, "GetResourceShares", **params)
+    for page in pages:
         for item in page.get("resourceShares", []):
             tags = {t.get("key"): t.get("value") for t in item.get("tags", [])}
             feature_set = str(item.get("featureSet") or STANDARD)

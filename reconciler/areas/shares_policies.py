@@ -4,9 +4,11 @@ The second path by which a resource reaches another account, beside RAM shares (
 RAM turns each policy into a ``CREATED_FROM_POLICY`` share it refuses to change: that share is
 attributed here, to the policy that made it, and never touched through RAM.
 
-Read: every shareable resource of the target is listed (listings shared with the other areas) and
-its policy read with GetResourcePolicy, one call per resource at AWS's 1 request/s: a grant made
-in the console on any resource must show. Diff: the declared grants (``resource_policies``) are
+Read: every shareable resource of the target is listed (listings shared with the other areas).
+RAM turns every resource policy into a CREATED_FROM_POLICY share, so a plan reads the policy
+(GetResourcePolicy, 1 request/s) of the resources those shares hold and of the resources the
+policy declares; ``drift`` and ``import`` trust no such link and read the policy of every
+shareable resource, so a grant made in the console on any resource shows. Diff: the declared grants (``resource_policies``) are
 compared with the live document's grants principal by principal, action by action (the text may
 differ; the effect may not). Any live grant the policy does not declare is a *security finding*
 (``Area.security``), shown first by every report and counted as drift; a declared policy is
@@ -28,7 +30,7 @@ from botocore.exceptions import ClientError
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.areas.opt_outs import list_opt_out_lists
 from reconciler.areas.phone_numbers import own_sender_ids
-from reconciler.aws import SMS_VOICE, Api, error_code
+from reconciler.aws import RAM, SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
 from reconciler.config.model import Desired, ResourcePolicySpec
 from reconciler.config.resource_policies import Grant, document, grants_of, parse_document
@@ -41,6 +43,10 @@ FLAG_GRANTS_ACCESS = "grants-access"
 FLAG_REVOKES_UNDECLARED = "revokes-undeclared-grant"
 SECURITY_UNDECLARED = "undeclared-grant"
 PAGE = 100
+RAM_PAGE = 500
+SHARE_ARN_BATCH = 5  # resourceShareArns per GetResourceShareAssociations call, as areas/shares.py
+# Commands that must see every grant, trusting no link between a policy and RAM.
+VERIFYING_COMMANDS = frozenset({"drift", "import"})
 
 
 @dataclass
@@ -60,6 +66,7 @@ class LivePolicies:
     resolved: dict[str, str] = field(default_factory=dict)  # "kind:ref" -> ARN
     planned: dict[str, str] = field(default_factory=dict)  # "kind:ref" -> ARN of a list this plan creates
     reads: int = 0  # GetResourcePolicy calls
+    complete: bool = False  # every resource's policy was read (drift, import), not only linked ones
 
 
 def ref_key(kind: str, ref: str) -> str:
@@ -77,6 +84,8 @@ class ResourcePoliciesArea(Area):
         sms("DescribeOptOutLists"),
         sms("ListTagsForResource"),
         sms("GetResourcePolicy"),
+        ApiOperation(RAM, "GetResourceShares", "ram:GetResourceShares", 1.0, "read"),
+        ApiOperation(RAM, "GetResourceShareAssociations", "ram:GetResourceShareAssociations", 1.0, "read"),
         sms("PutResourcePolicy", mode="write"),
         sms("DeleteResourcePolicy", mode="write"),
     )
@@ -89,11 +98,18 @@ class ResourcePoliciesArea(Area):
 
     def read(self, api: Api, desired: Desired) -> LivePolicies:
         live = list_resources(api, desired)
-        for arn in sorted(live.resources):
+        live.complete = self.command in VERIFYING_COMMANDS
+        if live.complete:
+            wanted = set(live.resources)
+        else:
+            declared = {self._arn(spec, live) for spec in desired.resource_policies}
+            wanted = (linked_resources(api) | {a for a in declared if a}) & set(live.resources)
+        for arn in sorted(wanted):
             read_policy(api, live, arn)
         return live
 
     def read_everything(self, api: Api, desired: Desired) -> LivePolicies:
+        self.command = "import"
         return self.read(api, desired)
 
     # Diffing --------------------------------------------------------------------------------
@@ -159,8 +175,10 @@ class ResourcePoliciesArea(Area):
 
     def strategy(self, desired: Desired, live: LivePolicies) -> str:
         with_policy = sum(1 for r in live.resources.values() if r.document is not None)
-        return (f"read the resource policy of {len(live.resources)} shareable resources "
-                f"({live.reads} GetResourcePolicy calls; {with_policy} have one)")
+        which = (f"every one of the {len(live.resources)} shareable resources" if live.complete else
+                 f"the {live.reads} of {len(live.resources)} shareable resources that RAM's policy-made shares "
+                 "hold or the policy declares")
+        return f"read the resource policy of {which} ({live.reads} GetResourcePolicy calls; {with_policy} have one)"
 
     def scope_sizes(self, desired: Desired, live: LivePolicies) -> dict[str, int]:
         return {f"{AREA}/{r.label}": len(r.grants) for r in live.resources.values() if r.document is not None}
@@ -279,6 +297,21 @@ def list_resources(api: Api, desired: Desired) -> LivePolicies:
         if key not in live.resolved:  # created by this plan (opt_outs runs first): no policy yet
             live.planned[key] = f"arn:aws:sms-voice:{region}:{account}:opt-out-list/{spec.name}"
     return live
+
+
+def linked_resources(api: Api) -> set[str]:
+    """Resources held by the CREATED_FROM_POLICY shares RAM made from resource policies."""
+    params = {"resourceOwner": "SELF", "resourceShareStatus": "ACTIVE"}
+    arns = sorted(item["resourceShareArn"] for page in api.listing(RAM, "GetResourceShares", **params)
+                  for item in page.get("resourceShares", []) if item.get("featureSet") == "CREATED_FROM_POLICY")
+    found: set[str] = set()
+    for start in range(0, len(arns), SHARE_ARN_BATCH):
+        batch = arns[start : start + SHARE_ARN_BATCH]
+        for page in api.pages(RAM, "GetResourceShareAssociations", associationType="RESOURCE",
+                              resourceShareArns=batch, maxResults=RAM_PAGE):
+            found.update(item["associatedEntity"] for item in page.get("resourceShareAssociations", [])
+                         if item.get("status") in ("ASSOCIATED", "ASSOCIATING"))
+    return found
 
 
 def read_policy(api: Api, live: LivePolicies, arn: str) -> None:
