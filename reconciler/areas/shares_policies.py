@@ -47,6 +47,8 @@ RAM_PAGE = 500
 SHARE_ARN_BATCH = 5  # resourceShareArns per GetResourceShareAssociations call, as areas/shares.py
 # Commands that must see every grant, trusting no link between a policy and RAM.
 VERIFYING_COMMANDS = frozenset({"drift", "import"})
+ARN_KINDS = {"phone-number": "phone_number", "sender-id": "sender_id", "pool": "pool", "opt-out-list": "opt_out_list"}
+KINDS = tuple(ARN_KINDS.values())
 
 
 @dataclass
@@ -97,13 +99,18 @@ class ResourcePoliciesArea(Area):
     # Reading --------------------------------------------------------------------------------
 
     def read(self, api: Api, desired: Desired) -> LivePolicies:
-        live = list_resources(api, desired)
-        live.complete = self.command in VERIFYING_COMMANDS
-        if live.complete:
+        complete = self.command in VERIFYING_COMMANDS
+        linked = set() if complete else linked_resources(api)
+        # A plan lists only the kinds it needs names for; drift and import list every kind.
+        kinds = set(KINDS) if complete else ({s.resource.kind for s in desired.resource_policies}
+                                             | {k for k in map(kind_of, linked) if k})
+        live = list_resources(api, desired, kinds)
+        live.complete = complete
+        if complete:
             wanted = set(live.resources)
         else:
             declared = {self._arn(spec, live) for spec in desired.resource_policies}
-            wanted = (linked_resources(api) | {a for a in declared if a}) & set(live.resources)
+            wanted = (linked | {a for a in declared if a}) & set(live.resources)
         for arn in sorted(wanted):
             read_policy(api, live, arn)
         return live
@@ -264,32 +271,39 @@ def _delete(arn: str, label: str, have: frozenset[Grant], order: int, flags: fro
 # Reads -------------------------------------------------------------------------------------
 
 
-def list_resources(api: Api, desired: Desired) -> LivePolicies:
-    """Every shareable resource of the account, from the listings the other areas read too."""
+def kind_of(arn: str) -> str | None:
+    """The policy's kind of an sms-voice ARN (``phone_number``, …), None for anything else."""
+    return ARN_KINDS.get(arn.split(":", 5)[-1].split("/", 1)[0]) if arn.startswith("arn:") else None
+
+
+def list_resources(api: Api, desired: Desired, kinds: set[str] | None = None) -> LivePolicies:
+    """The account's shareable resources of ``kinds`` (all by default), from the listings the
+    other areas read too."""
     live = LivePolicies()
+    kinds = set(KINDS) if kinds is None else kinds
 
     def add(arn: str, kind: str, refs: list[str], label: str, opt_out_list: str | None = None) -> None:
         live.resources[arn] = LiveResource(arn, kind, f"{kind} {label}", opt_out_list)
         for ref in refs:
             live.resolved.setdefault(ref_key(kind, ref), arn)
 
-    for page in api.listing(SMS_VOICE, "DescribePhoneNumbers", MaxResults=PAGE):
+    for page in api.listing(SMS_VOICE, "DescribePhoneNumbers", MaxResults=PAGE) if "phone_number" in kinds else ():
         for item in page.get("PhoneNumbers", []):
             add(item["PhoneNumberArn"], "phone_number", [item["PhoneNumberId"], item["PhoneNumber"]],
                 item["PhoneNumber"], item.get("OptOutListName"))
-    for item in own_sender_ids(api):
+    for item in own_sender_ids(api) if "sender_id" in kinds else ():
         ref = f"{item['SenderId']}/{item['IsoCountryCode']}"
         add(item["SenderIdArn"], "sender_id", [ref], ref)
     named = any(spec.resource.kind == "pool" and not spec.resource.ref.startswith("pool-")
                 for spec in desired.resource_policies)
-    for page in api.listing(SMS_VOICE, "DescribePools", MaxResults=PAGE):
+    for page in api.listing(SMS_VOICE, "DescribePools", MaxResults=PAGE) if "pool" in kinds else ():
         for item in page.get("Pools", []):
             refs = [item["PoolId"]]
             if named:  # Name-tag references need the tags (one call per pool)
                 tags = api.call(SMS_VOICE, "ListTagsForResource", ResourceArn=item["PoolArn"]).get("Tags", [])
                 refs += [str(t.get("Value")) for t in tags if t.get("Key") == "Name"]
             add(item["PoolArn"], "pool", refs, item["PoolId"], item.get("OptOutListName"))
-    for name, arn in sorted(list_opt_out_lists(api).items()):
+    for name, arn in sorted(list_opt_out_lists(api).items()) if "opt_out_list" in kinds else ():
         add(arn, "opt_out_list", [name], name)
     region, account = desired.target.region, desired.target.account_id
     for spec in desired.opt_out_lists:

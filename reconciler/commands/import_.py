@@ -179,7 +179,13 @@ def import_target(factory: SessionFactory, target: Target, api: Api | None = Non
         lists.append(OptOutsArea(command="import").read_everything(api))
 
     rest: list[tuple[LiveShares, NumbersLive, tuple[ProtectLive, list[str]]]] = []
-    api.parallel([read_lists, lambda: rest.append(_read_the_rest(api, target))])
+    found: list[LivePolicies] = []
+
+    def read_policies() -> None:  # GetResourcePolicy has its own quota: read beside the rest
+        found.append(ResourcePoliciesArea().read_everything(api, Desired(target=target)))
+
+    api.parallel([read_lists, lambda: rest.append(_read_the_rest(api, target)), read_policies])
+    policies = found[0]
     opt_outs = lists[0]
     shares, numbers, (protect, notes) = rest[0]
     notes.extend(
@@ -187,7 +193,6 @@ def import_target(factory: SessionFactory, target: Target, api: Api | None = Non
         for s in shares.shares
         if not s.current("principal") and s.feature_set == STANDARD
     )
-    policies = ResourcePoliciesArea().read_everything(api, Desired(target=target))
     notes.extend(import_items(policies, _refs(numbers))[1])
     return Imported(target, opt_outs, shares, numbers, protect, notes, policies)
 
