@@ -66,6 +66,12 @@ CODES: dict[str, str] = {
     "share-incomplete": "a shared opt-out list is shared without its member identities",
     "share-external-principal": "a principal outside the organization without allow_external_principals",
     "share-principal-unverified": "a share principal that cannot be checked because no organization is declared",
+    "policy-own-account": "a resource policy grants the target's own account",
+    "policy-unknown-preset": "a resource policy names a preset that does not exist",
+    "policy-preset-not-applicable": "a resource policy preset that does not apply to the resource's kind",
+    "policy-action-not-allowed": "a resource policy grants an action the resource's kind cannot be granted",
+    "policy-statement-invalid": "a raw resource policy statement outside the grammar AWS accepts",
+    "policy-too-large": "a resource policy longer than AWS's 10,000 characters",
     "emergency-duplicate": "a country is blocked twice for the same capability",
 }
 

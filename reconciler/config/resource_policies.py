@@ -123,27 +123,27 @@ def _check_grant(grant: YamlMap, kind: str, owners: set[str]) -> Iterator[Proble
         mark = allow.item_marks[index]
         if entry.startswith(PREFIX):
             if entry not in ALLOWED[kind]:
-                yield Problem(mark, "action-not-allowed", f"{entry} cannot be granted on a {_kind(kind)}",
+                yield Problem(mark, "policy-action-not-allowed", f"{entry} cannot be granted on a {_kind(kind)}",
                               "grantable actions: " + ", ".join(sorted(ALLOWED[kind])))
         elif entry not in PRESETS:
             close = difflib.get_close_matches(entry, sorted(PRESETS), n=1)
-            yield Problem(mark, "unknown-preset", f"{entry!r} is not a preset",
+            yield Problem(mark, "policy-unknown-preset", f"{entry!r} is not a preset",
                           f"did you mean {close[0]!r}?" if close else "presets: " + ", ".join(sorted(PRESETS))
                           + "; or write an action such as sms-voice:SendTextMessage")
         elif kind not in PRESETS[entry]:
             fits = sorted(name for name, kinds in PRESETS.items() if kind in kinds)
-            yield Problem(mark, "preset-not-applicable", f"preset {entry!r} does not apply to a {_kind(kind)}",
+            yield Problem(mark, "policy-preset-not-applicable", f"preset {entry!r} does not apply to a {_kind(kind)}",
                           "presets for it: " + ", ".join(fits))
     for index, principal in enumerate(principals):
         if principal_id(principal) in owners:
-            yield Problem(principals.item_marks[index], "own-account-principal",
+            yield Problem(principals.item_marks[index], "policy-own-account",
                           f"{principal} is the target's own account, which needs no grant",
                           "remove it; grants are for other accounts and services")
 
 
 def _check_statement(statement: Any, mark: Mark, kind: str, owners: set[str]) -> Iterator[Problem]:
     def problem(message: str, hint: str) -> Problem:
-        return Problem(mark, "invalid-statement", message, hint)
+        return Problem(mark, "policy-statement-invalid", message, hint)
 
     if not isinstance(statement, dict):
         yield problem("a statement must be a mapping", "write Effect, Principal and Action")

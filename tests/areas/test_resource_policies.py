@@ -294,8 +294,8 @@ def test_validation_errors_point_at_their_line(tmp_path: Path) -> None:
     assert policy is None
     found = sorted((d.line, d.code) for d in diagnostics if d.file.endswith("shares.yaml"))
     assert found == [
-        (4, "own-account-principal"), (4, "unknown-preset"),
-        (7, "action-not-allowed"), (7, "preset-not-applicable"),
-        (9, "invalid-statement"),
+        (4, "policy-own-account"), (4, "policy-unknown-preset"),
+        (7, "policy-action-not-allowed"), (7, "policy-preset-not-applicable"),
+        (9, "policy-statement-invalid"),
         (10, "unresolved-reference"),
     ]
