@@ -423,6 +423,9 @@ def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mo
             if plan.pending:
                 out += [f"No changes; {len(plan.pending)} pending (not in effect until others act):", ""]
                 out += [f"- {esc(str(item.get('detail')), 400)}" for item in plan.pending] + [""]
+            elif plan.security:
+                out += [f"No resource changes, but {len(plan.security):,} grant(s) the policy does not declare "
+                        "(see Security, above).", ""]
             else:
                 out += ["No changes." if mode == "plan" else "No drift: live matches the policy.", ""]
         else:

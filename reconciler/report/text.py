@@ -60,10 +60,15 @@ def summary_line(plans: list[Plan], verbose: bool = False) -> str:
     if not total and pending:
         return (f"No changes, but {pending} pending: the policy is not in effect until others act "
                 f"(see Pending) ({targets}).")
+    findings = sum(len(p.security) for p in plans)
+    if not total and findings:
+        return (f"No changes, but SECURITY: {findings} grant(s) the policy does not declare "
+                f"(see Security) ({targets}).")
     if not total:
         return f"No changes: live state matches the policy ({targets})."
     counts = {a: sum(1 for c in shown if c.action == a) for a in ACTIONS}
-    return f"Plan: {plural(total, 'change')} in {targets} ({counts_text(counts)})."
+    alarm = f" SECURITY: {findings} grant(s) the policy does not declare (see Security)." if findings else ""
+    return f"Plan: {plural(total, 'change')} in {targets} ({counts_text(counts)}).{alarm}"
 
 
 def _scalar(value: Any) -> bool:

@@ -164,6 +164,15 @@ def test_a_grant_made_outside_git_is_drift_naming_principal_and_resource(
     body = capsys.readouterr().out
     assert body.index("Security: grants the policy does not declare") < body.index("drifted item")
 
+    # The plan and the PR comment rendered from the saved plan show it first, too.
+    saved = tmp_path / "plan.json"
+    assert cli(sandbox, tmp_path, "plan", "--config", str(config), "--out", str(saved)) == 0
+    assert capsys.readouterr().out.startswith("No changes, but SECURITY: 1 grant(s)")
+    assert main(["github", "render", "--plan", str(saved)]) == 0
+    comment = capsys.readouterr().out
+    assert OUTSIDER in comment
+    assert comment.index("Security: grants the policy does not declare") < comment.index("change(s) in this pull request")
+
 
 def test_the_plan_reads_only_policies_ram_links_drift_reads_every_one(
     sandbox: Sandbox, api: Api, sms: Any, target: Target
