@@ -308,3 +308,23 @@ def test_validation_errors_point_at_their_line(tmp_path: Path) -> None:
         (9, "policy-statement-invalid"),
         (10, "unresolved-reference"),
     ]
+
+
+def test_import_writes_a_conditional_service_grant_as_a_statement_that_plans_to_zero(
+    sandbox: Sandbox, number: dict[str, Any], sms: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = number["PhoneNumberArn"]
+    sms.put_resource_policy(ResourceArn=arn, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "sns", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+         "Action": ["sms-voice:SendTextMessage"], "Resource": arn,
+         "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{CONSUMER}:root"},
+         "Action": ["sms-voice:SendTextMessage", "sms-voice:SendVoiceMessage", "sms-voice:SendMediaMessage"],
+         "Resource": arn}]}))
+    out_dir = tmp_path / "imported"
+    assert cli(sandbox, tmp_path, "import", "--out", str(out_dir), "--account", ACCOUNT, "--region", REGION,
+               "--name", "prod") == 0
+    imported = (out_dir / "shares.yaml").read_text()
+    assert "statements:" in imported and "aws:SourceAccount" in imported and "- send" in imported
+    capsys.readouterr()
+    assert cli(sandbox, tmp_path, "drift", "--config", str(out_dir)) == 0, capsys.readouterr().out
