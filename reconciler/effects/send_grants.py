@@ -101,7 +101,9 @@ def send_grant_effects(lives: dict[str, Any], changes: list[Any],
     for (change, principal, arn), actions in found.items():
         resource = resources.get(arn)
         kind = _kind_of(arn) or "phone_number"
-        label = resource.label.split(" ", 1)[1] if resource else labels.get(arn, arn).split(":", 1)[-1]
+        # The number or name read with the policies, else the share's reference, else the ARN's id.
+        label = (resource.label.split(" ", 1)[1] if resource else
+                 labels[arn].split(":", 1)[-1] if arn in labels else arn.split(":", 5)[-1].split("/", 1)[-1])
         honoured = (honours or {}).get(arn.rsplit("/", 1)[-1]) or (resource.opt_out_list if resource else None)
         effects.append({"change": change, "principal": principal, "kind": kind, "resource": label,
                         "actions": sorted(actions), "opt_out_list": honoured if kind != "opt_out_list" else None})

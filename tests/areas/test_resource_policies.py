@@ -328,3 +328,17 @@ def test_import_writes_a_conditional_service_grant_as_a_statement_that_plans_to_
     assert "statements:" in imported and "aws:SourceAccount" in imported and "- send" in imported
     capsys.readouterr()
     assert cli(sandbox, tmp_path, "drift", "--config", str(out_dir)) == 0, capsys.readouterr().out
+
+
+def test_the_effect_model_names_a_ram_shared_resource_by_its_id_when_nothing_else_is_known() -> None:
+    from reconciler.areas.shares import LiveShare, LiveShares
+    from reconciler.plan import Change
+
+    arn = "arn:aws:sms-voice:us-east-1:111122223333:sender-id/DEMOTP/GB"
+    share = LiveShare("arn:aws:ram:us-east-1:111122223333:resource-share/x", "s", False, True,
+                      principals={CONSUMER: "ASSOCIATED"}, resources={arn: "ASSOCIATED"})
+    remove = Change("shares", "remove", "share-principal", "shares/s/principal/" + CONSUMER,
+                    data={"share_arn": share.arn, "entity": CONSUMER})
+    [loss] = send_grant_effects({"shares": LiveShares(shares=[share])}, [remove])
+    assert (loss["change"], loss["kind"], loss["resource"]) == ("loses", "sender_id", "DEMOTP/GB")
+    assert loss["actions"] == ["DescribeSenderIds", "send"]
