@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reconciler.areas.protect import ProtectArea
+from reconciler.areas.protect.area import ProtectArea
 from reconciler.cli import UserError
 from reconciler.engine import TargetRun
 from reconciler.files import check_writable

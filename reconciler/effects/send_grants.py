@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from reconciler.config.resource_policies import ALLOWED, SEND_ACTIONS, Grant, parse_document
+from reconciler.areas.resource_policies.language import ALLOWED, SEND_ACTIONS, Grant, parse_document
 
 Access = frozenset[tuple[str, str, str]]  # (principal, resource ARN, action)
 

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from area_support import ACCOUNT, REGION, calls
 
-from reconciler.areas.shares import DEFAULT_PERMISSIONS, SharesArea
-from reconciler.areas.shares_policies import ResourcePoliciesArea
+from reconciler.areas.resource_policies.area import ResourcePoliciesArea
+from reconciler.areas.shares.area import DEFAULT_PERMISSIONS, SharesArea
+from reconciler.areas.shares.spec import ResourceRef, ShareSpec
 from reconciler.aws import Api
-from reconciler.config.model import Desired, ResourceRef, ShareSpec, Target
+from reconciler.config.model import Desired, Target
 from reconciler.plan import Change
 from reconciler.sandbox import Sandbox, sharing
 

@@ -1,6 +1,6 @@
 """Resource-based policies of phone numbers, sender IDs, pools and opt-out lists (PutResourcePolicy).
 
-The second path by which a resource reaches another account, beside RAM shares (areas/shares.py).
+The second path by which a resource reaches another account, beside RAM shares (areas/shares/).
 RAM turns each policy into a ``CREATED_FROM_POLICY`` share it refuses to change: that share is
 attributed here, to the policy that made it, and never touched through RAM.
 
@@ -28,13 +28,16 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from reconciler.areas.base import ApiOperation, Area, register, sms
-from reconciler.areas.opt_outs import list_opt_out_lists
-from reconciler.areas.phone_numbers import own_sender_ids
+from reconciler.areas.opt_outs.area import list_opt_out_lists
+from reconciler.areas.phone_numbers.area import own_sender_ids
+from reconciler.areas.resource_policies.language import Grant, document, grants_of, parse_document
+from reconciler.areas.resource_policies.policy import SECTION
+from reconciler.areas.resource_policies.spec import ResourcePolicySpec
 from reconciler.aws import RAM, SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, ResourcePolicySpec
-from reconciler.config.resource_policies import Grant, document, grants_of, parse_document
+from reconciler.config.model import Desired
 from reconciler.plan import FLAG_NEEDS_FORCE, ORDER_SHARE, ORDER_UNSHARE, Change
+from reconciler.report.area_report import AreaReport
 
 AREA = "resource_policies"
 ORDER_NARROW = ORDER_SHARE - 2  # before RAM shares grow
@@ -79,6 +82,9 @@ def ref_key(kind: str, ref: str) -> str:
 class ResourcePoliciesArea(Area):
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 85
+    section = SECTION
+    resource_types = frozenset({"resource-policy"})
+    report = AreaReport(title="Resource policies", order=45)
     operations: ClassVar[tuple[ApiOperation, ...]] = (
         sms("DescribePhoneNumbers"),
         sms("DescribeSenderIds"),
@@ -348,15 +354,15 @@ def read_policy(api: Api, live: LivePolicies, arn: str) -> None:
     resource.grants = tuple(sorted(grants or ()))
 
 
-# The RAM path's findings (areas/shares.py calls this from its ``security``) ----------------------
+# The RAM path's findings (areas/shares/area.py calls this from its ``security``) ----------------------
 
 
 def ram_findings(desired: Desired, live: Any) -> list[dict[str, Any]]:
     """Grants RAM shares make that the policy does not declare: every (principal, sms-voice
     resource) pair of a STANDARD share that no declared share of that name holds. Shares RAM made
     from resource policies are the policies' (read above), not counted twice."""
-    from reconciler.areas.shares import STANDARD, pick_share, resource_ref
-    from reconciler.areas.shares import ref_key as share_ref_key
+    from reconciler.areas.shares.area import STANDARD, pick_share, resource_ref
+    from reconciler.areas.shares.area import ref_key as share_ref_key
 
     declared: dict[str, set[tuple[str, str]]] = {}
     for spec in desired.shares:
@@ -391,7 +397,7 @@ def ram_findings(desired: Desired, live: Any) -> list[dict[str, Any]]:
 def import_items(live: LivePolicies, refs: dict[str, str]) -> tuple[list[dict[str, Any]], list[str]]:
     """``resource_policies`` items for every live policy, and notes on what could not be written.
     ``refs``: ARN -> the reference the import writes for that resource (E.164 number, pool name…)."""
-    from reconciler.config.resource_policies import ALLOWED, PRESETS
+    from reconciler.areas.resource_policies.language import ALLOWED, PRESETS
 
     items: list[dict[str, Any]] = []
     notes: list[str] = []

@@ -26,7 +26,7 @@ permission of a type the share no longer holds is removed after its resources ar
 
 Shares RAM created from a resource policy (``featureSet`` CREATED_FROM_POLICY) cannot be changed
 through RAM: they are never modified or deleted here, and belong to the resource policy that made
-them (areas/shares_policies.py). Every STANDARD share's associations are read, so a grant no
+them (areas/resource_policies/area.py). Every STANDARD share's associations are read, so a grant no
 declared share makes is reported with its principal and resource (``security``).
 
 AWS's rule for shared pools and opt-out lists: consumers can use them only if every member identity
@@ -44,13 +44,14 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from reconciler.areas.base import ApiOperation, Area, register, sms
-from reconciler.areas.opt_outs import list_opt_out_lists  # the one listing both areas share
-from reconciler.areas.phone_numbers import own_sender_ids  # the one listing both areas share
-from reconciler.areas.protect import MANAGED_BY_TAG, MANAGED_BY_VALUE
-from reconciler.areas.shares_policies import ram_findings
+from reconciler.areas.opt_outs.area import list_opt_out_lists  # the one listing both areas share
+from reconciler.areas.phone_numbers.area import own_sender_ids  # the one listing both areas share
+from reconciler.areas.protect.area import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from reconciler.areas.shares.policy import SECTION
+from reconciler.areas.shares.spec import ResourceRef, ShareSpec
 from reconciler.aws import RAM, SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, ResourceRef, ShareSpec
+from reconciler.config.model import Desired
 from reconciler.plan import (
     FLAG_EXTERNAL_PRINCIPALS,
     FLAG_NEEDS_FORCE,
@@ -58,6 +59,7 @@ from reconciler.plan import (
     ORDER_UNSHARE,
     Change,
 )
+from reconciler.report.area_report import AreaReport
 
 AREA = "shares"
 BATCH = 5  # ID-list inputs of pinpoint-sms-voice-v2 take at most 5 items
@@ -147,6 +149,9 @@ def ref_key(ref: ResourceRef) -> str:
 
 @register
 class SharesArea(Area):
+    section = SECTION
+    resource_types = frozenset({"resource-share", "share-permission", "share-principal", "share-resource"})
+    report = AreaReport(title="Resource shares (RAM)", order=40)
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 80
     operations: ClassVar[tuple[ApiOperation, ...]] = (
@@ -187,7 +192,7 @@ class SharesArea(Area):
                   and (s.name in named or s.managed or AREA in desired.prune)]
         read_details(api, detail)
         # The other STANDARD shares' associations (not their permissions): a grant made outside
-        # git must be reported with its principal and resource (areas/shares_policies.py).
+        # git must be reported with its principal and resource (areas/resource_policies/area.py).
         read_details(api, [s for s in live.shares if s.feature_set == STANDARD and not s.detailed],
                      permissions=False)
         resolve_references(api, desired, live)
@@ -346,6 +351,9 @@ class SharesArea(Area):
         return notes
 
     def security(self, desired: Desired, live: LiveShares) -> list[dict[str, Any]]:
+        # The grant model both sharing paths report with (areas/resource_policies/area.py).
+        from reconciler.areas.resource_policies.area import ram_findings
+
         return ram_findings(desired, live)
 
     def unmanaged(self, desired: Desired, live: LiveShares) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The ``resource_policies`` section: resource-based policies on shareable identities and lists.
+"""The ``resource_policies`` language: resource-based policies on shareable identities and lists.
 
 The second way to share (beside RAM shares): a policy attached to one phone number, sender ID,
 pool or opt-out list with PutResourcePolicy. Written as grants of named presets (or raw
@@ -25,7 +25,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.config.model import PolicyGrantSpec, ResourcePolicySpec, ResourceRef, Source
+from reconciler.areas.resource_policies.spec import PolicyGrantSpec, ResourcePolicySpec
+from reconciler.areas.shares.spec import ResourceRef
+from reconciler.config.model import Source
 from reconciler.config.yaml_loader import Mark, YamlMap, YamlSeq
 
 PREFIX = "sms-voice:"
