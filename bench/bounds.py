@@ -117,6 +117,23 @@ def share_reads(phase: Phase, facts: dict[str, Any]) -> None:
     phase.add(RAM, "ListResourceSharePermissions", shares)
 
 
+def policy_reads(phase: Phase, facts: dict[str, Any], verify: bool) -> None:
+    """Resource-based policies: a grant made outside git on any shareable resource must show.
+    RAM turns every policy into a CREATED_FROM_POLICY share (already listed by share_reads), so a
+    plan reads the policy of the resources those shares hold and of those the policy declares;
+    drift and import trust no such link and read every shareable resource's policy, which takes
+    listing every kind of resource once (listings the other areas may share)."""
+    if not verify:
+        phase.add(SMS, "GetResourcePolicy", facts.get("policy_resources", 0))
+        return
+    for operation, count in (("DescribePhoneNumbers", facts["phone_numbers"]), ("DescribePools", facts["pools"]),
+                             ("DescribeSenderIds", facts["sender_ids"])):
+        if not phase.calls[(SMS, operation)]:
+            phase.add(SMS, operation, pages(count))
+    shareable = facts["phone_numbers"] + facts["pools"] + facts["sender_ids"] + len(facts["list_sizes"])
+    phase.add(SMS, "GetResourcePolicy", shareable)
+
+
 def list_reads(phase: Phase, facts: dict[str, Any], verify: bool) -> None:
     phase.add(SMS, "DescribeOptOutLists", pages(len(facts["list_sizes"])))
     if verify:  # every entry: a page holds 100, a lookup 5, so reading beats looking up a listed list
@@ -132,6 +149,7 @@ def large_account_plan(facts: dict[str, Any], name: str = "plan") -> Phase:
     number_reads(phase, facts)
     share_reads(phase, facts)
     list_reads(phase, facts, verify=False)
+    policy_reads(phase, facts, verify=False)
     return phase
 
 
@@ -197,6 +215,7 @@ def full_read(facts: dict[str, Any], name: str) -> Phase:
     number_reads(phase, facts)
     share_reads(phase, facts)
     list_reads(phase, facts, verify=True)
+    policy_reads(phase, facts, verify=True)
     return phase
 
 

@@ -67,6 +67,11 @@ def large_facts(state: RegionState, policy: Policy) -> dict[str, Any]:
             1 for share in state.resource_shares.values() for a in share.associations if a.association_type == "RESOURCE"
         ),
         "list_sizes": {name: len(opt_out.entries) for name, opt_out in sorted(state.opt_out_lists.items())},
+        # resources whose resource policy a plan reads: held by RAM's policy-made shares, or declared
+        "policy_resources": len({a.entity for share in state.resource_shares.values()
+                                 if share.feature_set == "CREATED_FROM_POLICY" and share.status == "ACTIVE"
+                                 for a in share.associations if a.association_type == "RESOURCE"}
+                                | {spec.resource.ref for spec in desired.resource_policies}),
     }
 
 

@@ -83,9 +83,10 @@ READ_PREFIXES = ("Describe", "List", "Get")  # operations that change nothing
 
 
 def keeps_listings(service: str, operation: str) -> bool:
-    """Writes that cannot change what the cached listings (phone numbers, pools, sender IDs,
-    opt-out lists) return: opted-out entries, tags (not part of any listing), protect
-    configurations and their rules, RAM. Any other write forgets every cached listing."""
+    """Writes that cannot change what the cached sms-voice listings (phone numbers, pools, sender
+    IDs, opt-out lists) return: opted-out entries, tags (not part of any listing), protect
+    configurations and their rules, RAM (which forgets RAM's own listing of shares). Any other
+    write forgets every cached listing."""
     return (
         service == RAM
         or operation in {"PutOptedOutNumber", "DeleteOptedOutNumber", "TagResource", "UntagResource"}
@@ -365,9 +366,13 @@ class Api:
                 "policy would not allow it: add it to the area's `operations`"
             )
         method = getattr(self.client(service), xform_name(operation))
-        if not operation.startswith(READ_PREFIXES) and self._listings and not keeps_listings(service, operation):
+        if not operation.startswith(READ_PREFIXES) and self._listings:
             with self._lock:
-                self._listings.clear()
+                if not keeps_listings(service, operation):
+                    self._listings.clear()
+                elif service == RAM:  # a RAM write changes RAM's listings (shares) only
+                    for key in [k for k in self._listings if k[0] == RAM]:
+                        del self._listings[key]
         retries = 0
         while True:
             # Calls of one operation take their rate-limit slots in turn (threads of :meth:`parallel`

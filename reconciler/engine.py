@@ -221,6 +221,7 @@ class Engine:
             plan.warnings.extend(f"{name}: {w}" for w in area.warnings(run.desired, live))
             plan.unmanaged.extend(area.unmanaged(run.desired, live))
             plan.pending.extend(area.pending(run.desired, live))
+            plan.security.extend(area.security(run.desired, live))
             plan.scope_sizes.update(area.scope_sizes(run.desired, live))
         for name in names:  # changes that depend on other areas' changes (opt-outs follow identities)
             updated = run.areas[name].with_other_areas(run.api, run.desired, run.lives, plan.changes)
@@ -237,6 +238,7 @@ class Engine:
             raise RuntimeError(f"duplicate change keys: {', '.join(duplicates)}")
         plan.changes = plan.sorted_changes()
         plan.unmanaged.sort(key=lambda item: (str(item.get("area")), str(item.get("type")), str(item.get("id"))))
+        plan.security.sort(key=lambda item: (str(item.get("resource")), str(item.get("principal")), str(item.get("path"))))
         plan.fingerprint = combine(plan.area_fingerprints)
         plan.effects = plan_effects(run.lives, plan.changes)
         return plan

@@ -149,6 +149,8 @@ class Plan:
     unmanaged: list[dict[str, Any]] = field(default_factory=list)
     # Waiting on someone else (a share invitation not yet accepted): not a change, not in sync.
     pending: list[dict[str, Any]] = field(default_factory=list)
+    # Grants to other principals the policy does not declare (Area.security): drift, shown first.
+    security: list[dict[str, Any]] = field(default_factory=list)
     account_id: str = ""
     region: str = ""
     areas: list[str] = field(default_factory=list)  # the areas read and diffed, in read order

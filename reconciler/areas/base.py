@@ -131,6 +131,12 @@ class Area(ABC):
         not yet accepted): ``{"area", "status", "detail", ...}``. Neither a change nor in sync."""
         return []
 
+    def security(self, desired: Desired, live: Any) -> list[dict[str, Any]]:
+        """Grants of the account's resources to other principals that the policy does not declare
+        (``{"kind", "path", "principal", "resource", "resource_arn", "actions", "detail"}``): drift
+        that every report shows first (areas/resource_policies/area.py)."""
+        return []
+
     def warnings(self, desired: Desired, live: Any) -> list[str]:
         """Things a reviewer must know that are not changes (sorted, deterministic)."""
         return []

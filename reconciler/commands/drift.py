@@ -19,6 +19,7 @@ from reconciler.commands.plan import compute as compute_plans
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Change, Plan
 from reconciler.progress import clear_live_line
+from reconciler.report import security
 from reconciler.report.escape import json_text, masked, neutralise_commands, terminal
 from reconciler.report.json_report import DRIFT_FORMAT, VERSION, plan_to_json
 from reconciler.report.text import change_lines
@@ -56,7 +57,8 @@ def categorise(plan: Plan) -> dict[str, list[Any]]:
     changes = [c for c in plan.sorted_changes() if not c.internal]
     missing = [c for c in changes if c.action in MISSING]
     drifted = [c for c in changes if c.action not in MISSING]
-    return {"drifted": drifted, "missing": missing, "unmanaged": list(plan.unmanaged), "pending": list(plan.pending)}
+    return {"drifted": drifted, "missing": missing, "unmanaged": list(plan.unmanaged), "pending": list(plan.pending),
+            "security": list(plan.security)}
 
 
 def compute(args: argparse.Namespace) -> list[Plan]:
@@ -67,14 +69,18 @@ def compute(args: argparse.Namespace) -> list[Plan]:
 
 
 def render_text(plans: list[Plan], colour: bool, verbose: bool = False) -> str:
-    totals = {"drifted": 0, "missing": 0, "unmanaged": 0}
+    totals = {"security": 0, "drifted": 0, "missing": 0, "unmanaged": 0}
     body: list[str] = []
     for plan in sorted(plans, key=lambda p: p.target):
         groups = categorise(plan)
         for key in totals:
             totals[key] += len(groups[key])
         body.append(terminal(f"Target {plan.target} ({plan.account_id}/{plan.region}):"
-                             f" {len(groups['drifted'])} drifted, {len(groups['missing'])} missing, {len(groups['unmanaged'])} unmanaged"))
+                             f" {len(groups['drifted'])} drifted, {len(groups['missing'])} missing, {len(groups['unmanaged'])} unmanaged"
+                             + (f", {len(groups['security'])} security" if groups["security"] else "")))
+        if groups["security"]:  # first: grants nobody reviewed
+            body.append(f"  {security.TITLE}:")
+            body += [terminal(f"    ! {security.sentence(finding)}") for finding in groups["security"]]
         for title in ("drifted", "missing"):
             changes: list[Change] = groups[title]
             if changes:
@@ -96,6 +102,8 @@ def render_text(plans: list[Plan], colour: bool, verbose: bool = False) -> str:
                 f"(see Pending).")
     elif any(totals.values()):
         head = f"Drift: {totals['drifted']} drifted, {totals['missing']} missing, {totals['unmanaged']} unmanaged."
+        if totals["security"]:
+            head = f"SECURITY: {totals['security']} grant(s) the policy does not declare. " + head
     else:
         head = f"No drift: live state matches the policy ({len(plans)} target{'s' if len(plans) != 1 else ''})."
     return neutralise_commands("\n".join([head, "", *body]).rstrip() + "\n")
@@ -111,6 +119,7 @@ def render_json(plans: list[Plan]) -> str:
             "missing": [c.to_json() for c in groups["missing"]],
             "unmanaged": masked(groups["unmanaged"]),
             "pending": masked(groups["pending"]),
+            "security": masked(groups["security"]),
             "plan": plan_to_json(plan),
         })
     document = {"format": DRIFT_FORMAT, "version": VERSION, "plans": [t["plan"] for t in targets], "targets": targets}
@@ -118,7 +127,7 @@ def render_json(plans: list[Plan]) -> str:
 
 
 def has_drift(plans: list[Plan]) -> bool:
-    return any(any(not c.internal for c in plan.changes) or plan.unmanaged for plan in plans)
+    return any(any(not c.internal for c in plan.changes) or plan.unmanaged or plan.security for plan in plans)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the section types of each area, for the typed fields of Des
     from reconciler.areas.opt_outs.spec import OptOutListSpec
     from reconciler.areas.phone_numbers.spec import PhoneNumberSpec, PoolSpec, SenderIdSpec
     from reconciler.areas.protect.spec import ConfigurationSetSpec, EmergencyBlock, ProtectConfigurationSpec
+    from reconciler.areas.resource_policies.spec import ResourcePolicySpec
     from reconciler.areas.shares.spec import ShareSpec
 
 
@@ -65,6 +66,7 @@ class Desired:
     emergency_blocks: tuple[EmergencyBlock, ...] = ()
     opt_out_lists: tuple[OptOutListSpec, ...] = ()
     shares: tuple[ShareSpec, ...] = ()
+    resource_policies: tuple[ResourcePolicySpec, ...] = ()
     # Areas whose unmanaged live resources may be deleted (policy `prune: [area, …]`).
     prune: frozenset[str] = frozenset()
     # The organization the targets belong to (organization ARN), for the external-principal check.

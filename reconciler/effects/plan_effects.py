@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.countries import SUPPORTED
 from reconciler.effects.opt_out_reach import ReachState, honoured_lists
+from reconciler.effects.send_grants import send_grant_effects
 from reconciler.effects.summary import summarise
 
 
@@ -66,4 +67,12 @@ def reach_states(lives: Mapping[str, Any], changes: list[Any]) -> tuple[ReachSta
 
 def plan_effects(lives: Mapping[str, Any], changes: list[Any]) -> dict[str, Any]:
     """The ``effects`` of a plan whose live states are ``lives`` (area name -> live state)."""
-    return summarise(lives.get("protect"), changes, SUPPORTED, reach_states(lives, changes))
+    reach = reach_states(lives, changes)
+    result = summarise(lives.get("protect"), changes, SUPPORTED, reach)
+    # The opt-out list each identity honours once the plan is applied (id -> list names).
+    honours = ({i.id: " + ".join(sorted(honoured_lists(i, reach[1]))) for i in reach[1].identities}
+               if reach is not None else {})
+    grants = send_grant_effects(dict(lives), changes, honours)
+    if grants:
+        result["send_grants"] = grants
+    return result

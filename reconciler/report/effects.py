@@ -15,6 +15,8 @@ COUNTRIES_SHOWN = 12  # a line lists this many countries, then "and N more"
 PATHS_SHOWN = 5  # and this many send paths
 TITLES = {
     "newly-reachable": "Newly reachable countries",
+    "grants-gained": "Accounts and services that gain the use of an identity or opt-out list",
+    "grants-lost": "Accounts and services that lose the use of an identity or opt-out list",
     "opt-outs": "End-user opt-out coverage lost",
     "overrides": "Number overrides that open a blocked country",
     "less-screened": "Countries no longer monitored or filtered",
@@ -22,8 +24,9 @@ TITLES = {
     "newly-blocked": "Newly blocked countries",
     "newly-screened": "Newly monitored or filtered countries",
 }
-RISKY = frozenset({TITLES["newly-reachable"], TITLES["opt-outs"], TITLES["overrides"]})
-ORDER = ("newly-reachable", "opt-outs", "overrides", "less-screened", "list-moves", "newly-blocked", "newly-screened")
+RISKY = frozenset({TITLES["newly-reachable"], TITLES["grants-gained"], TITLES["opt-outs"], TITLES["overrides"]})
+ORDER = ("newly-reachable", "grants-gained", "opt-outs", "overrides", "less-screened", "list-moves", "grants-lost",
+         "newly-blocked", "newly-screened")
 
 
 def _path(path: dict[str, Any]) -> str:
@@ -71,4 +74,12 @@ def sections(effects: dict[str, Any] | None) -> list[tuple[str, list[str]]]:
             found.setdefault("list-moves", []).append(f"{who} ({lists}): {refused}, so who becomes reachable is not known")
         else:
             found.setdefault("list-moves", []).append(f"{who} ({lists}): {refused}, all still refused after")
+    for entry in effects.get("send_grants", []):
+        key = "grants-gained" if entry["change"] == "gains" else "grants-lost"
+        verb = "can now" if entry["change"] == "gains" else "can no longer"
+        what = ", ".join(entry["actions"])
+        honours = f" (honours opt-out list {entry['opt_out_list']})" if entry.get("opt_out_list") else ""
+        found.setdefault(key, []).append(
+            f"{entry['principal']} {verb} {what} with {entry['kind'].replace('_', ' ')} "
+            f"{mask_text(str(entry['resource']))}{honours}")
     return [(TITLES[key], found[key]) for key in ORDER if key in found]

@@ -42,6 +42,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "warnings": masked(list(plan.warnings)),
         "unmanaged": masked(list(plan.unmanaged)),
         "pending": masked(list(plan.pending)),
+        # Grants to other principals the policy does not declare: drift, shown first by reports.
+        "security": masked(list(plan.security)),
         "guard_findings": masked(list(plan.guard_findings)),
         "counts": plan.counts(),
         # What the plan changes in effect (docs/plan-json.md "effects"); identities and names masked.
@@ -59,6 +61,7 @@ def plan_from_json(value: dict[str, Any]) -> Plan:
         warnings=[str(w) for w in value.get("warnings") or []],
         unmanaged=list(value.get("unmanaged") or []),
         pending=list(value.get("pending") or []),
+        security=list(value.get("security") or []),
         account_id=str(value.get("account_id", "")),
         region=str(value.get("region", "")),
         areas=[str(a) for a in value.get("areas") or []],

@@ -31,6 +31,7 @@ from reconciler.plan import (
     Change,
     Plan,
 )
+from reconciler.report import security
 from reconciler.report.area_report import Mode, area_reports
 from reconciler.report.effects import RISKY
 from reconciler.report.effects import sections as effect_sections
@@ -274,6 +275,18 @@ def _effect_section(reports: list[TargetReport], budget: Budget) -> list[str]:
     return (["#### Effect", "", *out, "The resource-level changes follow, collapsed per area.", ""]) if out else []
 
 
+def _security_section(reports: list[TargetReport], budget: Budget) -> list[str]:
+    """Grants outside git, first of all: who can use which identity or list without review."""
+    found = [(report.plan.target, finding) for report in reports for finding in report.plan.security]
+    if not found:
+        return []
+    out = [f"#### 🔴 {esc(security.TITLE)}", ""]
+    out += [f"- {code(target)}: {esc(security.sentence(finding), 600)}" for target, finding in found[: budget.highlights]]
+    if len(found) > budget.highlights:
+        out.append(f"- … and {len(found) - budget.highlights:,} more in the full report (artifact).")
+    return [*out, ""]
+
+
 def _target_heading(plan: Plan) -> str:
     where = ", ".join(esc(p) for p in (plan.account_id, plan.region) if p)
     return f"### Target {code(plan.target)}" + (f" ({where})" if where else "")
@@ -291,6 +304,7 @@ def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mo
             "of this repository.",
             "",
         ]
+    out += _security_section(reports, budget)
     if mode == "plan":
         out += guardrails or []  # the verdicts first (reconciler.guardrails.render.markdown)
         out += _effect_section(reports, budget)
@@ -344,6 +358,9 @@ def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mo
             if plan.pending:
                 out += [f"No changes; {len(plan.pending)} pending (not in effect until others act):", ""]
                 out += [f"- {esc(str(item.get('detail')), 400)}" for item in plan.pending] + [""]
+            elif plan.security:
+                out += [f"No resource changes, but {len(plan.security):,} grant(s) the policy does not declare "
+                        "(see Security, above).", ""]
             else:
                 out += ["No changes." if mode == "plan" else "No drift: live matches the policy.", ""]
         else:

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from reconciler.plan import ACTIONS, PHASE_BLOCKS, Change, Plan
+from reconciler.report import security
 from reconciler.report.effects import RISKY
 from reconciler.report.effects import sections as effect_sections
 from reconciler.report.escape import neutralise_commands, terminal
@@ -59,10 +60,15 @@ def summary_line(plans: list[Plan], verbose: bool = False) -> str:
     if not total and pending:
         return (f"No changes, but {pending} pending: the policy is not in effect until others act "
                 f"(see Pending) ({targets}).")
+    findings = sum(len(p.security) for p in plans)
+    if not total and findings:
+        return (f"No changes, but SECURITY: {findings} grant(s) the policy does not declare "
+                f"(see Security) ({targets}).")
     if not total:
         return f"No changes: live state matches the policy ({targets})."
     counts = {a: sum(1 for c in shown if c.action == a) for a in ACTIONS}
-    return f"Plan: {plural(total, 'change')} in {targets} ({counts_text(counts)})."
+    alarm = f" SECURITY: {findings} grant(s) the policy does not declare (see Security)." if findings else ""
+    return f"Plan: {plural(total, 'change')} in {targets} ({counts_text(counts)}).{alarm}"
 
 
 def _scalar(value: Any) -> bool:
@@ -195,6 +201,9 @@ def render_plan(plan: Plan, colour: bool = False, verbose: bool = False) -> list
     if plan.pending:
         head += f", {len(plan.pending)} pending"
     lines = [_paint(terminal(head), "1", colour)]
+    if plan.security:  # before anything else: grants nobody reviewed
+        lines.append(_paint(f"  {security.TITLE}:", "31", colour))
+        lines += [_paint(terminal(f"    ! {security.sentence(f)}"), "31", colour) for f in plan.security]
     if verbose:  # what the reads cost and what they saw: for the curious, not for every review
         if plan.fingerprint:
             lines.append(f"  live state fingerprint {plan.fingerprint}")

@@ -24,10 +24,18 @@ organization, so every principal is external.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from reconciler.sandbox.state import RegionState, ResourceShare, ShareAssociation, ShareInvitation, World
+from reconciler.sandbox.state import (
+    RegionState,
+    ResourcePolicy,
+    ResourceShare,
+    ShareAssociation,
+    ShareInvitation,
+    World,
+)
 
 PHONE_NUMBER = "sms-voice:PhoneNumber"
 SENDER_ID = "sms-voice:SenderId"
@@ -159,10 +167,11 @@ def is_service_principal(principal: str) -> bool:
 
 def create_share_from_policy(world: World, owner: str, region: str, resource_arn: str,
                              principals: list[str], now: float | None = None,
-                             permission_promoted: bool = True) -> ResourceShare:
+                             permission_promoted: bool = True, record_policy: bool = True) -> ResourceShare:
     """The share RAM creates when a resource policy is attached to ``resource_arn``
-    (``featureSet`` CREATED_FROM_POLICY), for the snapshot generator and tests; PutResourcePolicy
-    itself is not emulated. Its principals are associated at once: the policy grants access."""
+    (``featureSet`` CREATED_FROM_POLICY). PutResourcePolicy calls it; the snapshot generator and
+    tests call it with ``record_policy`` to attach the policy too (granting every action the
+    resource type allows). Its principals are associated at once: the policy grants access."""
     when = world.clock.now() if now is None else now
     state = world.region(owner, region)
     arn = f"arn:aws:ram:{region}:{owner}:resource-share/{uuid.uuid4()}"
@@ -175,6 +184,21 @@ def create_share_from_policy(world: World, owner: str, region: str, resource_arn
         share.associations.append(ShareAssociation("PRINCIPAL", principal, "ASSOCIATED", when, when, external))
     share.associations.append(ShareAssociation("RESOURCE", resource_arn, "ASSOCIATED", when, when))
     state.resource_shares[arn] = share
+    if record_policy:
+        from reconciler.sandbox import resource_policy
+
+        parsed = parse_sms_arn(resource_arn)
+        actions = sorted(resource_policy.ALLOWED_ACTIONS[parsed[2]]) if parsed else []
+        accounts = [p for p in principals if p.isdigit()]
+        services = [p for p in principals if not p.isdigit()]
+        grantees: dict[str, list[str]] = {}
+        if accounts:
+            grantees["AWS"] = accounts
+        if services:
+            grantees["Service"] = services
+        document = {"Version": resource_policy.VERSION, "Statement": [
+            {"Effect": "Allow", "Principal": grantees, "Action": actions, "Resource": resource_arn}]}
+        state.resource_policies[resource_arn] = ResourcePolicy(resource_arn, json.dumps(document), when, arn)
     return share
 
 
@@ -258,8 +282,11 @@ def member_arns(state: RegionState, record: Any) -> list[str]:
     return []
 
 
-def usable_by(world: World, consumer_account: str, region: str, arn: str) -> bool:
-    """Whether the consumer may use the resource ``arn`` in ``region`` (own or shared and complete)."""
+def usable_by(world: World, consumer_account: str, region: str, arn: str, action: str | None = None) -> bool:
+    """Whether the consumer may use the resource ``arn`` in ``region``: it owns it, or a STANDARD
+    share holds it (and, for a pool or opt-out list, every member), or a resource policy grants
+    the consumer ``action`` on it (and on every member). ``action=None`` asks only whether the
+    resource is visible to the consumer (any grant)."""
     hit = find_resource(world, arn)
     if hit is None:
         return False
@@ -271,6 +298,48 @@ def usable_by(world: World, consumer_account: str, region: str, arn: str) -> boo
     needed = set(member_arns(state, record))
     for share in shares_visible_to(world, consumer_account, region):
         in_share = {a.entity for a in _associated(share, "RESOURCE")}
-        if arn in in_share and needed <= in_share:
+        if arn not in in_share:
+            continue
+        if share.feature_set != "CREATED_FROM_POLICY":
+            # The AWS managed RAM permission grants the resource's use.
+            if needed <= in_share:
+                return True
+        elif policy_grants(state, arn, consumer_account, action) and all(
+            usable_by(world, consumer_account, region, member, action) for member in needed
+        ):
             return True
     return False
+
+
+def policy_grants(state: RegionState, arn: str, account: str, action: str | None) -> bool:
+    """Whether the resource policy on ``arn`` grants ``account`` ``action`` (any action if None)."""
+    from reconciler.sandbox import resource_policy
+
+    policy = state.resource_policies.get(arn)
+    if policy is None:
+        return False
+    if action is None:
+        return True
+    return resource_policy.allows(policy.document, arn, state.account, account, action)
+
+
+def unlink_promoted(state: RegionState, share_arn: str) -> None:
+    """After PromoteResourceShareCreatedFromPolicy RAM manages the grant as a STANDARD share: the
+    resource policy that made the share no longer stands on its own (GetResourcePolicy finds none)."""
+    for arn, policy in list(state.resource_policies.items()):
+        if policy.share_arn == share_arn:
+            del state.resource_policies[arn]
+
+
+def authorize(world: World, caller: str, owner: RegionState, arn: str, action: str) -> None:
+    """AccessDeniedException unless the caller owns ``arn`` or a grant lets it call ``action``
+    (the IAM message: "not authorized to perform ... because no resource-based policy allows")."""
+    from reconciler.sandbox.errors import ApiError
+
+    if owner.account == caller or usable_by(world, caller, owner.region, arn, action):
+        return
+    raise ApiError(
+        "AccessDeniedException",
+        f"User: arn:aws:iam::{caller}:root is not authorized to perform: {action} on resource: {arn} "
+        f"because no resource-based policy allows the {action} action",
+    )

@@ -296,6 +296,17 @@ class ResourceShare:
 
 
 @dataclass
+class ResourcePolicy:
+    """A resource-based policy attached with PutResourcePolicy (see resource_policy.py)."""
+
+    resource_arn: str
+    document: str  # the JSON text as written (GetResourcePolicy returns it unchanged)
+    created: float
+    # The CREATED_FROM_POLICY share RAM made from it ("" once promoted to STANDARD).
+    share_arn: str = ""
+
+
+@dataclass
 class SentMessage:
     message_id: str
     destination: str
@@ -336,6 +347,7 @@ class RegionState:
     account_default_protect_configuration_id: str | None = None
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # by resource ARN
     resource_shares: dict[str, ResourceShare] = field(default_factory=dict)  # by share ARN
+    resource_policies: dict[str, ResourcePolicy] = field(default_factory=dict)  # by resource ARN
     sent_messages: list[SentMessage] = field(default_factory=list)
     # CloudTrail event history, in recording order (trail.py keeps it to the 90-day retention).
     trail_events: list[TrailEvent] = field(default_factory=list)

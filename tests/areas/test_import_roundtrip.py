@@ -84,7 +84,8 @@ def test_import_writes_a_policy_that_plans_to_zero_changes(sandbox: Sandbox, tmp
         Engine(policy, SandboxSessionFactory(sandbox), rate_scale=0).start("prod")
     )
     assert [(c.action, c.key) for c in plan.changes] == []
-    assert set(plan.areas) == {"opt_outs", "phone_numbers", "protect", "shares"}
+    assert set(plan.areas) == {"opt_outs", "phone_numbers", "protect", "resource_policies", "shares"}
+    assert plan.security == []
 
 
 def test_import_refuses_to_overwrite_and_writes_nothing(sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -211,7 +211,7 @@ def test_a_rejected_invitation_is_added_again_with_a_note() -> None:
     assert "rejected or expired" in change.summary
 
 
-def test_a_share_created_from_a_policy_is_never_changed_only_reported() -> None:
+def test_a_share_created_from_a_policy_is_never_changed_and_left_to_its_resource_policy() -> None:
     live = resolved()
     policy_share = share(arn=SHARE_ARN[:-1] + "3", name="eum", managed=False, feature_set="CREATED_FROM_POLICY",
                          detailed=False, principals={}, resources={}, permissions=())
@@ -220,5 +220,8 @@ def test_a_share_created_from_a_policy_is_never_changed_only_reported() -> None:
     # The policy's share "eum" is created beside it; the policy-created one is neither picked nor deleted.
     assert [(c.action, c.key) for c in area.diff(desired(spec()), live)] == [("create", "shares/eum")]
     assert area.diff(desired(prune=frozenset({"shares"})), live) == []
-    [item] = area.unmanaged(desired(prune=frozenset({"shares"})), live)
-    assert item["id"] == policy_share.arn and "CREATED_FROM_POLICY" in item["detail"]
+    # Attributed to the resource policy that made it (the resource_policies area reads that policy),
+    # so neither unmanaged here nor a RAM-path security finding.
+    assert area.unmanaged(desired(prune=frozenset({"shares"})), live) == []
+    policy_share.principals, policy_share.resources = {"999999999999": "ASSOCIATED"}, {NUMBER_ARN: "ASSOCIATED"}
+    assert area.security(desired(), live) == []

@@ -25,7 +25,9 @@ determine the permissions: each type's AWS managed default, plus any the policy 
 permission of a type the share no longer holds is removed after its resources are.
 
 Shares RAM created from a resource policy (``featureSet`` CREATED_FROM_POLICY) cannot be changed
-through RAM: they are never modified or deleted, and are reported as unmanaged with a note.
+through RAM: they are never modified or deleted here, and belong to the resource policy that made
+them (areas/resource_policies/area.py). Every STANDARD share's associations are read, so a grant no
+declared share makes is reported with its principal and resource (``security``).
 
 AWS's rule for shared pools and opt-out lists: consumers can use them only if every member identity
 (a pool's phone numbers and sender IDs; the phone numbers and pools that use a list) is in the same
@@ -189,6 +191,10 @@ class SharesArea(Area):
         detail = [s for s in live.shares if s.feature_set == STANDARD
                   and (s.name in named or s.managed or AREA in desired.prune)]
         read_details(api, detail)
+        # The other STANDARD shares' associations (not their permissions): a grant made outside
+        # git must be reported with its principal and resource (areas/resource_policies/area.py).
+        read_details(api, [s for s in live.shares if s.feature_set == STANDARD and not s.detailed],
+                     permissions=False)
         resolve_references(api, desired, live)
         read_members(api, live, listed=bool(desired.phone_numbers))
         return live
@@ -344,16 +350,17 @@ class SharesArea(Area):
                     )
         return notes
 
+    def security(self, desired: Desired, live: LiveShares) -> list[dict[str, Any]]:
+        # The grant model both sharing paths report with (areas/resource_policies/area.py).
+        from reconciler.areas.resource_policies.area import ram_findings
+
+        return ram_findings(desired, live)
+
     def unmanaged(self, desired: Desired, live: LiveShares) -> list[dict[str, Any]]:
+        # Shares RAM made from resource policies (featureSet CREATED_FROM_POLICY) are the
+        # resource_policies area's: it reads the policy behind each, and they are never changed here.
         named = {spec.name for spec in desired.shares}
-        items = [
-            {"area": AREA, "type": "resource-share", "id": s.arn, "name": s.name,
-             "detail": f"created by RAM from a resource policy (featureSet {s.feature_set}); RAM refuses to change "
-                       "it, so it is never modified or deleted here: change the resource policy, or promote it "
-                       "(aws ram promote-resource-share-created-from-policy) to manage it as a share"}
-            for s in live.shares
-            if s.feature_set != STANDARD
-        ]
+        items: list[dict[str, Any]] = []
         if AREA not in desired.prune:
             items += [
                 {"area": AREA, "type": "resource-share", "id": s.arn, "name": s.name}
@@ -441,7 +448,10 @@ def list_shares(api: Api, name: str | None = None) -> list[LiveShare]:
     if name is not None:
         params["name"] = name
     shares: list[LiveShare] = []
-    for page in api.pages(RAM, "GetResourceShares", **params):
+    # The whole listing is read once per run and shared with the resource_policies area.
+    pages = api.pages(RAM, "GetResourceShares", **params) if name is not None else api.listing(
+        RAM, "GetResourceShares", **params)
+    for page in pages:
         for item in page.get("resourceShares", []):
             tags = {t.get("key"): t.get("value") for t in item.get("tags", [])}
             feature_set = str(item.get("featureSet") or STANDARD)
@@ -457,7 +467,7 @@ def list_shares(api: Api, name: str | None = None) -> list[LiveShare]:
     return sorted(shares, key=lambda s: s.arn)
 
 
-def read_details(api: Api, shares: Sequence[LiveShare]) -> None:
+def read_details(api: Api, shares: Sequence[LiveShare], permissions: bool = True) -> None:
     """Associations (two batched calls per 5 shares) and permissions (one call per share)."""
     by_arn = {s.arn: s for s in shares}
     arns = sorted(by_arn)
@@ -482,10 +492,12 @@ def read_details(api: Api, shares: Sequence[LiveShare]) -> None:
                         share.pending = tuple(sorted({*share.pending, entity}))
     for share in shares:
         share.failed = tuple(sorted(p for p, status in share.principals.items() if status == "FAILED"))
-        permissions: set[str] = set()
+        if not permissions:
+            continue
+        found: set[str] = set()
         for page in api.pages(RAM, "ListResourceSharePermissions", resourceShareArn=share.arn):
-            permissions.update(str(p["arn"]) for p in page.get("permissions", []))
-        share.permissions = tuple(sorted(permissions))
+            found.update(str(p["arn"]) for p in page.get("permissions", []))
+        share.permissions = tuple(sorted(found))
         share.detailed = True
 
 

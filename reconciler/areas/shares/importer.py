@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 from reconciler.areas.importing import AreaImporter, ImportContext, ImportedArea
-from reconciler.areas.shares.area import LiveShares, SharesArea, permission_name, resource_ref
+from reconciler.areas.shares.area import STANDARD, LiveShares, SharesArea, permission_name, resource_ref
 from reconciler.aws import Api
 from reconciler.config.model import Target
 
@@ -22,7 +22,8 @@ def render(live: LiveShares, context: ImportContext) -> ImportedArea:
     docs = []
     for share in sorted(live.shares, key=lambda s: (s.name, s.arn)):
         principals = sorted(share.current("principal"))
-        if not principals or names[share.name] != 1:
+        # Shares RAM made from resource policies are written as those policies (resource_policies).
+        if not principals or names[share.name] != 1 or share.feature_set != STANDARD:
             continue
         resources = []
         for arn in sorted(share.current("resource")):
@@ -47,7 +48,7 @@ def _notes(live: LiveShares) -> list[str]:
     return [
         f"share {s.name} ({s.arn}) has no principals; the policy requires at least one, so it is not imported"
         for s in live.shares
-        if not s.current("principal")
+        if not s.current("principal") and s.feature_set == STANDARD
     ]
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.sandbox import ids
+from reconciler.sandbox import ids, sharing
 from reconciler.sandbox.errors import ApiError, conflict, not_found, validation_error
 from reconciler.sandbox.handlers.tags import drop_tags, store_tags, tag_list, validate_new_tags
 from reconciler.sandbox.ids import OPT_OUT_LIST, OPTED_OUT_NUMBER
@@ -144,7 +144,9 @@ def describe_opt_out_lists(call: Call) -> dict[str, Any]:
 
 
 def _usable_list(call: Call) -> OptOutList:
-    _, opt_out_list = find_opt_out_list(call.world, call.state, call.params["OptOutListName"], allow_shared=True)
+    owner, opt_out_list = find_opt_out_list(call.world, call.state, call.params["OptOutListName"], allow_shared=True)
+    # A shared list: the grant must allow this operation (a resource policy may allow less).
+    sharing.authorize(call.world, call.account, owner, opt_out_list.arn, f"sms-voice:{call.operation}")
     return opt_out_list
 
 

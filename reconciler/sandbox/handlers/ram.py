@@ -869,6 +869,7 @@ def promote_resource_share_created_from_policy(call: Call) -> dict[str, Any]:
         # observable only inside this call); the promoted permission keeps its ARN.
         share.feature_set = "STANDARD"
         share.updated = call.now()
+        sharing.unlink_promoted(call.state, share.arn)
     return {"returnValue": True}
 
 

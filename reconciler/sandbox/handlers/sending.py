@@ -7,6 +7,9 @@ Order of checks (the first failure is returned; nothing is recorded on failure):
 3. The origination identity, if given, is the caller's (id, ARN, number or sender ID) or another
    account's shared with the caller, addressed by full ARN; a shared pool works only if all its
    members are in the same share (``sharing.usable_by``). Otherwise ResourceNotFoundException.
+   A shared identity needs a grant of this send's action: a STANDARD RAM share grants every
+   send; a resource policy only the actions it lists (``sharing.authorize``):
+   AccessDeniedException otherwise.
    Without one, an own identity that can reach the destination is used, else a shared route.
 4. The identity has the capability (SMS / VOICE / MMS): ConflictException NUMBER_CAPABILITIES_MISMATCH.
 5. The identity can reach the destination country: a number sends in its own country, a US
@@ -32,7 +35,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler import countries
-from reconciler.sandbox import ids
+from reconciler.sandbox import ids, sharing
 from reconciler.sandbox.errors import conflict, validation_error
 from reconciler.sandbox.handlers.opt_outs import opt_out_list_of
 from reconciler.sandbox.handlers.protect import live_override, status_for
@@ -54,6 +57,8 @@ from reconciler.sandbox.state import (
 )
 
 Identity = PhoneNumber | SenderId | Pool
+SEND_ACTIONS = {"SMS": "sms-voice:SendTextMessage", "VOICE": "sms-voice:SendVoiceMessage",
+                "MMS": "sms-voice:SendMediaMessage"}
 
 
 def number_reaches(number: PhoneNumber, country: str) -> bool:
@@ -165,6 +170,8 @@ def send(call: Call, capability: str) -> dict[str, Any]:
         owner, identity = find_origination_identity(
             call.world, state, params["OriginationIdentity"], country, allow_shared=True, allow_pool=True
         )
+        # A shared identity: the grant must allow this very send (a resource policy may allow less).
+        sharing.authorize(call.world, call.account, owner, identity.arn, SEND_ACTIONS[capability])
         _check_identity(owner, identity, capability, country)
     else:
         identity = _auto_identity(state, capability, country)
