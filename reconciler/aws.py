@@ -210,13 +210,12 @@ class RateLimiter:
 
 def declared_rates() -> dict[tuple[str, str], float]:
     """The per-operation rates the areas declare (the lowest wins when two disagree)."""
-    from reconciler.areas.base import registry
+    from reconciler.areas.base import declarations
 
     rates: dict[tuple[str, str], float] = {}
-    for cls in registry().values():
-        for op in cls.operations:
-            key = (op.service, op.name)
-            rates[key] = min(rates.get(key, op.rate_per_second), op.rate_per_second)
+    for op in declarations():
+        key = (op.service, op.name)
+        rates[key] = min(rates.get(key, op.rate_per_second), op.rate_per_second)
     return rates
 
 
@@ -225,9 +224,9 @@ def declared_operations() -> frozenset[tuple[str, str]]:
     """Every (service, operation) the engine may call: the areas' declarations plus the STS
     identity check. The IAM policy is generated from the same set (reconciler/iam.py), so
     refusing anything else keeps the policy and the calls one source of truth."""
-    from reconciler.areas.base import registry
+    from reconciler.areas.base import declarations
 
-    declared = {(op.service, op.name) for cls in registry().values() for op in cls.operations}
+    declared = {(op.service, op.name) for op in declarations()}
     return frozenset(declared | {(STS, "GetCallerIdentity")})
 
 

@@ -109,6 +109,8 @@ class Engine:
         self.sleep = sleep
         # What the rate limiter reads; pair it with ``sleep`` (e.g. a simulated clock's now/sleep).
         self.clock = clock
+        # Wall time as AWS keeps it (unix seconds): where the drift feed's event window starts.
+        self.wall: Callable[[], float] = time.time
         self.apis: list[Api] = []  # every Api created, for call counting in tests and reports
         self.checkpoint: Checkpoints | None = None  # drift --checkpoint: long reads save their place
         # target name -> a listener of its AWS calls (the CLI's read progress)
