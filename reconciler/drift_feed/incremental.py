@@ -73,15 +73,6 @@ class DriftMode:
             "covered": dict(sorted(self.reread.items())), "baseline_saved": self.baseline_saved,
         }
 
-    def lines(self) -> list[str]:
-        if self.mode == "full":
-            saved = "; baseline renewed" if self.baseline_saved else ""
-            return [f"Mode: full read ({self.reason}){saved}"]
-        head = (f"Mode: incremental from the full read of {_iso(self.baseline_full_read)}: {self.events} write event(s) "
-                f"since {_iso(self.window_start)} ({self.event_pages} CloudTrail page(s))")
-        body = [f"  {name}: {what}" for name, what in sorted(self.reread.items())]
-        return [head, *body]
-
 
 def _iso(moment: float | None) -> str | None:
     if moment is None:

@@ -491,7 +491,8 @@ def drift_mode_line(mode: dict[str, Any]) -> str:
         covered = "; ".join(f"{area}: {what}" for area, what in sorted((mode.get("covered") or {}).items()))
         return (f"Incremental drift from the full read of {mode.get('baseline_full_read')}: "
                 f"{mode.get('events', 0)} CloudTrail write event(s) since {mode.get('window_start')}. {covered}")
-    return f"Full drift: {mode.get('reason', '')}"
+    renewed = "; baseline renewed" if mode.get("baseline_saved") else ""
+    return f"Full drift ({mode.get('reason', '')}){renewed}"
 
 
 def _without_internal(plan: Plan) -> Plan:
