@@ -34,7 +34,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeVar
@@ -152,9 +152,15 @@ class RateLimiter:
         scale: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = interrupt.sleep,
+        share: float = 1.0,
     ) -> None:
         self.rates = dict(rates)
         self.scale = scale
+        # The quota budget: the share of each operation's quota this run may use (``--quota-share``),
+        # leaving the rest to the account's own applications; operations in ``_whole`` (an
+        # emergency's block phase) use the whole quota for a while.
+        self.share = share
+        self._whole: set[tuple[str, str]] = set()
         self.clock = clock
         self.sleep = sleep
         self._next: dict[tuple[str, str], float] = {}
@@ -167,7 +173,16 @@ class RateLimiter:
         if self.scale <= 0 or service == STS:
             return None
         factor = self._factor.get((service, operation), 1.0)
-        return self.rates.get((service, operation), DEFAULT_RATE) * self.scale * factor
+        share = 1.0 if (service, operation) in self._whole else self.share
+        return self.rates.get((service, operation), DEFAULT_RATE) * self.scale * factor * share
+
+    def use_whole_quota(self, operations: Iterable[tuple[str, str]], whole: bool = True) -> None:
+        """Let ``operations`` use their whole quota (``whole=False``: back to the share)."""
+        with self._lock:
+            if whole:
+                self._whole.update(operations)
+            else:
+                self._whole.difference_update(operations)
 
     def throttled(self, service: str, operation: str) -> None:
         """AWS throttled a call: slow this operation down (multiplicative decrease)."""

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from engine_support import ACCOUNT, REGION, Harness, policy
+from engine_support import Harness, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
