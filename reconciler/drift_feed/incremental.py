@@ -88,10 +88,10 @@ class DriftFeed:
     def plan(self, engine: Engine, run: TargetRun) -> Plan:
         started = self.wall()
         options = self.options
-        if options.store is None:
-            return self._full(engine, run, started, "no baseline store: incremental drift needs --checkpoint DIR")
         if options.full:
             return self._full(engine, run, started, "--full")
+        if options.store is None:
+            return self._full(engine, run, started, "no baseline store: incremental drift needs --checkpoint DIR")
         target = run.target
         baseline, why = store.load(options.store, target.name, target.account_id, target.region, run.areas)
         if baseline is None:
