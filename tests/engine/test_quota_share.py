@@ -11,7 +11,13 @@ from engine_support import Harness, policy
 
 from reconciler.apply import ApplyOptions, apply_target
 from reconciler.aws import RateLimiter, SandboxSessionFactory
-from reconciler.config.model import CapabilityRules, EmergencyBlock, OptOutListSpec, Policy, ProtectConfigurationSpec
+from reconciler.config.model import (
+    CapabilityRules,
+    EmergencyBlock,
+    OptOutListSpec,
+    Policy,
+    ProtectConfigurationSpec,
+)
 from reconciler.engine import Engine
 from reconciler.guard import GuardOptions
 
