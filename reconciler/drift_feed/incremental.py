@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.areas.opt_outs import OptOutsArea
+from reconciler.aws import error_code
 from reconciler.checkpoint import Checkpoints
 from reconciler.drift_feed import baseline as store
 from reconciler.drift_feed.events import RETENTION_SECONDS, read_feed
@@ -103,7 +105,12 @@ class DriftFeed:
         window = baseline.covered_until - options.overlap
         if started - window > RETENTION_SECONDS - RETENTION_MARGIN:
             return self._full(engine, run, started, "the event window reaches past CloudTrail's 90 days")
-        feed = read_feed(run.api, window)
+        try:
+            feed = read_feed(run.api, window)
+        except (ClientError, BotoCoreError) as error:
+            code = error_code(error) or type(error).__name__
+            return self._full(engine, run, started, f"the CloudTrail event history could not be read ({code}); "
+                                                    "the role needs cloudtrail:LookupEvents (reconciler iam-policy)")
         mode = DriftMode("incremental", "", baseline.full_read_at, window, len(feed.events), feed.pages,
                          dict(Counter(e.name for e in feed.events)))
         found: dict[str, list[Touch]] = defaultdict(list)

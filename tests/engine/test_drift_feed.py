@@ -302,3 +302,21 @@ def test_an_event_delivered_after_the_next_run_is_found_by_the_one_after_through
     assert late.drift_mode["events"] == 1  # type: ignore[index]
     assert findings(late) == findings(drift(harness, p, None))
     assert [c.key for c in categorise(late)["missing"]] == ["opt_outs/big/+1206555****"]
+
+
+def test_an_unreadable_event_history_means_a_full_read_that_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reconciler.drift_feed.incremental as incremental
+
+    harness = Harness()
+    p = setup(harness)
+    kept = store()
+    drift(harness, p, kept)
+    harness.sandbox.world.clock.advance(3600)
+
+    def denied(api: Any, start: float) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "LookupEvents")
+
+    monkeypatch.setattr(incremental, "read_feed", denied)
+    mode = drift(harness, p, kept).drift_mode or {}
+    assert mode["mode"] == "full" and mode["reason"].startswith("the CloudTrail event history could not be read "
+                                                                "(AccessDeniedException)")
