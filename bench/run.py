@@ -239,8 +239,9 @@ def row(scenario: Scenario, strategy: str, result: dict[str, Any], bound: bounds
 
 def diff_million(context: Context, scale: world.Scale) -> None:
     """The opt-out area's diff of the large list against a policy listing it plus S2's numbers."""
-    from reconciler.areas.opt_outs import LiveList, LiveOptOuts, OptOutsArea
-    from reconciler.config.model import Desired, OptOutListSpec, Target
+    from reconciler.areas.opt_outs.area import LiveList, LiveOptOuts, OptOutsArea
+    from reconciler.areas.opt_outs.spec import OptOutListSpec
+    from reconciler.config.model import Desired, Target
     from reconciler.costs import Strategy
 
     state = context.sandbox.world.region(world.LARGE_ACCOUNT, world.REGION)

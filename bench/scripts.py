@@ -25,7 +25,8 @@ from typing import Any
 from bench import world
 from bench.lanes import in_parallel
 from bench.measure import Context
-from reconciler.config.model import CAPABILITIES, Desired, Policy
+from reconciler.areas.protect.spec import CAPABILITIES
+from reconciler.config.model import Desired, Policy
 
 SMS = "pinpoint-sms-voice-v2"
 PAGE = 100

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.areas.opt_outs import WATERMARK_TAG, Watermark, numbers_digest
+from reconciler.areas.opt_outs.area import WATERMARK_TAG, Watermark, numbers_digest
 from reconciler.config import load_policy
 from reconciler.config.model import Policy
 from reconciler.sandbox import ids

@@ -1,6 +1,6 @@
 """Apply: phased, guarded, rate-limited execution of a plan, then verification.
 
-For one target::
+For one target (``_apply_target`` states the phases in this order)::
 
     1. connect; STS account check (engine.start)
     2. read the block-phase area (protect) only; its PHASE_BLOCKS changes (emergency blocks, new
@@ -63,7 +63,7 @@ class ApplyResult:
     residue: list[Change] = field(default_factory=list)
     # Declared blocks the effect model of a fresh read shows not in force, per send path.
     not_in_force: list[str] = field(default_factory=list)
-    # Identities that can reach end-user opt-outs they refused before (reconciler/areas/opt_out_verify.py).
+    # Identities that can reach end-user opt-outs they refused before (reconciler/areas/opt_outs/verify.py).
     opt_outs_reachable: list[str] = field(default_factory=list)
     declined: bool = False
     refused: str | None = None  # a guard or staleness refusal (after the blocks, when they ran)
@@ -317,6 +317,23 @@ def apply_target(engine: Engine, name: str, options: ApplyOptions) -> ApplyResul
 
 
 def _apply_target(engine: Engine, name: str, options: ApplyOptions, started: TargetRun | None) -> ApplyResult:
+    """The phases of one target's apply, in order; each returns False when the apply stops there
+    (``result`` says why). The engine provides the per-target steps (read, plan, verify)."""
+    run = _start(engine, name, options, started)
+    result = ApplyResult(target=name)
+    # 1. Block phase, and 2. early protective writes while the other areas are read.
+    if not _block_phase(engine, run, options, result):
+        return result
+    # 3. The guarded rest, in dependency order.
+    if not _guarded_rest(engine, run, options, result):
+        return result
+    # 4. Verification: what changed plans to nothing, and the policy's effects are in force.
+    _verify(engine, run, result)
+    return result
+
+
+def _start(engine: Engine, name: str, options: ApplyOptions, started: TargetRun | None) -> TargetRun:
+    """Connect (or reuse the started run) with the areas the saved plan covers, if any."""
     expected = options.expected
     classes = None
     if expected is not None:
@@ -336,31 +353,35 @@ def _apply_target(engine: Engine, name: str, options: ApplyOptions, started: Tar
                 f"target {name}: the saved plan covers {', '.join(absent)}, which the policy no longer manages",
                 hint="plan again",
             )
-    result = ApplyResult(target=name)
-    first = engine.block_areas(run)
+    return run
 
+
+def _block_phase(engine: Engine, run: TargetRun, options: ApplyOptions, result: ApplyResult) -> bool:
+    expected = options.expected
+    first = engine.block_areas(run)
     if options.confirm is None and expected is None and first:
         # Nothing to confirm: stream (see _stream). Stage 2 below finds the blocks done.
-        if _stream(engine, run, options, result) is None:
-            return result
-    else:
-        # Stage 1: blocks. Only the block-phase area is read; its blocks are shown, confirmed and
-        # written before any other area is read.
-        with whole_quota_for_blocks(run, first):
-            early = engine.plan(run, first)
-            if expected is not None:
-                check_fresh(expected, early, first)
-            blocks = [c for c in early.changes if c.phase == PHASE_BLOCKS]
-            if blocks:
-                stage = Plan(target=name, changes=blocks, account_id=early.account_id, region=early.region,
-                             areas=first, scope_sizes=early.scope_sizes)
-                enforce(early, blocks, options.guard)
-                if not _confirm_and_run(run, stage, "blocks (applied before other areas are read)", options, result):
-                    return result
-    done = {c.key for c in result.applied}
+        return _stream(engine, run, options, result) is not None
+    # Stage 1: blocks. Only the block-phase area is read; its blocks are shown, confirmed and
+    # written before any other area is read.
+    with whole_quota_for_blocks(run, first):
+        early = engine.plan(run, first)
+        if expected is not None:
+            check_fresh(expected, early, first)
+        blocks = [c for c in early.changes if c.phase == PHASE_BLOCKS]
+        if blocks:
+            stage = Plan(target=run.name, changes=blocks, account_id=early.account_id, region=early.region,
+                         areas=first, scope_sizes=early.scope_sizes)
+            enforce(early, blocks, options.guard)
+            return _confirm_and_run(run, stage, "blocks (applied before other areas are read)", options, result)
+    return True
 
-    # Stage 2: everything else, in dependency order. A refusal here is reported with the changes
-    # already written (rather than raised), so the user sees exactly what was done.
+
+def _guarded_rest(engine: Engine, run: TargetRun, options: ApplyOptions, result: ApplyResult) -> bool:
+    """Everything else, in dependency order. A refusal here is reported with the changes already
+    written (rather than raised), so the user sees exactly what was done."""
+    expected = options.expected
+    done = {c.key for c in result.applied}
     full = engine.plan(run)
     rest = [c for c in full.changes if c.key not in done]
     result.plan = full
@@ -374,15 +395,18 @@ def _apply_target(engine: Engine, name: str, options: ApplyOptions, started: Tar
             raise
         result.refused = refusal.message
         result.not_done = list(rest)
-        return result
+        return False
     if rest:
-        stage = Plan(target=name, changes=rest, account_id=full.account_id, region=full.region, areas=full.areas,
+        stage = Plan(target=run.name, changes=rest, account_id=full.account_id, region=full.region, areas=full.areas,
                      strategies=full.strategies, warnings=full.warnings, unmanaged=full.unmanaged,
                      scope_sizes=full.scope_sizes)
-        if not _confirm_and_run(run, stage, "changes", options, result):
-            return result
+        return _confirm_and_run(run, stage, "changes", options, result)
+    return True
 
-    # Verification: what changed must now plan to nothing.
+
+def _verify(engine: Engine, run: TargetRun, result: ApplyResult) -> None:
+    """What changed must now plan to nothing, and the declared blocks and end users' opt-outs must
+    hold in the effect model of the state read after the writes."""
     applied: dict[str, list[Change]] = {}
     for change in result.applied:
         applied.setdefault(change.area, []).append(change)
@@ -393,17 +417,16 @@ def _apply_target(engine: Engine, name: str, options: ApplyOptions, started: Tar
                               fresh)
         result.residue = again.sorted_changes()
         if result.residue:
-            log.error("apply.residue", target=name, changes=[c.key for c in result.residue])
+            log.error("apply.residue", target=run.name, changes=[c.key for c in result.residue])
     _verify_effects(run, fresh, result)
     _verify_opt_outs(run, fresh, result)
-    return result
 
 
 def _verify_effects(run: TargetRun, fresh: dict[str, object], result: ApplyResult) -> None:
     """An empty plan is not a policy in force: every emergency block and BLOCK rule must show on
     every send path in the effect model of the live state read after the writes (the re-read, or
     this run's read when nothing was written there)."""
-    from reconciler.areas.protect import ProtectArea
+    from reconciler.areas.protect.area import ProtectArea
 
     area = run.areas.get("protect")
     live = fresh.get("protect", run.lives.get("protect"))
@@ -416,8 +439,8 @@ def _verify_effects(run: TargetRun, fresh: dict[str, object], result: ApplyResul
 
 def _verify_opt_outs(run: TargetRun, fresh: dict[str, object], result: ApplyResult) -> None:
     """No identity may reach, after the apply, an end-user opt-out it refused before (the carry
-    verified on a fresh read, reconciler/areas/opt_out_verify.py)."""
-    from reconciler.areas.opt_out_verify import reachable_again
+    verified on a fresh read, reconciler/areas/opt_outs/verify.py)."""
+    from reconciler.areas.opt_outs.verify import reachable_again
 
     try:
         result.opt_outs_reachable = reachable_again(run.api, run.lives, fresh)

@@ -27,7 +27,7 @@ pages have not shown. That never costs more than twice the better of the two (a 
 rent-or-buy bound) and usually costs exactly the better one.
 
 Write-through is chosen only for numbers the list is not already known to hold: the delta between
-the policy and the numbers the watermark vouches for (see ``reconciler.areas.opt_outs``). Writing
+the policy and the numbers the watermark vouches for (see ``reconciler.areas.opt_outs.area``). Writing
 ``d`` numbers costs d/10 s, less than looking them up (d/5 s), so a pull request that adds 1,000
 numbers to a million-number list plans with no reads and applies in ~100 s, where refreshing the
 list first costs ~10,000 s. When nothing vouches for the list (no watermark, e.g. right after

@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler.areas.opt_out_carry import FLAG_DROPS_END_USER
+from reconciler.areas.opt_outs.carry import FLAG_DROPS_END_USER
 from reconciler.cli import UserError
 from reconciler.plan import FLAG_BLOCKED, FLAG_NEEDS_FORCE, FLAG_POOL_JUGGLING, Change, Plan
 

@@ -75,14 +75,14 @@ INTERNAL_TYPES = frozenset({"opt-out-list-watermark", "emergency-record"})
 class Change:
     area: str  # registry name of the owning area, e.g. "protect"
     action: Action
-    resource_type: str  # e.g. "protect-configuration", "country-rule", "opted-out-number"
+    resource_type: str  # one of the owning area's Area.resource_types
     key: str  # stable, unique within the plan, human-readable, e.g. "protect/prod-default/SMS/AU"
     before: Any = None  # JSON value (masked where personal data)
     after: Any = None
     phase: int = PHASE_MAIN
     order: int = 0  # dependency rank inside a phase: lower runs first (ORDER_* constants)
     # Labels reviewers and guards care about: "blocks-country", "opens-country", "deletion",
-    # "deletion-protection-off", "account-default", "external-principals", "needs-force", ...
+    # "deletion-protection-off", "external-principals", "needs-force", ...
     flags: frozenset[str] = frozenset()
     data: dict[str, Any] = field(default_factory=dict)  # apply arguments (JSON, no personal data)
     secret: str | None = field(default=None, compare=False, repr=False)  # raw personal datum, memory only

@@ -1,5 +1,5 @@
-"""Policy areas. Each module defines one :class:`~reconciler.areas.base.Area` and registers it.
-
-Adding a policy area = one module here (plus its schema fragment); the engine iterates over
-``registry()`` for reads, diffs, apply steps, rate limits and the IAM policy.
+"""Policy areas. Each area is one package ``reconciler/areas/<area>/`` holding everything the area
+means (policy section, live read, diff, apply, import, rendering); its ``area`` module registers
+one :class:`~reconciler.areas.base.Area`. The engine iterates over ``registry()`` for reads,
+diffs, apply steps, rate limits and the IAM policy. See docs/architecture.md.
 """

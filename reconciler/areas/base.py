@@ -41,8 +41,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.checkpoint import Checkpoints
 from reconciler.config.model import Desired
+from reconciler.config.section import PolicySection
 from reconciler.milestone import Milestone
 from reconciler.plan import Change
+from reconciler.report.area_report import AreaReport
 
 if TYPE_CHECKING:
     from reconciler.aws import Api
@@ -69,6 +71,13 @@ class Area(ABC):
 
     name: ClassVar[str]
     operations: ClassVar[tuple[ApiOperation, ...]]
+    # The area's part of the policy language: its YAML lists, checks, codes and schema fragment
+    # (reconciler/config/section.py; by convention in ``<area>/policy.py``).
+    section: ClassVar[PolicySection | None] = None
+    # The ``Change.resource_type`` values the area's changes and unmanaged items use.
+    resource_types: ClassVar[frozenset[str]] = frozenset()
+    # How the reports show the area's changes (reconciler/report/area_report.py).
+    report: ClassVar[AreaReport | None] = None
     # True for the area whose BLOCK changes form the first phase (protect): it is read before
     # every other area and its PHASE_BLOCKS changes are applied first (see reconciler/apply.py).
     block_phase: ClassVar[bool] = False
@@ -137,7 +146,7 @@ class Area(ABC):
     def with_other_areas(self, api: Api, desired: Desired, lives: dict[str, Any], changes: list[Change]) -> list[Change]:
         """The plan's ``changes`` (every area's) with what this area adds because of other areas'
         changes, given every area's live state (``lives``). Default: unchanged. The opt-out area
-        carries end-user opt-outs to the list an identity moves to (areas/opt_out_carry.py)."""
+        carries end-user opt-outs to the list an identity moves to (areas/opt_outs/carry.py)."""
         return changes
 
     def verification_scope(self, desired: Desired, applied: list[Change]) -> Desired:
@@ -161,8 +170,13 @@ def registry() -> dict[str, type[Area]]:
 
     import reconciler.areas as pkg
 
+    # Each area is a package ``reconciler/areas/<area>/`` whose ``area`` module registers it. A
+    # module directly under areas/ is imported too, so that one written before areas became
+    # packages still registers what it defines.
     for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name != "base":
+        if info.ispkg:
+            importlib.import_module(f"{pkg.__name__}.{info.name}.area")
+        elif info.name not in {"base", "importing"}:
             importlib.import_module(f"{pkg.__name__}.{info.name}")
     return dict(sorted(_REGISTRY.items()))
 

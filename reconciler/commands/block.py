@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import countries
+from reconciler.areas.protect.spec import CAPABILITIES
 from reconciler.cli import UserError
 from reconciler.config.edit import EMERGENCY_FILE, EditError, covered_capabilities, read_emergency_blocks
-from reconciler.config.model import CAPABILITIES
 
 # Common mistakes worth a precise hint: codes that are not ISO 3166-1 alpha-2.
 _ALIASES = {"UK": "GB", "EL": "GR", "KO": "KR"}

@@ -1,18 +1,9 @@
 """``reconciler import --out DIR``: write a policy directory that describes what is live.
 
-Reads every area of each target (opt-out lists with all their entries, shares, protect
-configurations, phone numbers, pools and sender IDs) and writes policy files that plan to zero
-changes: ``targets.yaml``, ``phone_numbers.yaml``, ``protect.yaml``, ``opt_out_lists.yaml``,
-``shares.yaml``, and one ``numbers/…txt`` file per non-empty opt-out list. Nothing live is changed.
-
-Choices that keep the round trip exact and safe:
-
-* Opt-out lists are imported ``additive`` (the safe mode: a later plan never removes a number).
-* Phone numbers are written by E.164 number; pools by their ``Name`` tag when it is unique, else
-  by id; ``international_sending`` only for US toll-free numbers (elsewhere AWS refuses it).
-* Country rules are written compactly: the most common status becomes ``default``.
-* What the policy language cannot express is left out and reported on stderr: protect
-  configurations without a ``Name`` tag, shares without principals.
+Reads every area of each target and writes policy files that plan to zero changes:
+``targets.yaml`` and one file per area (each area's ``importer`` module says what it writes and
+how; see reconciler/areas/importing.py), plus files of numbers beside them. Nothing live is
+changed. What the policy language cannot express is left out and reported on stderr.
 
 Existing files are never overwritten: if any file the import would write exists, nothing is
 written and the command fails naming them.
@@ -22,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import os
-import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,40 +21,18 @@ from typing import Any
 
 import yaml
 
-from reconciler.areas.opt_outs import LiveOptOuts, OptOutsArea
-from reconciler.areas.phone_numbers import NumbersLive, PhoneNumbersArea, own_sender_ids
-from reconciler.areas.protect import ProtectArea, ProtectLive
-from reconciler.areas.shares import LiveShares, SharesArea, permission_name, resource_ref
+from reconciler.areas.importing import NUMBERS_DIR, ImportContext, importers
 from reconciler.aws import Api, SandboxSessionFactory, SessionFactory
 from reconciler.cli import UserError
-from reconciler.config.model import (
-    CAPABILITIES,
-    STATUSES,
-    CapabilityRules,
-    Desired,
-    PhoneNumberSpec,
-    Policy,
-    PoolSpec,
-    SenderIdSpec,
-    Target,
-)
-from reconciler.countries import SUPPORTED
+from reconciler.config.model import Policy, Target
 from reconciler.logs import say
 from reconciler.options import add_common, load, open_sandbox, rate_scale, setup_logging
-
-NUMBERS_DIR = "numbers"
-ALL_RULES = {capability: CapabilityRules() for capability in CAPABILITIES}
 
 
 @dataclass
 class Imported:
-    """Everything read from one target."""
-
     target: Target
-    opt_outs: LiveOptOuts
-    shares: LiveShares
-    numbers: NumbersLive
-    protect: ProtectLive
+    lives: dict[str, Any]  # policy file of the area -> its live state, read for the import
     notes: list[str] = field(default_factory=list)
 
 
@@ -95,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     factory: SessionFactory = SandboxSessionFactory(sandbox) if sandbox is not None else SessionFactory()
     out = Path(args.out)
     _check_out_dir(out)
-    _refuse_existing(out, POLICY_FILES)
+    _refuse_existing(out, policy_files())
     imports = [import_target(factory, t, rate_scale=rate_scale(sandbox is not None)) for t in targets]
     files = render(imports)
     write_files(out, files)
@@ -134,81 +100,43 @@ def connect_target(factory: SessionFactory, target: Target, rate_scale: float = 
     return engine.start(target.name, classes=[]).api
 
 
-def _read_the_rest(api: Api, target: Target) -> tuple[LiveShares, NumbersLive, tuple[ProtectLive, list[str]]]:
-    shares = SharesArea().read_everything(api)
-    # The phone-number area reads numbers and pools when the policy names any; name a probe of
-    # each kind (an id and a Name tag that match nothing) so that it lists them all, with tags.
-    sender_ids = tuple(SenderIdSpec(item["SenderId"], item["IsoCountryCode"]) for item in own_sender_ids(api))
-    probe = Desired(
-        target=target,
-        phone_numbers=(PhoneNumberSpec("phone-import-probe"),),
-        pools=(PoolSpec("import-probe"),),
-        sender_ids=sender_ids,
-    )
-    numbers = PhoneNumbersArea().read(api, probe)
-    return shares, numbers, _read_protect(api, target)
-
-
-def _read_protect(api: Api, target: Target) -> tuple[ProtectLive, list[str]]:
-    """Every protect configuration, the named ones with all four capabilities; configurations
-    without a unique Name tag are reported (and left out of the policy by ``_protect``)."""
-    protect = ProtectArea().read_everything(api, ALL_RULES, Desired(target=target))
-    named = Counter(c.name for c in protect.configurations if c.name)
-    notes = [
-        f"protect configuration {c.id} has no Name tag; the policy names configurations by it, so it is not imported"
-        for c in protect.configurations
-        if not c.name
-    ]
-    notes.extend(
-        f"{count} protect configurations carry Name={name}; none of them is imported (re-tag them first)"
-        for name, count in sorted(named.items())
-        if count > 1
-    )
-    return protect, notes
-
-
 def import_target(factory: SessionFactory, target: Target, api: Api | None = None, rate_scale: float = 1.0) -> Imported:
+    """Read everything live of every area of ``target``: the areas whose reads are long and use
+    quotas of their own (``AreaImporter.alone``) in parallel with the others, read one by one."""
     api = api or connect_target(factory, target, rate_scale)
-    # Every entry of every opt-out list takes most of the time (1 page of 100 a second); the other
-    # areas use other operations' quotas, so they are read meanwhile.
-    lists: list[LiveOptOuts] = []
+    every = importers()
+    lives: dict[str, Any] = {}
 
-    def read_lists() -> None:
-        lists.append(OptOutsArea(command="import").read_everything(api))
+    def reader(chosen: list[Any]) -> Any:
+        def read() -> None:
+            for importer in chosen:
+                lives[importer.file] = importer.read(api, target)
 
-    rest: list[tuple[LiveShares, NumbersLive, tuple[ProtectLive, list[str]]]] = []
-    api.parallel([read_lists, lambda: rest.append(_read_the_rest(api, target))])
-    opt_outs = lists[0]
-    shares, numbers, (protect, notes) = rest[0]
-    notes.extend(
-        f"share {s.name} ({s.arn}) has no principals; the policy requires at least one, so it is not imported"
-        for s in shares.shares
-        if not s.current("principal")
-    )
-    return Imported(target, opt_outs, shares, numbers, protect, notes)
+        return read
+
+    alone = [reader([importer]) for importer in every if importer.alone]
+    api.parallel([*alone, reader([importer for importer in every if not importer.alone])])
+    notes = [note for importer in every if importer.notes for note in importer.notes(lives[importer.file])]
+    return Imported(target, lives, notes)
 
 
 # Rendering (pure) -------------------------------------------------------------------------------
 
-
-def numbers_path(target: Target, name: str, several: bool) -> str:
-    return f"{NUMBERS_DIR}/{target.name}/{name}.txt" if several else f"{NUMBERS_DIR}/{name}.txt"
+TARGETS_FILE = "targets.yaml"
 
 
-# The fixed files an import may write; checked before reading (numbers files once known).
-POLICY_FILES = ("opt_out_lists.yaml", "phone_numbers.yaml", "protect.yaml", "shares.yaml", "targets.yaml")
+def policy_files() -> tuple[str, ...]:
+    """The fixed files an import may write; checked before reading (numbers files once known)."""
+    return tuple(sorted({TARGETS_FILE, *(importer.file for importer in importers())}))
 
 
 def render(imports: Sequence[Imported]) -> dict[str, str]:
     """Relative path -> file content, for every file of the imported policy."""
     several = len(imports) > 1
-    sections: dict[str, dict[str, list[Any]]] = {
-        "targets.yaml": {"targets": []},
-        "phone_numbers.yaml": {"phone_numbers": [], "pools": [], "sender_ids": []},
-        "protect.yaml": {"protect_configurations": [], "configuration_sets": []},
-        "opt_out_lists.yaml": {"opt_out_lists": []},
-        "shares.yaml": {"shares": []},
-    }
+    every = importers()
+    sections: dict[str, dict[str, list[Any]]] = {TARGETS_FILE: {"targets": []}}
+    for importer in every:
+        sections[importer.file] = {name: [] for name in importer.sections}
     files: dict[str, str] = {}
     for item in imports:
         scope = {"targets": [item.target.name]} if several else {}
@@ -219,149 +147,22 @@ def render(imports: Sequence[Imported]) -> dict[str, str]:
         }
         if item.target.role_arn:
             target_doc["role_arn"] = item.target.role_arn
-        sections["targets.yaml"]["targets"].append(target_doc)
-        pool_refs = _pool_refs(item.numbers)
-        number_refs = {n.arn: n.number for n in item.numbers.numbers}
-        for key, values in _identities(item.numbers, pool_refs).items():
-            sections["phone_numbers.yaml"][key].extend({**v, **scope} for v in values)
-        protects = _protect(item.protect)
-        sections["protect.yaml"]["protect_configurations"].extend({**p, **scope} for p in protects)
-        # A protect configuration names its configuration sets; the policy must declare them too.
-        associated = sorted({name for p in protects for name in p.get("configuration_sets", [])})
-        sections["protect.yaml"]["configuration_sets"].extend({"name": name, **scope} for name in associated)
-        for name, live in sorted(item.opt_outs.read.items()):
-            doc: dict[str, Any] = {"name": name, "mode": "additive"}
-            if live.present:
-                path = numbers_path(item.target, name, several)
-                doc["numbers_file"] = path
-                files[path] = _numbers_file(item.target, name, live.present)
-            sections["opt_out_lists.yaml"]["opt_out_lists"].append({**doc, **scope})
-        for share in _shares(item.shares, number_refs, pool_refs):
-            sections["shares.yaml"]["shares"].append({**share, **scope})
+        sections[TARGETS_FILE]["targets"].append(target_doc)
+        context = ImportContext(item.target, several)
+        for importer in every:
+            imported = importer.render(item.lives[importer.file], context)
+            for name, docs in imported.sections.items():
+                sections[importer.file][name].extend({**doc, **scope} for doc in docs)
+            files.update(imported.files)
     for path, doc in sections.items():
         kept = {key: value for key, value in doc.items() if value}
-        if kept or path == "targets.yaml":
+        if kept or path == TARGETS_FILE:
             files[path] = _header() + yaml.safe_dump(kept, sort_keys=False, default_flow_style=False, width=100)
     return dict(sorted(files.items()))
 
 
 def _header() -> str:
     return "# Written by `reconciler import` from live state; edit freely.\n"
-
-
-def _numbers_file(target: Target, name: str, numbers: Iterable[str]) -> str:
-    head = f"# Opt-out list {name} of {target.account_id} {target.region}, imported {_today()}\n"
-    return head + "".join(f"{number}\n" for number in sorted(numbers))
-
-
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
-
-
-POOL_NAME = re.compile(r"[A-Za-z0-9_.:/+=@-]{1,256}")  # the policy's pool_ref pattern
-
-
-def _pool_refs(numbers: NumbersLive) -> dict[str, str]:
-    """Pool ARN -> reference: the Name tag when it is unique and writable as a reference, else the id."""
-    names = Counter(p.name for p in numbers.pools if p.name)
-
-    def usable(name: str | None) -> bool:
-        if not name:
-            return False
-        return names[name] == 1 and not name.startswith("pool-") and bool(POOL_NAME.fullmatch(name))
-
-    return {p.arn: (str(p.name) if usable(p.name) else p.id) for p in numbers.pools}
-
-
-def _identities(numbers: NumbersLive, pool_refs: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    phone_numbers = []
-    for n in sorted(numbers.numbers, key=lambda n: n.number):
-        doc: dict[str, Any] = {"phone_number": n.number}
-        if n.country == "US" and n.number_type == "TOLL_FREE":
-            doc["international_sending"] = bool(n.attributes.get("international_sending"))
-        if n.attributes.get("opt_out_list"):
-            doc["opt_out_list"] = n.attributes["opt_out_list"]
-        doc["deletion_protection"] = bool(n.attributes.get("deletion_protection"))
-        phone_numbers.append(doc)
-    pools = []
-    for p in sorted(numbers.pools, key=lambda p: pool_refs[p.arn]):
-        doc = {"pool": pool_refs[p.arn]}
-        if p.attributes.get("opt_out_list"):
-            doc["opt_out_list"] = p.attributes["opt_out_list"]
-        doc["deletion_protection"] = bool(p.attributes.get("deletion_protection"))
-        pools.append(doc)
-    sender_ids = [
-        {"sender_id": s.sender_id, "country": s.country,
-         "deletion_protection": bool(s.attributes.get("deletion_protection"))}
-        for s in sorted(numbers.sender_ids, key=lambda s: (s.sender_id, s.country))
-    ]
-    return {"phone_numbers": phone_numbers, "pools": pools, "sender_ids": sender_ids}
-
-
-def compact_rules(rules: dict[str, str]) -> dict[str, Any]:
-    """A full country map as ``default`` plus the countries that differ, grouped by status."""
-    countries = {c: rules.get(c, "ALLOW") for c in sorted(SUPPORTED)}
-    counts = Counter(countries.values())
-    default = max(STATUSES, key=lambda s: (counts.get(s, 0), s == "ALLOW"))
-    doc: dict[str, Any] = {"default": default}
-    for status in STATUSES:
-        listed = sorted(c for c, s in countries.items() if s == status and status != default)
-        if listed:
-            doc[status] = listed
-    return doc
-
-
-def _protect(live: ProtectLive) -> list[dict[str, Any]]:
-    names = Counter(c.name for c in live.configurations if c.name)
-    docs = []
-    for config in sorted(live.configurations, key=lambda c: c.name or ""):
-        if not config.name or names[config.name] != 1:
-            continue
-        doc: dict[str, Any] = {"name": config.name}
-        if config.account_default:
-            doc["account_default"] = True
-        doc["deletion_protection"] = config.deletion_protection
-        sets = sorted(name for name, pc in live.configuration_sets.items() if pc == config.id)
-        if sets:
-            doc["configuration_sets"] = sets
-        if config.rules:
-            doc["rules"] = {cap: compact_rules(config.rules[cap]) for cap in CAPABILITIES if cap in config.rules}
-        overrides = []
-        for number, override in sorted((config.overrides or {}).items()):
-            entry: dict[str, Any] = {"number": number, "action": override["action"]}
-            if override.get("expires"):
-                entry["expires"] = override["expires"]
-            overrides.append(entry)
-        if overrides:
-            doc["number_overrides"] = overrides
-        docs.append(doc)
-    return docs
-
-
-def _shares(live: LiveShares, number_refs: dict[str, str], pool_refs: dict[str, str]) -> list[dict[str, Any]]:
-    names = Counter(s.name for s in live.shares)
-    docs = []
-    for share in sorted(live.shares, key=lambda s: (s.name, s.arn)):
-        principals = sorted(share.current("principal"))
-        if not principals or names[share.name] != 1:
-            continue
-        resources = []
-        for arn in sorted(share.current("resource")):
-            ref = resource_ref(arn)
-            if ref is None:
-                continue
-            value = number_refs.get(arn) if ref.kind == "phone_number" else pool_refs.get(arn) if ref.kind == "pool" else None
-            resources.append({ref.kind: value or ref.ref})
-        doc: dict[str, Any] = {"name": share.name, "principals": principals}
-        if share.allow_external_principals:
-            doc["allow_external_principals"] = True
-        permissions = sorted(permission_name(p) for p in share.permissions)
-        if permissions:
-            doc["permissions"] = permissions
-        if resources:
-            doc["resources"] = sorted(resources, key=lambda r: (next(iter(r)), next(iter(r.values()))))
-        docs.append(doc)
-    return docs
 
 
 # Writing ----------------------------------------------------------------------------------------

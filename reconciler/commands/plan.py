@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from reconciler.areas.protect import ProtectArea
+from reconciler.areas.protect.area import ProtectArea
 from reconciler.cli import UserError
 from reconciler.engine import TargetRun
 from reconciler.files import check_writable

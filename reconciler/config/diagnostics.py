@@ -15,8 +15,9 @@ from reconciler.config.numbers import mask_phone_like
 
 Severity = Literal["error", "warning"]
 
-# Every code the policy loader can report, with a one-line title (used as the GitHub annotation title
-# and in the documentation table).
+# Every code the generic policy loader can report, with a one-line title (used in the
+# documentation table); each area declares its own codes (PolicySection.codes), and
+# ``reconciler.config.CODES`` is the union of both.
 CODES: dict[str, str] = {
     # Files and YAML
     "config-dir": "the configuration directory cannot be used",
@@ -50,23 +51,6 @@ CODES: dict[str, str] = {
     "unresolved-reference": "a reference to an item the policy does not declare",
     "unknown-country": "a country code that is not an ISO 3166-1 alpha-2 code AWS supports",
     "invalid-phone-number": "a phone number that is not valid E.164",
-    "invalid-timestamp": "a timestamp that is not a real UTC date and time",
-    "protect-country-conflict": "a country is listed under two statuses for one capability",
-    "protect-country-duplicate": "a country is listed twice under the same status",
-    "protect-country-redundant": "a country is listed under the capability's default status",
-    "account-default-conflict": "more than one protect configuration is the account default",
-    "configuration-set-conflict": "a configuration set is associated with two protect configurations",
-    "override-duplicate": "a number has two overrides in one protect configuration",
-    "international-sending-unsupported": "international sending on a number that is not US toll-free",
-    "numbers-file-escape": "a numbers_file path leaves the configuration directory",
-    "numbers-file-missing": "a numbers_file does not exist or is not a regular file",
-    "opt-out-duplicate-number": "an opt-out list names the same number twice",
-    "opt-out-list-limit": "more opt-out lists than an account may have",
-    "quota-exceeded": "more protect configurations or number overrides than the target's quota",
-    "share-incomplete": "a shared opt-out list is shared without its member identities",
-    "share-external-principal": "a principal outside the organization without allow_external_principals",
-    "share-principal-unverified": "a share principal that cannot be checked because no organization is declared",
-    "emergency-duplicate": "a country is blocked twice for the same capability",
 }
 
 

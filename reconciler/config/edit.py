@@ -21,8 +21,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from reconciler.areas.protect.spec import CAPABILITIES, STATUSES, EmergencyBlock
 from reconciler.config.emergency import EMERGENCY_FILE, KEY
-from reconciler.config.model import CAPABILITIES, STATUSES, EmergencyBlock, Policy
+from reconciler.config.model import Policy
 from reconciler.countries import SUPPORTED
 from reconciler.plan import Change, Plan
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from reconciler.config.model import CAPABILITIES
+from reconciler.areas.protect.spec import CAPABILITIES
 from reconciler.config.yaml_loader import YamlMap, YamlSeq, parse_yaml
 
 EMERGENCY_FILE = "emergency.yaml"

@@ -16,7 +16,7 @@ from pathlib import Path
 from reconciler.config.diagnostics import Diagnostic, has_errors, sorted_diagnostics
 from reconciler.config.model import Policy
 from reconciler.config.schema import schema_name_for, validate_document
-from reconciler.config.semantic import Document, PolicyBuilder
+from reconciler.config.semantic import Document, PolicyBuilder, policy_sections
 from reconciler.config.yaml_loader import MAX_YAML_BYTES, YamlMap, decode, parse_yaml
 
 POLICY_SUFFIXES = (".yaml", ".yml")
@@ -75,12 +75,16 @@ def load_document(config_dir: str | Path, path: Path) -> tuple[Document | None, 
     return Document(file=file, kind=kind, data=data), []
 
 
-# Semantic findings about one item alone, true whatever another file holds (see load_policy).
-FINDINGS_OF_ONE_ITEM = frozenset({
-    "unknown-country", "unknown-region", "invalid-phone-number", "invalid-timestamp",
-    "protect-country-conflict", "protect-country-duplicate", "protect-country-redundant",
-    "override-duplicate", "opt-out-duplicate-number", "numbers-file-escape", "numbers-file-missing",
-})
+# Semantic findings about one item alone, true whatever another file holds (see load_policy):
+# the generic ones, and those each area declares (PolicySection.item_codes).
+GENERIC_FINDINGS_OF_ONE_ITEM = frozenset({"unknown-country", "unknown-region", "invalid-phone-number"})
+
+
+def findings_of_one_item() -> frozenset[str]:
+    codes = set(GENERIC_FINDINGS_OF_ONE_ITEM)
+    for section in policy_sections():
+        codes |= section.item_codes
+    return frozenset(codes)
 
 
 def load_policy(config_dir: str | Path) -> tuple[Policy | None, list[Diagnostic]]:
@@ -150,7 +154,7 @@ def load_policy(config_dir: str | Path) -> tuple[Policy | None, list[Diagnostic]
         # typo beside a schema error elsewhere); only those about an item itself, since a
         # finding across files (a reference, a share's members) may only echo the broken file.
         _, semantic = PolicyBuilder(directory, shown, documents).build()
-        diagnostics.extend(d for d in semantic if d.code in FINDINGS_OF_ONE_ITEM)
+        diagnostics.extend(d for d in semantic if d.code in findings_of_one_item())
         return None, sorted_diagnostics(diagnostics)
     policy, semantic = PolicyBuilder(directory, shown, documents).build()
     diagnostics.extend(semantic)

@@ -8,13 +8,13 @@ Every item carries the :class:`Source` of its YAML mapping so plans and errors c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING
 
-Capability = Literal["SMS", "VOICE", "MMS", "RCS"]
-ProtectStatus = Literal["ALLOW", "BLOCK", "MONITOR", "FILTER"]
-CAPABILITIES: tuple[Capability, ...] = ("SMS", "VOICE", "MMS", "RCS")
-STATUSES: tuple[ProtectStatus, ...] = ("ALLOW", "BLOCK", "MONITOR", "FILTER")
-AREAS: tuple[str, ...] = ("shares", "phone_numbers", "protect", "opt_outs")
+if TYPE_CHECKING:  # the section types of each area, for the typed fields of Desired
+    from reconciler.areas.opt_outs.spec import OptOutListSpec
+    from reconciler.areas.phone_numbers.spec import PhoneNumberSpec, PoolSpec, SenderIdSpec
+    from reconciler.areas.protect.spec import ConfigurationSetSpec, EmergencyBlock, ProtectConfigurationSpec
+    from reconciler.areas.shares.spec import ShareSpec
 
 
 @dataclass(frozen=True)
@@ -56,113 +56,6 @@ class Target:
 
 
 @dataclass(frozen=True)
-class PhoneNumberSpec:
-    """A phone number the policy manages, addressed by id (phone-…) or E.164 number."""
-
-    ref: str  # "phone-…" id or "+1…" E.164, as written
-    international_sending: bool | None = None  # None: not managed
-    opt_out_list: str | None = None
-    deletion_protection: bool | None = None
-    source: Source | None = None
-
-
-@dataclass(frozen=True)
-class PoolSpec:
-    ref: str  # pool id or the pool's Name tag
-    opt_out_list: str | None = None
-    deletion_protection: bool | None = None
-    source: Source | None = None
-
-
-@dataclass(frozen=True)
-class SenderIdSpec:
-    sender_id: str
-    country: str  # ISO 3166-1 alpha-2
-    deletion_protection: bool | None = None
-    source: Source | None = None
-
-    @property
-    def ref(self) -> str:
-        return f"{self.sender_id}/{self.country}"
-
-
-@dataclass(frozen=True)
-class ConfigurationSetSpec:
-    name: str
-    protect_configuration: str | None = None  # a ProtectConfigurationSpec name; None: not managed
-    source: Source | None = None
-
-
-@dataclass(frozen=True)
-class CapabilityRules:
-    """Rules for one capability: every country not listed has ``default``."""
-
-    default: ProtectStatus = "ALLOW"
-    countries: dict[str, ProtectStatus] = field(default_factory=dict)  # ISO alpha-2 -> status
-
-    def status(self, country: str) -> ProtectStatus:
-        return self.countries.get(country, self.default)
-
-
-@dataclass(frozen=True)
-class NumberOverrideSpec:
-    number: str  # E.164
-    action: Literal["ALLOW", "BLOCK"]
-    expires: str | None = None  # ISO 8601 timestamp, UTC
-    source: Source | None = None
-
-
-@dataclass(frozen=True)
-class ProtectConfigurationSpec:
-    name: str  # the Name tag
-    # Only the capabilities the policy lists are managed; others are left as they are.
-    rules: dict[Capability, CapabilityRules] = field(default_factory=dict)
-    account_default: bool = False
-    deletion_protection: bool | None = None
-    configuration_sets: tuple[str, ...] = ()
-    number_overrides: tuple[NumberOverrideSpec, ...] = ()
-    source: Source | None = None
-
-
-@dataclass(frozen=True)
-class EmergencyBlock:
-    """Blocks ``country`` on every managed protect configuration, overriding any other status."""
-
-    country: str
-    capabilities: tuple[Capability, ...] = CAPABILITIES
-    reason: str | None = None
-    source: Source | None = None
-
-
-@dataclass(frozen=True)
-class OptOutListSpec:
-    name: str
-    mode: Literal["additive", "exact"] = "additive"
-    # Sorted, de-duplicated E.164 numbers (inline and from numbers_file together).
-    numbers: tuple[str, ...] = ()
-    numbers_file: str | None = None
-    source: Source | None = None
-
-
-@dataclass(frozen=True)
-class ResourceRef:
-    kind: Literal["phone_number", "sender_id", "pool", "opt_out_list"]
-    ref: str  # as in the corresponding *Spec.ref / name
-    source: Source | None = None
-
-
-@dataclass(frozen=True)
-class ShareSpec:
-    name: str
-    principals: tuple[str, ...] = ()  # account ids, OU ARNs, organization ARNs
-    allow_external_principals: bool = False
-    # AWS managed permissions named explicitly; each resource type's default is attached anyway.
-    permissions: tuple[str, ...] = ()
-    resources: tuple[ResourceRef, ...] = ()
-    source: Source | None = None
-
-
-@dataclass(frozen=True)
 class Desired:
     """The policy for one target."""
 
@@ -191,3 +84,24 @@ class Policy:
     config_dir: str
     targets: dict[str, Target]
     desired: dict[str, Desired]  # by target name
+
+
+def __getattr__(name: str) -> object:
+    """Compatibility for code written before the section types moved into their areas' packages
+    (``reconciler/areas/<area>/spec.py``): ``from reconciler.config.model import X`` finds ``X`` in
+    whichever area's spec module defines it. New code imports from the area."""
+    if name.startswith("__"):  # the import system's probes (__path__, …)
+        raise AttributeError(name)
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import reconciler.areas as areas
+
+    for info in pkgutil.iter_modules(areas.__path__):
+        module = f"{areas.__name__}.{info.name}.spec"
+        if info.ispkg and importlib.util.find_spec(module) is not None:
+            spec = importlib.import_module(module)
+            if name in vars(spec):
+                return vars(spec)[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,8 +20,23 @@ from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.numbers import mask, mask_phone_like
 from reconciler.config.yaml_loader import Mark, YamlInt, YamlMap, YamlSeq, position_of
 
-SCHEMA_NAMES: tuple[str, ...] = ("emergency", "policy")
-EMERGENCY_FILE_STEMS = frozenset({"emergency"})
+
+@cache
+def _file_kinds() -> tuple[dict[str, str], dict[str, str]]:
+    """File stem -> schema kind, and key -> where it belongs, as the areas declare them."""
+    from reconciler.config.semantic import policy_sections  # areas import this package
+
+    stems: dict[str, str] = {}
+    misplaced: dict[str, str] = {}
+    for section in policy_sections():
+        stems.update(section.file_stems)
+        misplaced.update(section.misplaced_keys)
+    return stems, misplaced
+
+
+def schema_names() -> tuple[str, ...]:
+    """Every schema kind: ``policy`` and the file kinds the areas declare, sorted."""
+    return tuple(sorted({"policy", *_file_kinds()[0].values()}))
 
 
 def schema_dir() -> Path:
@@ -50,8 +65,9 @@ def _validator(name: str) -> Draft202012Validator:
 
 
 def schema_name_for(file_name: str) -> str:
-    """``emergency.yaml`` holds the emergency blocks; every other file is a policy file."""
-    return "emergency" if Path(file_name).stem in EMERGENCY_FILE_STEMS else "policy"
+    """A file whose stem an area declares (``emergency.yaml``) has that area's schema; every other
+    file is a policy file."""
+    return _file_kinds()[0].get(Path(file_name).stem, "policy")
 
 
 def dotted(path: tuple[Any, ...]) -> str:
@@ -161,7 +177,9 @@ class _Reporter:
                 "give one resource per list item: split it into one item per key",
             )
         if kind == "minProperties" and limit == 1:
-            return "is empty", "give one key: phone_number, sender_id, pool or opt_out_list"
+            names = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+            listed = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
+            return "is empty", f"give one key: {listed}" if listed else "give one key"
         unit = {"Items": "item", "Length": "character", "Properties": "key"}[kind[3:]]
         bound = "at least" if kind.startswith("min") else "at most"
         hint = "add to it, or remove the key" if kind.startswith("min") else "shorten it"
@@ -173,10 +191,12 @@ class _Reporter:
             if key in known:
                 continue
             hint: str | None
-            if key == "emergency_blocks" and self.schema_name == "policy":
-                hint = "emergency blocks belong in their own file, emergency.yaml"
-            elif not path and self.schema_name == "emergency":
-                hint = "emergency.yaml holds only emergency_blocks; put other sections in another file"
+            stems, misplaced = _file_kinds()
+            if key in misplaced and self.schema_name == "policy":
+                hint = misplaced[key]
+            elif not path and self.schema_name != "policy":
+                stem = next((s for s, k in sorted(stems.items()) if k == self.schema_name), self.schema_name)
+                hint = f"{stem}.yaml holds only {', '.join(known)}; put other sections in another file"
             else:
                 close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"

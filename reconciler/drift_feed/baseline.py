@@ -50,8 +50,8 @@ class Baseline:
     format: int = FORMAT
 
 
-def _list_digest(spec: Any) -> str:
-    from reconciler.areas.opt_outs import numbers_digest
+def list_digest(spec: Any) -> str:
+    from reconciler.areas.opt_outs.area import numbers_digest
 
     return f"{spec.mode}:{numbers_digest(spec.numbers)}"
 
@@ -59,7 +59,7 @@ def _list_digest(spec: Any) -> str:
 def policy_digests(desired: Desired) -> dict[str, str]:
     """What the reads depend on: each opt-out list's mode and numbers (``list:<name>``), and the
     rest of the policy as one digest (``others``: protect, phone numbers and shares read by it)."""
-    digests = {f"list:{spec.name}": _list_digest(spec) for spec in desired.opt_out_lists}
+    digests = {f"list:{spec.name}": list_digest(spec) for spec in desired.opt_out_lists}
     digests["others"] = fingerprint(dataclasses.replace(desired, opt_out_lists=()))
     return digests
 

@@ -22,13 +22,13 @@ from typing import Any
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler.areas.opt_outs import OptOutsArea
+from reconciler.areas.opt_outs.area import OptOutsArea
+from reconciler.areas.opt_outs.feed import refresh_opt_outs
 from reconciler.aws import error_code
 from reconciler.checkpoint import Checkpoints
 from reconciler.drift_feed import baseline as store
 from reconciler.drift_feed.events import RETENTION_SECONDS, read_feed
 from reconciler.drift_feed.mapping import AREA, Touch, touches
-from reconciler.drift_feed.refresh import refresh_opt_outs
 from reconciler.engine import Engine, TargetRun
 from reconciler.fingerprint import canonical
 from reconciler.plan import Plan

@@ -46,7 +46,7 @@ def _entries_after(opt_outs: Any, known: Mapping[str, frozenset[str]], changes: 
 
 
 def reach_states(lives: Mapping[str, Any], changes: list[Any]) -> tuple[ReachState, ReachState] | None:
-    from reconciler.areas.opt_out_carry import reach_after, reach_before
+    from reconciler.areas.opt_outs.carry import reach_after, reach_before
 
     numbers, opt_outs = lives.get("phone_numbers"), lives.get("opt_outs")
     if numbers is None:

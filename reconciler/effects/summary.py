@@ -29,6 +29,7 @@ from typing import Any
 
 import phonenumbers
 
+from reconciler.countries import of_number_region
 from reconciler.effects.opt_out_reach import ReachState, honoured_lists, newly_reachable
 from reconciler.effects.protect_paths import (
     BLOCK,
@@ -190,7 +191,8 @@ def country_of(number: str) -> str | None:
         parsed = phonenumbers.parse(number if number.startswith("+") else "+" + number)
     except phonenumbers.NumberParseException:
         return None
-    return phonenumbers.region_code_for_number(parsed) or None
+    region = phonenumbers.region_code_for_number(parsed)
+    return of_number_region(region) if region else None
 
 
 def override_effects(after: ProtectModel, changes: Iterable[Any]) -> list[dict[str, Any]]:

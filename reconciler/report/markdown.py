@@ -18,9 +18,8 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
-from reconciler.countries import name as country_name
 from reconciler.plan import (
     FLAG_ACCOUNT_DEFAULT,
     FLAG_BLOCKED,
@@ -32,23 +31,14 @@ from reconciler.plan import (
     Change,
     Plan,
 )
+from reconciler.report.area_report import Mode, area_reports
 from reconciler.report.effects import RISKY
 from reconciler.report.effects import sections as effect_sections
 from reconciler.report.escape import markdown_code, markdown_document, markdown_text
 from reconciler.report.mask import mask_text
 
-Mode = Literal["plan", "drift"]
-
 # GitHub refuses bodies over 65,536 characters; keep room for the marker and a safety margin.
 LIMIT = 60_000
-AREA_TITLES = {
-    "protect": "Protect configurations",
-    "phone_numbers": "Phone numbers",
-    "opt_outs": "Opt-out lists",
-    "shares": "Resource shares (RAM)",
-}
-# Report order: what stops fraud first, then the rest.
-AREA_ORDER = ("protect", "phone_numbers", "opt_outs", "shares")
 CELL_CHARS = 160
 UNTRUSTED_FORK_BANNER = (
     "> [!CAUTION]\n"
@@ -81,14 +71,20 @@ def fmt_value(value: Any) -> str:
 
 
 def _is_map_change(change: Change) -> bool:
-    """Changes that batch several members (protect's ``{country: status}`` rule updates)."""
-    return isinstance(change.after, dict) and isinstance(change.before, dict | None) and change.resource_type == "country-rules"
+    """Changes that batch several members (``AreaReport.member_maps``, e.g. country rule updates)."""
+    report = area_reports().get(change.area)
+    return (
+        isinstance(change.after, dict)
+        and isinstance(change.before, dict | None)
+        and report is not None
+        and change.resource_type in report.member_maps
+    )
 
 
 def _base_key(change: Change) -> tuple[str, str, str]:
-    # The protect area splits one capability's rule update into a block-phase part ("…/block")
-    # and the rest; both describe the same rule set.
-    key = change.key.removesuffix("/block")
+    # An area may split one rule's update into parts (``AreaReport.rule_key``); all describe one rule.
+    report = area_reports().get(change.area)
+    key = report.rule_key(change.key) if report is not None and report.rule_key is not None else change.key
     return (change.area, change.resource_type, key)
 
 
@@ -163,76 +159,13 @@ def split(plan: Plan, base: Plan | None) -> TargetReport:
 # -- highlights ---------------------------------------------------------------------------------
 
 
-MAX_COUNTRIES_SHOWN = 12
-
-
-def _country_label(code_: str) -> str:
-    if len(code_) == 2 and code_.isalpha() and code_.isupper():
-        return f"{code_} ({esc(country_name(code_))})"
-    return esc(code_)
-
-
-def _transitions(change: Change) -> dict[tuple[str, str], list[str]]:
-    """Countries of a country-rules change grouped by (before, after) status.
-
-    The protect area's changes carry ``{country: status}`` maps in ``before``/``after`` (only the
-    countries that change); a single-country change may carry plain statuses and the country in
-    ``data["country"]`` or as the key's last part.
-    """
-    before, after = change.before, change.after
-    groups: dict[tuple[str, str], list[str]] = {}
-    if isinstance(after, dict):
-        for country in sorted(after):
-            old = before.get(country, "ALLOW") if isinstance(before, dict) else "ALLOW"
-            groups.setdefault((str(old), str(after[country])), []).append(str(country))
-    else:
-        country = str((change.data or {}).get("country") or change.key.rsplit("/", 1)[-1])
-        groups[(str(before), str(after))] = [country]
-    return groups
-
-
-def _country_list(countries: list[str]) -> str:
-    shown = ", ".join(_country_label(c) for c in countries[:MAX_COUNTRIES_SHOWN])
-    if len(countries) > MAX_COUNTRIES_SHOWN:
-        shown += f" and {len(countries) - MAX_COUNTRIES_SHOWN:,} more"
-    return shown
-
-
-def _country_lines(change: Change, mode: Mode) -> list[tuple[int, str]]:
-    data = change.data or {}
-    configuration = str(data.get("name") or data.get("configuration") or change.key.split("/")[1])
-    capability = str(data.get("capability") or "")
-    reason = data.get("reason")
-    # Emergency blocks may give a reason per country (``{"NG": "SMS pumping, INC-142"}``).
-    given = data.get("reasons")
-    reasons: dict[str, Any] = given if isinstance(given, dict) else {}
-    lines: list[tuple[int, str]] = []
-    for (old, new), countries in sorted(_transitions(change).items()):
-        opens = old == "BLOCK" and new != "BLOCK"
-        blocks = new == "BLOCK" and old != "BLOCK"
-        if not (opens or blocks):
-            continue
-        if mode == "drift":  # before is live, after is the policy: live moved the other way
-            verb = "Live has blocked" if opens else "Live has opened"
-        else:
-            verb = "Opens" if opens else "Blocks"
-        by_reason: dict[str, list[str]] = {}
-        for country in countries:
-            by_reason.setdefault(str(reasons.get(country) or reason or ""), []).append(country)
-        for why, group in sorted(by_reason.items()):
-            line = f"**{verb}** {_country_list(group)} for {esc(capability)} on {code(configuration)} ({esc(old)} → {esc(new)})"
-            if why:
-                line += f": {esc(why)}"
-            lines.append((0 if opens else 1, line))
-    return lines
-
-
 def highlights(change: Change, mode: Mode) -> list[tuple[int, str]]:
     """(rank, line) for what a reviewer must not miss in ``change``. Lower ranks are listed first."""
     flags = change.flags
     what = _describe(change)
-    if (FLAG_OPENS_COUNTRY in flags or FLAG_BLOCKS_COUNTRY in flags) and change.resource_type != "number-override":
-        lines = _country_lines(change, mode)
+    report = area_reports().get(change.area)
+    if report is not None and report.highlights is not None:
+        lines = report.highlights(change, mode)
         if lines:
             return lines
     if FLAG_BLOCKS_COUNTRY in flags or FLAG_OPENS_COUNTRY in flags:
@@ -289,13 +222,14 @@ def _area_sections(changes: Sequence[Change], budget: Budget, mode: Mode, headin
     by_area: dict[str, list[Change]] = {}
     for change in changes:
         by_area.setdefault(change.area, []).append(change)
-    known = [a for a in AREA_ORDER if a in by_area]
-    order = known + sorted(a for a in by_area if a not in AREA_ORDER)
+    reports = area_reports()
+    known = sorted((a for a in by_area if a in reports), key=lambda a: (reports[a].order, a))
+    order = known + sorted(a for a in by_area if a not in reports)
     before_label, after_label = ("Live", "Policy on main") if mode == "drift" else ("Now", "After apply")
     out: list[str] = []
     for area in order:
         items = by_area[area]
-        title = AREA_TITLES.get(area) or esc(area)
+        title = reports[area].title if area in reports else esc(area)
         out.append(f"<details><summary>{html.escape(heading)}{title}: {len(items):,} ({_counts(items)})</summary>")
         out.append("")
         kinds = Counter((c.action, c.resource_type) for c in items)

@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from reconciler.countries import of_number_region
 from reconciler.sandbox import ids
 from reconciler.sandbox.errors import ApiError, not_found
 from reconciler.sandbox.ids import (
@@ -296,7 +297,7 @@ def destination_country(value: str, field: str = "DestinationPhoneNumber") -> st
             "INVALID_PARAMETER",
             [{"Name": field, "Message": "Not a valid E.164 phone number."}],
         )
-    return str(region)
+    return of_number_region(str(region))
 
 
 # ---- ClientToken idempotency -------------------------------------------------------------------

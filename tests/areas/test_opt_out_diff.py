@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from reconciler.areas.opt_outs import (
+from reconciler.areas.opt_outs.area import (
     MAX_LISTS,
     LiveList,
     LiveOptOuts,
@@ -13,7 +13,8 @@ from reconciler.areas.opt_outs import (
     Watermark,
     numbers_digest,
 )
-from reconciler.config.model import Desired, OptOutListSpec, Target
+from reconciler.areas.opt_outs.spec import OptOutListSpec
+from reconciler.config.model import Desired, Target
 from reconciler.costs import Strategy
 from reconciler.plan import FLAG_BLOCKED
 

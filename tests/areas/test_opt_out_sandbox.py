@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from area_support import ACCOUNT, REGION, START, calls
 
-from reconciler.areas.opt_outs import OptOutsArea, Watermark, numbers_digest
+from reconciler.areas.opt_outs.area import OptOutsArea, Watermark, numbers_digest
+from reconciler.areas.opt_outs.spec import OptOutListSpec
 from reconciler.aws import Api
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, OptOutListSpec, Source, Target
+from reconciler.config.model import Desired, Source, Target
 from reconciler.plan import Change
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.handlers.opt_outs import simulate_inbound_stop

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.areas.shares import LiveShare, LiveShares, SharesArea
+from reconciler.areas.shares.area import LiveShare, LiveShares, SharesArea
+from reconciler.areas.shares.spec import ResourceRef, ShareSpec
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, ResourceRef, ShareSpec, Source, Target
+from reconciler.config.model import Desired, Source, Target
 from reconciler.plan import FLAG_EXTERNAL_PRINCIPALS, FLAG_NEEDS_FORCE
 
 TARGET = Target("prod", "111122223333", "us-east-1")

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from area_support import ACCOUNT, REGION, calls
 
-from reconciler.areas.shares import DEFAULT_PERMISSIONS, SharesArea
+from reconciler.areas.shares.area import DEFAULT_PERMISSIONS, SharesArea
+from reconciler.areas.shares.spec import ResourceRef, ShareSpec
 from reconciler.aws import Api
-from reconciler.config.model import Desired, ResourceRef, ShareSpec, Target
+from reconciler.config.model import Desired, Target
 from reconciler.plan import Change
 from reconciler.sandbox import Sandbox, sharing
 

@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 from area_support import ACCOUNT, calls
 
-from reconciler.areas.shares import SharesArea
+from reconciler.areas.opt_outs.spec import OptOutListSpec
+from reconciler.areas.shares.area import SharesArea
+from reconciler.areas.shares.spec import ResourceRef, ShareSpec
 from reconciler.aws import Api
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, OptOutListSpec, ResourceRef, ShareSpec, Source, Target
+from reconciler.config.model import Desired, Source, Target
 from reconciler.plan import Change
 from reconciler.sandbox import Sandbox
 

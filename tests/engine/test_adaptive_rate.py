@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from engine_support import Harness, policy
 
+from reconciler.areas.opt_outs.spec import OptOutListSpec
 from reconciler.aws import RateLimiter, SandboxSessionFactory
-from reconciler.config.model import OptOutListSpec
 from reconciler.engine import Engine
 from reconciler.sandbox import Latency, Quotas
 from reconciler.sandbox.state import OptOutEntry

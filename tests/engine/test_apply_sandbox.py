@@ -9,17 +9,17 @@ import pytest
 from engine_support import ACCOUNT, OTHER_ACCOUNT, Harness, policy, replace
 
 from reconciler.apply import StalePlan
-from reconciler.areas.protect import ProtectArea
-from reconciler.aws import SandboxSessionFactory
-from reconciler.config.model import (
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec
+from reconciler.areas.protect.area import ProtectArea
+from reconciler.areas.protect.spec import (
     CapabilityRules,
     ConfigurationSetSpec,
     EmergencyBlock,
     NumberOverrideSpec,
-    PhoneNumberSpec,
-    Policy,
     ProtectConfigurationSpec,
 )
+from reconciler.aws import SandboxSessionFactory
+from reconciler.config.model import Policy
 from reconciler.engine import AccountMismatch, Engine
 from reconciler.guard import GuardError, GuardOptions
 

@@ -9,9 +9,10 @@ import pytest
 from engine_support import Harness, policy, replace
 
 from reconciler.apply import ApplyOptions, ApplyResult, apply_target
-from reconciler.areas.protect import ProtectArea
+from reconciler.areas.opt_outs.spec import OptOutListSpec
+from reconciler.areas.protect.area import ProtectArea
+from reconciler.areas.protect.spec import CapabilityRules, EmergencyBlock, ProtectConfigurationSpec
 from reconciler.aws import SandboxSessionFactory
-from reconciler.config.model import CapabilityRules, EmergencyBlock, OptOutListSpec, ProtectConfigurationSpec
 from reconciler.engine import Engine
 from reconciler.guard import GuardOptions
 from reconciler.plan import Plan

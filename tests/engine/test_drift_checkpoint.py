@@ -10,11 +10,11 @@ import pytest
 import structlog.testing
 from engine_support import Harness, policy
 
-import reconciler.areas.opt_outs as opt_outs_module
+import reconciler.areas.opt_outs.area as opt_outs_module
+from reconciler.areas.opt_outs.spec import OptOutListSpec
 from reconciler.aws import Api, SandboxSessionFactory
 from reconciler.checkpoint import Checkpoints, ReadState
 from reconciler.cli import UserError
-from reconciler.config.model import OptOutListSpec
 from reconciler.engine import Engine
 from reconciler.plan import Plan
 from reconciler.sandbox.state import OptOutEntry

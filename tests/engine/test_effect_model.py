@@ -8,8 +8,8 @@ import datetime as dt
 from botocore.exceptions import ClientError
 from engine_support import Harness, policy
 
-from reconciler.areas.protect import ProtectArea
-from reconciler.config.model import EmergencyBlock
+from reconciler.areas.protect.area import ProtectArea
+from reconciler.areas.protect.spec import EmergencyBlock
 from reconciler.effects.protect_paths import NO_PROTECTION, UNKNOWN, country_status, number_status, send_paths
 
 NOW = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)

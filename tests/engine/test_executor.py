@@ -123,8 +123,8 @@ def test_on_the_wall_clock_several_puts_are_in_flight_at_once() -> None:
     from engine_support import policy
 
     from reconciler.apply import ApplyOptions, apply_target
+    from reconciler.areas.opt_outs.spec import OptOutListSpec
     from reconciler.aws import SandboxSessionFactory
-    from reconciler.config.model import OptOutListSpec
     from reconciler.engine import Engine
     from reconciler.sandbox import Latency, Sandbox
     from reconciler.sandbox.state import Clock, World

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from reconciler.areas.phone_numbers import LiveNumber, LivePool, NumbersLive, PhoneNumbersArea
-from reconciler.config.model import Desired, PhoneNumberSpec, PoolSpec, Target
+from reconciler.areas.phone_numbers.area import LiveNumber, LivePool, NumbersLive, PhoneNumbersArea
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec, PoolSpec
+from reconciler.config.model import Desired, Target
 from reconciler.plan import FLAG_BLOCKED, FLAG_NEEDS_FORCE, FLAG_POOL_JUGGLING
 
 TARGET = Target("prod", "111122223333", "us-east-1")

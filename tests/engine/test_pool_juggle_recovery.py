@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from engine_support import Harness, policy
 
-from reconciler.areas.phone_numbers import REJOIN_PREFIX, PhoneNumbersArea
-from reconciler.config.model import PhoneNumberSpec
+from reconciler.areas.phone_numbers.area import REJOIN_PREFIX, PhoneNumbersArea
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec
 from reconciler.guard import GuardOptions
 
 

@@ -17,15 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.areas.base import registry
-from reconciler.config.model import (
-    CapabilityRules,
-    EmergencyBlock,
-    OptOutListSpec,
-    PhoneNumberSpec,
-    ProtectConfigurationSpec,
-    ResourceRef,
-    ShareSpec,
-)
+from reconciler.areas.opt_outs.spec import OptOutListSpec
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec
+from reconciler.areas.protect.spec import CapabilityRules, EmergencyBlock, ProtectConfigurationSpec
+from reconciler.areas.shares.spec import ResourceRef, ShareSpec
 from reconciler.guard import GuardOptions
 from reconciler.sandbox.state import OptOutEntry
 
@@ -225,7 +220,7 @@ def test_one_apply_converges_across_all_areas(
     planned = harness.plan(p)
     harness.sandbox.calls.clear()
     # Pruned lists drop their end-user opt-outs (no identity here moves to another list): the
-    # apply must name their exact count (reconciler/areas/opt_out_carry.py).
+    # apply must name their exact count (reconciler/areas/opt_outs/carry.py).
     dropped = sum(end_user for name, entries in live_list_state.items() if name not in wanted_lists
                   and "opt_outs" in prune for end_user in entries.values())
     result = harness.apply(p, guard=dataclasses.replace(GUARD, drop_end_user_opt_outs=dropped or None))

@@ -9,12 +9,12 @@ from engine_support import Harness, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.config.model import (
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec
+from reconciler.areas.protect.spec import (
     CapabilityRules,
     ConfigurationSetSpec,
     EmergencyBlock,
     NumberOverrideSpec,
-    PhoneNumberSpec,
     ProtectConfigurationSpec,
 )
 from reconciler.guard import GuardOptions

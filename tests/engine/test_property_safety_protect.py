@@ -15,14 +15,14 @@ from engine_support import Harness, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.areas.protect import MANAGED_BY_TAG, MANAGED_BY_VALUE
-from reconciler.cli import UserError
-from reconciler.config.model import (
+from reconciler.areas.protect.area import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from reconciler.areas.protect.spec import (
     CapabilityRules,
     ConfigurationSetSpec,
     EmergencyBlock,
     ProtectConfigurationSpec,
 )
+from reconciler.cli import UserError
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 

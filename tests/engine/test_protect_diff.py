@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from reconciler.areas.protect import (
+from reconciler.areas.protect.area import (
     MANAGED_BY_TAG,
     MANAGED_BY_VALUE,
     LiveProtectConfiguration,
     ProtectArea,
     ProtectLive,
 )
-from reconciler.config.model import (
+from reconciler.areas.protect.spec import (
     CapabilityRules,
     ConfigurationSetSpec,
-    Desired,
     EmergencyBlock,
     NumberOverrideSpec,
     ProtectConfigurationSpec,
-    Target,
 )
+from reconciler.config.model import Desired, Target
 from reconciler.countries import SUPPORTED
 from reconciler.plan import FLAG_BLOCKS_COUNTRY, FLAG_NEEDS_FORCE, PHASE_BLOCKS, PHASE_MAIN
 
@@ -157,7 +156,7 @@ def test_adopted_configuration_dropped_from_the_policy_is_reported_not_deleted()
 
 
 def test_emergency_record_spreads_over_tags_within_the_aws_limit() -> None:
-    from reconciler.areas.protect import RECORD_TAG, encode_record, record_of, record_tags
+    from reconciler.areas.protect.area import RECORD_TAG, encode_record, record_of, record_tags
 
     record = {("MMS", country): "MONITOR" for country in sorted(SUPPORTED)[:60]}
     tags = record_tags(encode_record(record))

@@ -10,7 +10,8 @@ import dataclasses
 import pytest
 from engine_support import Harness, policy
 
-from reconciler.config.model import ProtectConfigurationSpec, TargetQuotas
+from reconciler.areas.protect.spec import ProtectConfigurationSpec
+from reconciler.config.model import TargetQuotas
 from reconciler.guard import GuardError
 
 

@@ -16,9 +16,9 @@ import pytest
 from botocore.exceptions import ClientError
 from engine_support import Harness, policy
 
-from reconciler.areas.protect import ProtectArea
+from reconciler.areas.protect.area import ProtectArea
+from reconciler.areas.protect.spec import ConfigurationSetSpec, EmergencyBlock, ProtectConfigurationSpec
 from reconciler.cli import main
-from reconciler.config.model import ConfigurationSetSpec, EmergencyBlock, ProtectConfigurationSpec
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.state import World
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import load_policy, semantic
+from reconciler.areas.opt_outs import policy as opt_outs_policy
+from reconciler.config import load_policy
 from reconciler.config.yaml_loader import MAX_YAML_BYTES
 
 from .conftest import TARGETS, reported
@@ -101,7 +102,7 @@ def test_numbers_file_not_utf8(config_dir: Path) -> None:
 
 
 def test_numbers_file_over_the_size_limit(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(semantic, "MAX_NUMBERS_FILE_BYTES", 100)
+    monkeypatch.setattr(opt_outs_policy, "MAX_NUMBERS_FILE_BYTES", 100)
     (config_dir / "n.txt").write_text("".join(f"+1206555{i:04d}\n" for i in range(100)))
     (config_dir / "policy.yaml").write_text(OPT_OUT.format(path="n.txt"))
     _, diagnostics = load_policy(config_dir)
@@ -114,7 +115,7 @@ def test_many_bad_numbers_are_capped_with_a_summary(config_dir: Path) -> None:
     _, diagnostics = load_policy(config_dir)
     in_file = [d for d in diagnostics if d.file.endswith("n.txt")]
     summary = [d for d in diagnostics if d.file.endswith("policy.yaml")]
-    assert len(in_file) == semantic._MAX_FILE_ISSUES
+    assert len(in_file) == opt_outs_policy._MAX_FILE_ISSUES
     assert [(d.code, d.line) for d in summary] == [("invalid-phone-number", 7)]
     assert "150 more invalid numbers" in summary[0].message and "200 in total" in summary[0].message
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reconciler.areas.protect.spec import CAPABILITIES, CapabilityRules
+from reconciler.areas.shares.spec import ResourceRef
 from reconciler.config import load_policy
-from reconciler.config.model import CAPABILITIES, CapabilityRules, ResourceRef
 
 from .conftest import TARGETS
 
@@ -112,16 +113,16 @@ protect_configurations:
 opt_out_lists:
   - name: everywhere
 """,
-        emergency__yaml="emergency_blocks:\n  - {country: RU, capabilities: [SMS, VOICE], targets: [prod-eu]}\n  - {country: KP}\n",
+        emergency__yaml="emergency_blocks:\n  - {country: RU, capabilities: [SMS, VOICE], targets: [prod-eu]}\n  - {country: BY}\n",
     )
     prod, eu = policy.desired["prod"], policy.desired["prod-eu"]
     assert prod.protect_configurations[0].rules["SMS"].countries == {"AU": "BLOCK"}
     assert eu.protect_configurations[0].rules["SMS"].countries == {"NG": "BLOCK"}
     assert [o.name for o in prod.opt_out_lists] == [o.name for o in eu.opt_out_lists] == ["everywhere"]
-    assert [(b.country, b.capabilities) for b in prod.emergency_blocks] == [("KP", CAPABILITIES)]
+    assert [(b.country, b.capabilities) for b in prod.emergency_blocks] == [("BY", CAPABILITIES)]
     assert [(b.country, b.capabilities) for b in eu.emergency_blocks] == [
         ("RU", ("SMS", "VOICE")),
-        ("KP", CAPABILITIES),
+        ("BY", CAPABILITIES),
     ]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from reconciler.config.schema import SCHEMA_NAMES, load_schema, schema_dir
+from reconciler.config.schema import load_schema, schema_dir, schema_names
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,7 +18,7 @@ def test_schemas_come_from_the_repository() -> None:
     assert schema_dir() == REPO / "schemas"
     # The policy files' schemas, and the plan document's (reconciler.report.plan_input).
     assert sorted(p.name for p in schema_dir().glob("*.schema.json")) == sorted(
-        [*(f"{n}.schema.json" for n in SCHEMA_NAMES), "plan.schema.json"]
+        [*(f"{n}.schema.json" for n in schema_names()), "plan.schema.json"]
     )
 
 
@@ -30,7 +30,7 @@ def test_the_plan_schema_is_valid_and_documented() -> None:
     assert _undocumented_properties(schema) == []
 
 
-@pytest.mark.parametrize("name", SCHEMA_NAMES)
+@pytest.mark.parametrize("name", schema_names())
 def test_schema_is_valid_and_documented(name: str) -> None:
     schema = load_schema(name)
     Draft202012Validator.check_schema(schema)
@@ -70,7 +70,7 @@ def _examples(node: Any, path: str = "#") -> list[tuple[str, Any, Any]]:
     return found
 
 
-@pytest.mark.parametrize("name", SCHEMA_NAMES)
+@pytest.mark.parametrize("name", schema_names())
 def test_every_example_matches_its_own_schema(name: str) -> None:
     schema = load_schema(name)
     examples = _examples(schema)
@@ -84,7 +84,7 @@ def test_every_example_matches_its_own_schema(name: str) -> None:
 def test_installed_packages_carry_the_same_schemas() -> None:
     """``reconciler/schemas`` links to ``schemas/`` so wheels ship the one source (package-data)."""
     packaged = REPO / "reconciler" / "schemas"
-    for name in SCHEMA_NAMES:
+    for name in schema_names():
         assert (packaged / f"{name}.schema.json").read_bytes() == (REPO / "schemas" / f"{name}.schema.json").read_bytes()
 
 
@@ -97,3 +97,23 @@ def test_example_files_name_their_schema_for_editors(path: Path) -> None:
     expected = f"# yaml-language-server: $schema=../schemas/{schema_name_for(path.name)}.schema.json"
     assert first == expected
     assert (path.parent / first.split("=", 1)[1]).resolve().is_file()
+
+
+def test_committed_schemas_are_generated_from_the_areas_fragments() -> None:
+    """schemas/*.schema.json are what `reconciler schema --write` makes of the areas' fragments."""
+    from reconciler.config.schema_build import generated
+
+    files = generated()
+    assert sorted(files) == sorted(f"{n}.schema.json" for n in schema_names())
+    stale = [name for name, text in files.items() if (schema_dir() / name).read_text(encoding="utf-8") != text]
+    assert stale == [], f"run `reconciler schema --write` and commit: {stale} differ from the areas' fragments"
+
+
+def test_schema_generation_refuses_two_areas_defining_one_key() -> None:
+    from reconciler.config.schema_build import build
+    from reconciler.config.section import PolicySection
+
+    one = PolicySection("one", (), schema={"policy": {"properties": {"things": {"type": "array"}}}})
+    two = PolicySection("two", (), schema={"policy": {"properties": {"things": {"type": "object"}}}})
+    with pytest.raises(ValueError, match="area two redefines properties things"):
+        build([one, two])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.areas.opt_out_carry import FLAG_DROPS_END_USER
+from reconciler.areas.opt_outs.carry import FLAG_DROPS_END_USER
 from reconciler.guard import GuardOptions, check
 from reconciler.plan import ORDER_DELETE, Change, Plan
 

@@ -16,7 +16,7 @@ from reconciler.cli import main
 RECIPIENT = "+12065550142"
 
 
-KP_HANDSET = "+8501921234567"
+BY_HANDSET = "+375294911911"
 
 
 def protect(blocked: str, monitored: str = "[]", overrides: str = "[]") -> str:
@@ -35,10 +35,10 @@ def protect(blocked: str, monitored: str = "[]", overrides: str = "[]") -> str:
 
 @pytest.fixture
 def applied(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Account:
-    """Live: prod, the account default, also on configuration set tx, blocks SMS to AF and KP."""
+    """Live: prod, the account default, also on configuration set tx, blocks SMS to AF and BY."""
     account = Account(tmp_path)
     account.client().create_configuration_set(ConfigurationSetName="tx")
-    account.policy(protect=protect("[AF, KP]"))
+    account.policy(protect=protect("[AF, BY]"))
     code, out = account.cli(capsys, monkeypatch, "apply", "--auto-approve")
     assert code == 0, out
     code, out = account.cli(capsys, monkeypatch, "plan", "--detailed-exitcode")
@@ -50,12 +50,12 @@ def test_opening_a_blocked_country_is_the_first_thing_the_plan_says(
     applied: Account, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=20)).strftime("%Y-%m-%dT00:00:00Z")
-    applied.policy(protect=protect("[KP]", "[NG]", f'[{{number: "{KP_HANDSET}", action: ALLOW, expires: "{expires}"}}]'))
+    applied.policy(protect=protect("[BY]", "[NG]", f'[{{number: "{BY_HANDSET}", action: ALLOW, expires: "{expires}"}}]'))
     code, out = applied.cli(capsys, monkeypatch, "plan")
     assert code == 0, out
     overrides = out.index("Number overrides that open a blocked country:")
-    assert "1 number override(s) in prod let messages through to North Korea (KP), which its rules block" in out[overrides:]
-    assert KP_HANDSET[4:] not in out
+    assert "1 number override(s) in prod let messages through to Belarus (BY), which its rules block" in out[overrides:]
+    assert BY_HANDSET[4:] not in out
     target = out.index("Target prod")
     effect = out.index("Effect (riskiest first):")
     assert target < effect < out.index("Changes in dependency order:"), out
@@ -76,7 +76,7 @@ def test_opening_a_blocked_country_is_the_first_thing_the_plan_says(
         ("no-configuration-set", "", "SMS"), ("configuration-set", "tx", "SMS")]
     assert all(e["countries"] == [{"code": "AF", "before": "BLOCK", "after": "ALLOW"}] for e in reachable)
     assert effects["countries"][0] == reachable[0]  # riskiest first
-    assert effects["overrides"] == [{"configuration": "prod", "country": "KP", "numbers": 1}]
+    assert effects["overrides"] == [{"configuration": "prod", "country": "BY", "numbers": 1}]
 
     code, out = applied.cli(capsys, monkeypatch, "plan", "--format", "markdown")
     assert code == 0, out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.areas.opt_out_carry import encode_windows, merge_windows, parse_windows
+from reconciler.areas.opt_outs.carry import encode_windows, merge_windows, parse_windows
 from reconciler.effects.opt_out_reach import (
     Identity,
     ReachState,

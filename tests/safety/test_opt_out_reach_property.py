@@ -15,9 +15,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from reconciler.apply import ApplyOptions, apply_target
-from reconciler.areas.opt_out_carry import FLAG_DROPS_END_USER
+from reconciler.areas.opt_outs.carry import FLAG_DROPS_END_USER
+from reconciler.areas.opt_outs.spec import OptOutListSpec
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec, PoolSpec
 from reconciler.aws import SandboxSessionFactory
-from reconciler.config.model import Desired, OptOutListSpec, PhoneNumberSpec, Policy, PoolSpec, Target
+from reconciler.config.model import Desired, Policy, Target
 from reconciler.engine import Engine
 from reconciler.guard import GuardOptions
 from reconciler.sandbox import Sandbox

@@ -50,7 +50,7 @@ def test_a_carry_that_silently_writes_nothing_fails_the_apply(
     account_, number = account
     kept = () if prune else ("old",)
     account_.policy(**{"opt-outs": lists(*kept, "new", mode=mode, prune=prune)}, identities=on_list(number, "new"))
-    monkeypatch.setattr("reconciler.areas.opt_outs.apply_carry", silent_carry)
+    monkeypatch.setattr("reconciler.areas.opt_outs.area.apply_carry", silent_carry)
     code, out = account_.cli(capsys, monkeypatch, "apply", "--auto-approve")
     assert_fails_masked(code, out, number, lists_moved)
     # The oracle agrees: the recipient who replied STOP can be messaged from the number now.

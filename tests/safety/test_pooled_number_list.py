@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from optout_support import Account
 
-from reconciler.areas.phone_numbers import REJOIN_PREFIX
+from reconciler.areas.phone_numbers.area import REJOIN_PREFIX
 
 LISTS = """
     opt_out_lists:

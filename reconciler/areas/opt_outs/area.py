@@ -43,11 +43,13 @@ from botocore.exceptions import ClientError
 
 from reconciler import costs
 from reconciler.areas.base import ApiOperation, Area, register, sms
-from reconciler.areas.opt_out_carry import apply_carry, carried, follow_identities
+from reconciler.areas.opt_outs.carry import apply_carry, carried, follow_identities
+from reconciler.areas.opt_outs.policy import SECTION
+from reconciler.areas.opt_outs.spec import OptOutListSpec
 from reconciler.aws import Api, error_code
 from reconciler.checkpoint import SAVE_EVERY, Checkpoints, ReadState
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, OptOutListSpec
+from reconciler.config.model import Desired
 from reconciler.costs import Command, Strategy
 from reconciler.plan import (
     FLAG_BLOCKED,
@@ -57,6 +59,7 @@ from reconciler.plan import (
     ORDER_MEMBERS_REMOVE,
     Change,
 )
+from reconciler.report.area_report import AreaReport
 from reconciler.report.mask import mask_number, mask_text, unique_masks
 
 log = structlog.get_logger("reconciler.opt_outs")
@@ -138,12 +141,15 @@ class LiveList:
 class LiveOptOuts:
     lists: dict[str, str] = field(default_factory=dict)  # every live list: name -> ARN
     read: dict[str, LiveList] = field(default_factory=dict)  # lists the policy names that exist
-    # End-user opt-outs read for carrying (reconciler/areas/opt_out_carry.py): list -> numbers.
+    # End-user opt-outs read for carrying (reconciler/areas/opt_outs/carry.py): list -> numbers.
     end_user_read: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @register
 class OptOutsArea(Area):
+    section = SECTION
+    resource_types = frozenset({"carried-opt-outs", "opt-out-list", "opt-out-list-watermark", "opted-out-number"})
+    report = AreaReport(title="Opt-out lists", order=30)
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 90  # the most expensive reads last: never in the way of blocks
     operations: ClassVar[tuple[ApiOperation, ...]] = (

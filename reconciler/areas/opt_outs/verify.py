@@ -1,6 +1,6 @@
 """After an apply: end-user opt-outs followed their identities, checked on a fresh read.
 
-The carry (:mod:`reconciler.areas.opt_out_carry`) reads its own writes back, but a check that
+The carry (:mod:`reconciler.areas.opt_outs.carry`) reads its own writes back, but a check that
 trusts the writer misses a writer that silently wrote nothing, or an identity moved by a run that
 did not manage opt-out lists (``--exclude opt_outs``). So verification compares, through the effect
 model (:mod:`reconciler.effects.opt_out_reach`), the state read before the apply with the state
@@ -30,9 +30,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reconciler.areas.opt_out_carry import end_user_opt_outs, reach_before
-from reconciler.areas.opt_outs import LiveOptOuts, list_opt_out_lists, probe
-from reconciler.areas.phone_numbers import NumbersLive
+from reconciler.areas.opt_outs.area import LiveOptOuts, list_opt_out_lists, probe
+from reconciler.areas.opt_outs.carry import end_user_opt_outs, reach_before
+from reconciler.areas.phone_numbers.area import NumbersLive
 from reconciler.aws import Api, error_code
 from reconciler.costs import Strategy
 from reconciler.effects.opt_out_reach import Identity, ReachState, honoured_lists, newly_reachable

@@ -1,8 +1,9 @@
-"""Bring a baseline's live state up to date with what the change feed says was written.
+"""Opt-out lists' section of the drift feed (reconciler/drift_feed): which CloudTrail writes touch
+which list entries, and how a baseline's lists are brought up to date with them.
 
-Areas the feed touched as a whole (and areas whose policy changed since the baseline) are read
-again with their normal read. The opt-out area is patched list by list, so that a hundred numbers
-written to a million-number list cost twenty lookups instead of ten thousand pages:
+A number written or deleted is one entry; a list created or deleted is that list (and the listing
+of lists); a tag change is that list's watermark. Lists are patched one by one, so that a hundred
+numbers written to a million-number list cost twenty lookups instead of ten thousand pages:
 
 * a list read whole at the baseline (every entry kept): the touched numbers are looked up five at
   a time, the entry set is patched, and what the read would have kept (the listed numbers on the
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from reconciler import costs
-from reconciler.areas.opt_outs import (
+from reconciler.areas.opt_outs.area import (
     LiveList,
     LiveOptOuts,
     OptOutsArea,
@@ -29,10 +30,33 @@ from reconciler.areas.opt_outs import (
     lookup,
     read_watermark,
 )
+from reconciler.areas.opt_outs.spec import OptOutListSpec
 from reconciler.aws import Api
-from reconciler.config.model import Desired, OptOutListSpec
-from reconciler.drift_feed.baseline import Baseline, _list_digest
-from reconciler.drift_feed.mapping import ENTRY, LIST, LIST_TAGS, Touch
+from reconciler.config.model import Desired
+from reconciler.drift_feed.baseline import Baseline, list_digest
+from reconciler.drift_feed.events import FeedEvent
+from reconciler.drift_feed.mapping import ENTRY, LIST, LIST_TAGS, Touch, arn_parts, tagged
+
+NAME = "opt_outs"
+
+
+def _list_name(value: object) -> str:
+    """OptOutListName accepts a name or an ARN; lists are keyed by name."""
+    text = str(value or "")
+    parts = arn_parts(text)
+    return parts[2] if parts and parts[1] == "opt-out-list" else text
+
+
+def touches(event: FeedEvent) -> list[Touch] | None:
+    params = event.params
+    if event.name in ("PutOptedOutNumber", "DeleteOptedOutNumber"):
+        return [Touch(NAME, ENTRY, _list_name(params.get("optOutListName")), str(params.get("optedOutNumber", "")))]
+    if event.name in ("CreateOptOutList", "DeleteOptOutList"):
+        return [Touch(NAME, LIST, _list_name(params.get("optOutListName")))]
+    tags = tagged(event)
+    if tags is not None and tags[:2] == ("sms-voice", "opt-out-list"):
+        return [Touch(NAME, LIST_TAGS, tags[2])]
+    return None
 
 
 @dataclass
@@ -112,7 +136,7 @@ def _patch(
     strategy = costs.choose(spec.mode, "drift", len(spec.numbers), watermark.live_count if watermark else None, None)
     if strategy.kind != old.strategy.kind or strategy.kind == "probe":
         return None  # a full drift would read this list another way (or its pages decide what it sees)
-    same_policy = baseline.policy.get(f"list:{spec.name}") == _list_digest(spec)
+    same_policy = baseline.policy.get(f"list:{spec.name}") == list_digest(spec)
     if strategy.kind in ("none", "watermark"):
         return dataclasses.replace(old, strategy=strategy, watermark=watermark)
     listed = frozenset(spec.numbers)
@@ -147,4 +171,4 @@ def _look_up(api: Api, name: str, old: LiveList, strategy: costs.Strategy, numbe
     return found
 
 
-__all__ = ["ListsRefresh", "refresh_opt_outs"]
+__all__ = ["ListsRefresh", "refresh_opt_outs", "touches"]

@@ -42,12 +42,14 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from reconciler.areas.base import ApiOperation, Area, register, sms
-from reconciler.areas.opt_outs import list_opt_out_lists  # the one listing both areas share
-from reconciler.areas.phone_numbers import own_sender_ids  # the one listing both areas share
-from reconciler.areas.protect import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from reconciler.areas.opt_outs.area import list_opt_out_lists  # the one listing both areas share
+from reconciler.areas.phone_numbers.area import own_sender_ids  # the one listing both areas share
+from reconciler.areas.protect.area import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from reconciler.areas.shares.policy import SECTION
+from reconciler.areas.shares.spec import ResourceRef, ShareSpec
 from reconciler.aws import RAM, SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, ResourceRef, ShareSpec
+from reconciler.config.model import Desired
 from reconciler.plan import (
     FLAG_EXTERNAL_PRINCIPALS,
     FLAG_NEEDS_FORCE,
@@ -55,6 +57,7 @@ from reconciler.plan import (
     ORDER_UNSHARE,
     Change,
 )
+from reconciler.report.area_report import AreaReport
 
 AREA = "shares"
 BATCH = 5  # ID-list inputs of pinpoint-sms-voice-v2 take at most 5 items
@@ -144,6 +147,9 @@ def ref_key(ref: ResourceRef) -> str:
 
 @register
 class SharesArea(Area):
+    section = SECTION
+    resource_types = frozenset({"resource-share", "share-permission", "share-principal", "share-resource"})
+    report = AreaReport(title="Resource shares (RAM)", order=40)
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 80
     operations: ClassVar[tuple[ApiOperation, ...]] = (

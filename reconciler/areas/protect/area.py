@@ -30,17 +30,14 @@ from typing import Any, ClassVar, Literal
 
 from botocore.exceptions import ClientError
 
-from reconciler.areas import protect_quotas
 from reconciler.areas.base import ApiOperation, Area, register, sms
+from reconciler.areas.protect import quotas as protect_quotas
+from reconciler.areas.protect.policy import SECTION
+from reconciler.areas.protect.render import REPORT
+from reconciler.areas.protect.spec import Capability, CapabilityRules, ProtectConfigurationSpec, ProtectStatus
 from reconciler.aws import SMS_VOICE, Api, error_code
 from reconciler.cli import UserError
-from reconciler.config.model import (
-    Capability,
-    CapabilityRules,
-    Desired,
-    ProtectConfigurationSpec,
-    ProtectStatus,
-)
+from reconciler.config.model import Desired
 from reconciler.countries import SUPPORTED
 from reconciler.effects.protect_paths import NO_PROTECTION, RequiredBlock, account_default, gaps, labels
 from reconciler.milestone import Milestone
@@ -228,6 +225,9 @@ def _countries(countries: list[str], limit: int = 8) -> str:
 
 @register
 class ProtectArea(Area):
+    section = SECTION
+    resource_types = frozenset({"account-default", "configuration-set-association", "country-rules", "emergency-record", "number-override", "protect-configuration"})
+    report = REPORT
     name = "protect"
     block_phase = True
     read_order = 10

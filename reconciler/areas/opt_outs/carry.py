@@ -35,8 +35,8 @@ from reconciler.plan import FLAG_BLOCKED, ORDER_CREATE, Change
 from reconciler.report.mask import mask_number
 
 if TYPE_CHECKING:
-    from reconciler.areas.opt_outs import LiveOptOuts
-    from reconciler.areas.phone_numbers import NumbersLive
+    from reconciler.areas.opt_outs.area import LiveOptOuts
+    from reconciler.areas.phone_numbers.area import NumbersLive
 
 AREA = "opt_outs"
 ORDER_CARRY = ORDER_CREATE + 5  # new lists exist; no identity has moved and no list is deleted yet

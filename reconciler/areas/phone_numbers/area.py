@@ -27,9 +27,11 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from reconciler.areas.base import ApiOperation, Area, changed_attributes, register, sms
+from reconciler.areas.phone_numbers.policy import SECTION
+from reconciler.areas.phone_numbers.spec import PhoneNumberSpec, PoolSpec, SenderIdSpec
 from reconciler.aws import SMS_VOICE, Api, error_code, error_reason
 from reconciler.cli import UserError
-from reconciler.config.model import Desired, PhoneNumberSpec, PoolSpec, SenderIdSpec
+from reconciler.config.model import Desired
 from reconciler.plan import (
     FLAG_BLOCKED,
     FLAG_DELETION_PROTECTION_OFF,
@@ -39,6 +41,7 @@ from reconciler.plan import (
     ORDER_UPDATE,
     Change,
 )
+from reconciler.report.area_report import AreaReport
 
 REJOIN_PREFIX = "reconciler:rejoin:"  # + phone number id: a pool tag marking a number to put back
 PAGE = 100
@@ -126,6 +129,9 @@ def own_sender_ids(api: Api) -> list[dict[str, Any]]:
 
 @register
 class PhoneNumbersArea(Area):
+    section = SECTION
+    resource_types = frozenset({"phone-number", "pool", "pool-membership", "sender-id"})
+    report = AreaReport(title="Phone numbers", order=20)
     name = "phone_numbers"
     read_order = 30
     operations: ClassVar[tuple[ApiOperation, ...]] = (
