@@ -45,12 +45,12 @@ class Phase:
     def total(self) -> int:
         return sum(self.calls.values())
 
-    def seconds(self, latency: float) -> float:
+    def seconds(self, latency: float, share: float = 1.0) -> float:
         slowest = 0.0
         for (service, operation), count in self.calls.items():
             if service == STS:
                 continue
-            rate = default_rate(service, operation)
+            rate = default_rate(service, operation) * share
             burst = max(1.0, rate)
             slowest = max(slowest, max(0.0, count - burst) / rate)
         return slowest + latency
@@ -60,12 +60,13 @@ class Phase:
 class Bound:
     phases: list[Phase]
     explanation: str
+    share: float = 1.0  # the share of each quota the tool may use (--quota-share)
 
     def calls(self) -> int:
         return sum(p.total() for p in self.phases)
 
     def seconds(self, latency: float) -> float:
-        return sum(p.seconds(latency) for p in self.phases)
+        return sum(p.seconds(latency, self.share) for p in self.phases)
 
     def by_operation(self) -> dict[str, int]:
         merged: Counter[str] = Counter()
@@ -233,4 +234,29 @@ def s5(facts: dict[str, Any]) -> Bound:
     return Bound([full_read(facts, "drift")], "every managed attribute and every entry of every list, once")
 
 
-BOUNDS = {"S1": s1, "S2": s2, "S3": s3, "S4-apply": s4_apply, "S4-import": s4_import, "S5": s5}
+def s5_share(facts: dict[str, Any]) -> Bound:
+    bound = s5(facts)
+    return Bound(bound.phases, bound.explanation + ", at half of every quota (twice the time)", share=0.5)
+
+
+LOOKUP_BATCH = 5  # DescribeOptedOutNumbers OptedOutNumbers maximum
+EVENT_PAGE = 50  # CloudTrail LookupEvents MaxResults maximum
+
+
+def s6(facts: dict[str, Any]) -> Bound:
+    """The events since the last full read, then the entries they name, five to a lookup."""
+    events = Phase("events")
+    identify(events)
+    events.add("cloudtrail", "LookupEvents", pages(len(facts["s6_writes"]), EVENT_PAGE))
+    rereads = Phase("re-reads")  # which entries to read is known only once the events are read
+    rereads.add(SMS, "DescribeOptedOutNumbers",
+                sum(math.ceil(count / LOOKUP_BATCH) for count in facts["s6_numbers"].values()))
+    return Bound(
+        [events, rereads],
+        "identify; the CloudTrail event pages since the last full read (50 a page); then each list entry the "
+        "events name, looked up five at a time per list",
+    )
+
+
+BOUNDS = {"S1": s1, "S2": s2, "S3": s3, "S4-apply": s4_apply, "S4-import": s4_import, "S5": s5,
+          "S5-share": s5_share, "S6": s6}

@@ -50,13 +50,14 @@ class Context:
     extrapolated: dict[str, Any] = field(default_factory=dict)  # naive loops cut short (see scripts.py)
     metrics: dict[str, float] = field(default_factory=dict)  # scenario-specific figures
     sandbox_cpu: Callable[[], float] = lambda: 0.0  # CPU seconds the sandbox has spent so far
+    start: float = EPOCH  # the simulated time the run starts at (S6: days after the baseline)
 
     @property
     def clock(self) -> Clock:
         return self.sandbox.world.clock
 
     def elapsed(self) -> float:
-        return self.clock.latest() - EPOCH
+        return self.clock.latest() - self.start
 
 
 def _rss_kib(field_name: str) -> int:
@@ -79,10 +80,10 @@ def _reset_peak() -> bool:
         return False
 
 
-def prepare(sandbox: Sandbox, quota_mode: str | None, latency: float) -> dict[str, float]:
-    """A fresh simulated clock, fresh quota buckets (none for ``None``), an empty call log, and
-    accounting of the sandbox's CPU."""
-    sandbox.world.clock = Clock(start=EPOCH, simulated=True)
+def prepare(sandbox: Sandbox, quota_mode: str | None, latency: float, start: float = EPOCH) -> dict[str, float]:
+    """A fresh simulated clock (at ``start``), fresh quota buckets (none for ``None``), an empty
+    call log, and accounting of the sandbox's CPU."""
+    sandbox.world.clock = Clock(start=start, simulated=True)
     gateway = sandbox.gateway
     gateway.quotas = Quotas(mode=quota_mode) if quota_mode else None
     gateway.latency = Latency(latency)
@@ -117,7 +118,7 @@ def measure(
     latency: float,
 ) -> dict[str, Any]:
     """Run ``run(context)`` in this process and measure it (call from the forked child)."""
-    spent = prepare(context.sandbox, quota_mode, latency)
+    spent = prepare(context.sandbox, quota_mode, latency, context.start)
     context.sandbox_cpu = lambda: spent["cpu"]
     peak_ok = _reset_peak()
     rss_start = _rss_kib("VmRSS")
@@ -132,7 +133,7 @@ def measure(
     peak_kib = max(0, _rss_kib("VmHWM") - rss_start) if peak_ok else max(0, _rss_kib("VmRSS") - rss_start)
     calls = context.sandbox.calls
     if TRACE_DIR is not None:
-        _write_trace(TRACE_DIR / f"{context.workdir.name}.tsv", calls)
+        _write_trace(TRACE_DIR / f"{context.workdir.name}.tsv", calls, context.start)
     extra_calls = int(context.extrapolated.get("calls", 0))
     extra_cpu = float(context.extrapolated.get("cpu_seconds", 0.0))
     by_operation: Counter[str] = Counter(f"{c.service}:{c.operation}" for c in calls)
@@ -146,7 +147,7 @@ def measure(
         "throttled_by_operation": dict(sorted(throttled_by.items())),
         "errors": failed,
         "sim_seconds": round(context.elapsed(), 3),
-        "marks": {k: round(v - EPOCH, 3) for k, v in sorted(context.marks.items())},
+        "marks": {k: round(v - context.start, 3) for k, v in sorted(context.marks.items())},
         "cpu_seconds": round(max(0.0, cpu - spent["cpu"]) + extra_cpu, 3),
         "sandbox_cpu_seconds": round(spent["cpu"], 3),
         "peak_memory_mib": round(peak_kib / 1024, 1),
@@ -157,12 +158,12 @@ def measure(
     }
 
 
-def _write_trace(path: Path, calls: list[Any]) -> None:
+def _write_trace(path: Path, calls: list[Any], start: float) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as out:
         out.write("seconds\tservice\toperation\terror\n")
         for call in sorted(calls, key=lambda c: c.time):
-            out.write(f"{call.time - EPOCH:.3f}\t{call.service}\t{call.operation}\t{call.error or ''}\n")
+            out.write(f"{call.time - start:.3f}\t{call.service}\t{call.operation}\t{call.error or ''}\n")
 
 
 def in_child(

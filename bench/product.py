@@ -42,6 +42,7 @@ class BenchEngine(ORIGINAL_ENGINE):  # type: ignore[misc, valid-type]
         kwargs["sleep"] = self.sim_clock.sleep
         kwargs["clock"] = self.sim_clock.now
         super().__init__(*args, **kwargs)
+        self.wall = self.sim_clock.now  # the simulated clock is unix time: CloudTrail's event times
 
 
 def attach(context: Context) -> None:
@@ -177,3 +178,54 @@ def s4_import(context: Context) -> None:
 def s5_drift(context: Context) -> None:
     output = cli(context, "drift", *_sandboxed(context.policy_dir), ok=(0, 2))
     context.notes.extend(line[:200] for line in output.splitlines()[:1])
+
+
+def s5_share(context: Context) -> None:
+    """S5 leaving half of every quota to the account's applications."""
+    output = cli(context, "drift", *_sandboxed(context.policy_dir), "--quota-share", "0.5", ok=(0, 2))
+    context.notes.extend(line[:200] for line in output.splitlines()[:1])
+
+
+# S6: the nightly incremental drift -----------------------------------------------------------------
+
+
+def _with_plan_key() -> None:
+    import os
+
+    from reconciler.fingerprint import PLAN_KEY_ENV
+
+    os.environ.setdefault(PLAN_KEY_ENV, "benchmark plan key")  # seals the baseline, as in the workflow
+
+
+def make_baseline(context: Context, directory: Path) -> None:
+    """The weekly full drift that leaves the baseline in ``directory`` (the workflow's cache)."""
+    _with_plan_key()
+    output = cli(context, "drift", *_sandboxed(context.policy_dir), "--checkpoint", str(directory), "--full",
+                 "--format", "json", ok=(0, 2))
+    if '"baseline_saved": true' not in output:
+        raise RuntimeError("the full drift saved no baseline")
+
+
+def out_of_git_writes(context: Context, writes: Sequence[tuple[str, str, str]], start: float) -> None:
+    """The console writes since the last full read, one every ten minutes from ``start``, through
+    the sandbox's API (CloudTrail records each one)."""
+    client = context.sandbox.session(world.LARGE_ACCOUNT, world.REGION).client("pinpoint-sms-voice-v2")
+    clock = context.clock
+    clock.advance(max(0.0, start - clock.now()))
+    for operation, name, number in writes:
+        if operation == "PutOptedOutNumber":
+            client.put_opted_out_number(OptOutListName=name, OptedOutNumber=number)
+        else:
+            client.delete_opted_out_number(OptOutListName=name, OptedOutNumber=number)
+        clock.advance(600.0)
+
+
+def s6_drift(context: Context) -> None:
+    import shutil
+
+    _with_plan_key()
+    directory = context.workdir / "checkpoint"
+    shutil.copytree(Path(context.facts["s6_baseline"]), directory)  # each run starts from the same baseline
+    output = cli(context, "drift", *_sandboxed(context.policy_dir), "--checkpoint", str(directory), ok=(0, 2))
+    context.notes.extend(line[:300] for line in output.splitlines()[:1])
+    context.notes.extend(line.strip()[:400] for line in output.splitlines() if "drift" in line and "from the full read" in line)

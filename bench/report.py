@@ -10,6 +10,8 @@ CALLS_GOAL = 1.05
 TIME_GOAL = 1.2
 S2_SPEEDUP_GOAL = 50.0
 S3_FACTOR = 2.0
+S6_SPEEDUP_GOAL = 100.0  # incremental nightly drift vs the full S5 drift, simulated time
+SHARE_TIME_GOAL = 1.05  # S5 at --quota-share 0.5 vs its (doubled) quota-bound time
 DIFF_CPU_GOAL = 2.0
 MEMORY_GOAL_MIB = 1024.0
 COLUMNS = (
@@ -78,6 +80,14 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         changed = block["lower_bound_by_operation"].get("pinpoint-sms-voice-v2:UpdateProtectConfigurationCountryRuleSet", 0)
         add("S3 seconds to the last block", block["sim_seconds"], f"<= {S3_FACTOR:g} x {changed} = {S3_FACTOR * changed:g}",
             block["sim_seconds"] <= S3_FACTOR * changed)
+    full, incremental = _find(rows, "S5", "product"), _find(rows, "S6", "product")
+    if full and incremental and incremental.get("sim_seconds") and full.get("sim_seconds") is not None:
+        speedup = round(full["sim_seconds"] / incremental["sim_seconds"], 1)
+        add("S6 speed-up over the full S5 drift", speedup, f">= {S6_SPEEDUP_GOAL:g}x", speedup >= S6_SPEEDUP_GOAL)
+    shared = _find(rows, "S5-share", "product")
+    if shared and shared.get("time_ratio") is not None:
+        add("S5-share simulated time / doubled quota-bound", shared["time_ratio"], f"<= {SHARE_TIME_GOAL}",
+            shared["time_ratio"] <= SHARE_TIME_GOAL)
     metrics = (results.get("diff") or {}).get("metrics", {})
     for mode in ("additive", "exact"):
         key = f"{mode}_diff_cpu_seconds"

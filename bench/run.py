@@ -27,6 +27,7 @@ class Scenario:
     title: str
     product: Callable[[Context], None]
     baseline: Callable[[Context, bool], None]
+    strategies: tuple[str, ...] = STRATEGIES
 
 
 SCENARIOS = (
@@ -36,8 +37,12 @@ SCENARIOS = (
     Scenario("S3", "emergency block of one country on every protect configuration", product.s3_block, scripts.s3),
     Scenario("S4-apply", "first apply of the example policy to an empty account", product.s4_apply, scripts.s4_apply),
     Scenario("S5", "nightly drift of the large account", product.s5_drift, scripts.s5),
+    Scenario("S5-share", "S5 with --quota-share 0.5 (half of every quota left to the application)",
+             product.s5_share, scripts.s5, (PRODUCT,)),
+    Scenario("S6", "incremental nightly drift after out-of-git writes since the last full read",
+             product.s6_drift, scripts.s6, (PRODUCT, REFRESH)),
 )
-ORDER = ("S1", "S2", "S3", "S4-apply", "S4-import", "S5")
+ORDER = ("S1", "S2", "S3", "S4-apply", "S4-import", "S5", "S5-share", "S6")
 
 
 def log(message: str) -> None:
@@ -116,6 +121,8 @@ def _run_all(root: Path, scale: world.Scale, latency: float, only: tuple[str, ..
         workdir = root / f"{scenario.id}-{strategy}"
         workdir.mkdir()
         ctx = Context(sandbox, scale, policy_dir, workdir, facts)
+        if scenario.id == "S6":
+            ctx.start = world.S6_AT
         log(f"{scenario.id} {strategy}")
         if strategy == PRODUCT:
             result = in_child(scenario.product, ctx, THROTTLE, latency)
@@ -145,7 +152,9 @@ def _run_all(root: Path, scale: world.Scale, latency: float, only: tuple[str, ..
     for scenario_id in ORDER:
         if only and scenario_id not in only:
             continue
-        for strategy in STRATEGIES:
+        if scenario_id == "S6":
+            setup_s6(root, context, state, scale, latency)
+        for strategy in by_id[scenario_id].strategies:
             if scenario_id == "S4-import" and strategy == PRODUCT:
                 continue  # measured above
             run(by_id[scenario_id], strategy)
@@ -163,6 +172,27 @@ def _run_all(root: Path, scale: world.Scale, latency: float, only: tuple[str, ..
         "diff": micro,
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def setup_s6(root: Path, context: Context, state: RegionState, scale: world.Scale, latency: float) -> None:
+    """S6's history: the weekly full drift leaves its baseline (a day after the steady state), then
+    support staff make ``scale.drift_writes`` console writes (the next day), written into the world
+    every later run starts from. Neither is measured."""
+    directory = root / "S6-baseline"
+    directory.mkdir()
+    maker = Context(context.sandbox, scale, context.policy_dir, root / "S6-full-drift", context.facts, start=world.BASELINE_AT)
+    maker.workdir.mkdir()
+    log("S6: the full drift that leaves the baseline (not measured)")
+    made = in_child(lambda c: product.make_baseline(c, directory), maker, THROTTLE, latency)
+    if made.get("error"):
+        raise RuntimeError(f"S6: the full drift failed: {made['error']}")
+    writes = world.drift_writes(state, scale.drift_writes)
+    log(f"S6: {len(writes)} out-of-git writes (not measured)")
+    prepare(context.sandbox, None, 0.0, world.WRITES_AT)
+    product.out_of_git_writes(context, writes, world.WRITES_AT)
+    context.facts["s6_baseline"] = str(directory)
+    context.facts["s6_writes"] = [(operation, name) for operation, name, _ in writes]
+    context.facts["s6_numbers"] = {name: len({n for _, other, n in writes if other == name}) for _, name, _ in writes}
 
 
 def settle(context: Context) -> None:

@@ -53,20 +53,27 @@ class Scale:
     share_size: int
     pr_numbers: int  # numbers the S2 pull request adds
     naive_call_cap: int  # the naive baseline's per-number loops run this many calls, then extrapolate
+    drift_writes: int  # S6: out-of-git writes (opted-out numbers put or deleted) since the last full read
 
     def describe(self) -> str:
         return (
             f"{self.name}: 1 list of {self.big_list:,} + {self.small_lists} lists of {self.small_list_size:,} "
             f"opted-out numbers; {self.phone_numbers:,} phone numbers; {self.protect_configurations} protect "
-            f"configurations; {self.shares} shares of {self.share_size} resources; S2 adds {self.pr_numbers:,} numbers"
+            f"configurations; {self.shares} shares of {self.share_size} resources; S2 adds {self.pr_numbers:,} numbers; "
+            f"S6 follows {self.drift_writes} out-of-git writes"
         )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-FULL = Scale("full", 1_000_000, 24, 10_000, 2000, 25, 10, 50, 1000, 20_000)
-QUICK = Scale("quick", 50_000, 24, 500, 200, 25, 4, 50, 1000, 2_000)
+FULL = Scale("full", 1_000_000, 24, 10_000, 2000, 25, 10, 50, 1000, 20_000, 100)
+QUICK = Scale("quick", 50_000, 24, 500, 200, 25, 4, 50, 1000, 2_000, 10)
+# S6's timeline (simulated): the last full read a day after the steady state, the out-of-git writes
+# the day after, the incremental drift the night after that.
+BASELINE_AT = EPOCH + 86_400.0
+WRITES_AT = BASELINE_AT + 86_400.0
+S6_AT = WRITES_AT + 86_400.0
 
 
 def build_large(scale: Scale, world: World) -> RegionState:
@@ -178,3 +185,26 @@ def fresh_numbers(state: RegionState, count: int, seed: int = 6) -> list[str]:
             taken.add(number)
             found.append(number)
     return sorted(found)
+
+
+def drift_writes(state: RegionState, count: int, seed: int = 16) -> list[tuple[str, str, str]]:
+    """``count`` out-of-git writes as a support team makes them in the console: 60% on the large
+    list, the rest spread over four small lists; four in five opt a new number out, one in five
+    deletes an entry. ``(operation, list name, number)``, deterministic."""
+    import random
+
+    rng = random.Random(seed)
+    fresh = iter(fresh_numbers(state, count, seed=seed))
+    small = sorted(name for name in state.opt_out_lists if name not in ("large-list", "Default"))[:4]
+    plan = [("large-list" if index < count * 6 // 10 else small[index % len(small)], index % 5 == 4) for index in range(count)]
+    deleted: dict[str, list[str]] = {}
+    for name in {name for name, delete in plan if delete}:
+        wanted = sum(1 for n, delete in plan if n == name and delete)
+        deleted[name] = rng.sample(sorted(state.opt_out_lists[name].entries), wanted)
+    writes: list[tuple[str, str, str]] = []
+    for name, delete in plan:
+        if delete:
+            writes.append(("DeleteOptedOutNumber", name, deleted[name].pop()))
+        else:
+            writes.append(("PutOptedOutNumber", name, next(fresh)))
+    return writes

@@ -24,7 +24,8 @@ Steps are idempotent, so a rerun after a crash converges.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -193,6 +194,23 @@ class _Side:
     refusal: UserError | None = None
 
 
+@contextlib.contextmanager
+def whole_quota_for_blocks(run: TargetRun, names: Sequence[str]) -> Iterator[None]:
+    """During an emergency (the policy declares emergency blocks) the block phase may use the
+    whole quota of its operations, not just ``--quota-share``: stopping messages to a country
+    comes before leaving room for the application's own calls."""
+    limiter = run.api.limiter
+    operations = {(op.service, op.name) for name in names for op in run.areas[name].operations}
+    if limiter is None or not run.desired.emergency_blocks or not operations:
+        yield
+        return
+    limiter.use_whole_quota(operations)
+    try:
+        yield
+    finally:
+        limiter.use_whole_quota(operations, whole=False)
+
+
 def _stream(engine: Engine, run: TargetRun, options: ApplyOptions, result: ApplyResult) -> Plan | None:
     """Stage 1 without a confirmation to wait for: the block-phase areas are read while their
     blocks are written as they become known, and then the blocks left are guarded and written;
@@ -204,7 +222,8 @@ def _stream(engine: Engine, run: TargetRun, options: ApplyOptions, result: Apply
 
     def blocks() -> None:
         try:
-            write_blocks()
+            with whole_quota_for_blocks(run, first):
+                write_blocks()
         finally:  # whatever happened, the other areas' reads must not wait for ever
             for name in first:
                 milestone = run.areas[name].shared_reads_done
@@ -345,15 +364,16 @@ def _block_phase(engine: Engine, run: TargetRun, options: ApplyOptions, result: 
         return _stream(engine, run, options, result) is not None
     # Stage 1: blocks. Only the block-phase area is read; its blocks are shown, confirmed and
     # written before any other area is read.
-    early = engine.plan(run, first)
-    if expected is not None:
-        check_fresh(expected, early, first)
-    blocks = [c for c in early.changes if c.phase == PHASE_BLOCKS]
-    if blocks:
-        stage = Plan(target=run.name, changes=blocks, account_id=early.account_id, region=early.region,
-                     areas=first, scope_sizes=early.scope_sizes)
-        enforce(early, blocks, options.guard)
-        return _confirm_and_run(run, stage, "blocks (applied before other areas are read)", options, result)
+    with whole_quota_for_blocks(run, first):
+        early = engine.plan(run, first)
+        if expected is not None:
+            check_fresh(expected, early, first)
+        blocks = [c for c in early.changes if c.phase == PHASE_BLOCKS]
+        if blocks:
+            stage = Plan(target=run.name, changes=blocks, account_id=early.account_id, region=early.region,
+                         areas=first, scope_sizes=early.scope_sizes)
+            enforce(early, blocks, options.guard)
+            return _confirm_and_run(run, stage, "blocks (applied before other areas are read)", options, result)
     return True
 
 

@@ -34,7 +34,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeVar
@@ -153,9 +153,15 @@ class RateLimiter:
         scale: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = interrupt.sleep,
+        share: float = 1.0,
     ) -> None:
         self.rates = dict(rates)
         self.scale = scale
+        # The quota budget: the share of each operation's quota this run may use (``--quota-share``),
+        # leaving the rest to the account's own applications; operations in ``_whole`` (an
+        # emergency's block phase) use the whole quota for a while.
+        self.share = share
+        self._whole: set[tuple[str, str]] = set()
         self.clock = clock
         self.sleep = sleep
         self._next: dict[tuple[str, str], float] = {}
@@ -168,7 +174,16 @@ class RateLimiter:
         if self.scale <= 0 or service == STS:
             return None
         factor = self._factor.get((service, operation), 1.0)
-        return self.rates.get((service, operation), DEFAULT_RATE) * self.scale * factor
+        share = 1.0 if (service, operation) in self._whole else self.share
+        return self.rates.get((service, operation), DEFAULT_RATE) * self.scale * factor * share
+
+    def use_whole_quota(self, operations: Iterable[tuple[str, str]], whole: bool = True) -> None:
+        """Let ``operations`` use their whole quota (``whole=False``: back to the share)."""
+        with self._lock:
+            if whole:
+                self._whole.update(operations)
+            else:
+                self._whole.difference_update(operations)
 
     def throttled(self, service: str, operation: str) -> None:
         """AWS throttled a call: slow this operation down (multiplicative decrease)."""
@@ -211,13 +226,12 @@ class RateLimiter:
 
 def declared_rates() -> dict[tuple[str, str], float]:
     """The per-operation rates the areas declare (the lowest wins when two disagree)."""
-    from reconciler.areas.base import registry
+    from reconciler.areas.base import declarations
 
     rates: dict[tuple[str, str], float] = {}
-    for cls in registry().values():
-        for op in cls.operations:
-            key = (op.service, op.name)
-            rates[key] = min(rates.get(key, op.rate_per_second), op.rate_per_second)
+    for op in declarations():
+        key = (op.service, op.name)
+        rates[key] = min(rates.get(key, op.rate_per_second), op.rate_per_second)
     return rates
 
 
@@ -226,9 +240,9 @@ def declared_operations() -> frozenset[tuple[str, str]]:
     """Every (service, operation) the engine may call: the areas' declarations plus the STS
     identity check. The IAM policy is generated from the same set (reconciler/iam.py), so
     refusing anything else keeps the policy and the calls one source of truth."""
-    from reconciler.areas.base import registry
+    from reconciler.areas.base import declarations
 
-    declared = {(op.service, op.name) for cls in registry().values() for op in cls.operations}
+    declared = {(op.service, op.name) for op in declarations()}
     return frozenset(declared | {(STS, "GetCallerIdentity")})
 
 

@@ -125,5 +125,31 @@ class Checkpoints:
     def clear(self, scope: str) -> None:
         self._path(scope).unlink(missing_ok=True)
 
+    # Sealed documents of other kinds (the drift baseline, reconciler/drift_feed/baseline.py) ----
+
+    def save_document(self, scope: str, payload: bytes) -> None:
+        """Encrypt and authenticate ``payload`` under ``scope`` (atomically, mode 0600)."""
+        sealed = self._fernet.encrypt(zlib.compress(scope.encode() + b"\0" + payload, 1))
+        path = self._path(scope)
+        temporary = path.with_suffix(".tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(sealed)
+        os.replace(temporary, path)
+
+    def load_document(self, scope: str) -> bytes | None:
+        """The payload saved under ``scope``; None if absent, not ours (another key) or damaged."""
+        try:
+            sealed = self._path(scope).read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            data = zlib.decompress(self._fernet.decrypt(sealed))
+        except (InvalidToken, zlib.error):
+            log.warning("checkpoint.unreadable", file=str(self._path(scope)))
+            return None
+        stored, _, payload = data.partition(b"\0")
+        return payload if stored == scope.encode() else None
+
 
 __all__ = ["MAX_AGE_SECONDS", "SAVE_EVERY", "Checkpoints", "ReadState"]

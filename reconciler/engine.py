@@ -109,6 +109,10 @@ class Engine:
         self.sleep = sleep
         # What the rate limiter reads; pair it with ``sleep`` (e.g. a simulated clock's now/sleep).
         self.clock = clock
+        # Wall time as AWS keeps it (unix seconds): where the drift feed's event window starts.
+        self.wall: Callable[[], float] = time.time
+        # ``--quota-share``: the share of each API quota to use; None: the target's quota_share, else 1.
+        self.quota_share: float | None = None
         self.apis: list[Api] = []  # every Api created, for call counting in tests and reports
         self.checkpoint: Checkpoints | None = None  # drift --checkpoint: long reads save their place
         # target name -> a listener of its AWS calls (the CLI's read progress)
@@ -136,7 +140,8 @@ class Engine:
         except (ClientError, BotoCoreError) as error:
             what = f"assuming role {target.role_arn}" if target.role_arn else "creating a session"
             raise aws_failure(name, what, error) from None
-        limiter = RateLimiter(declared_rates(), scale=self.rate_scale, clock=self.clock, sleep=self.sleep)
+        share = self.quota_share if self.quota_share is not None else (target.quota_share or 1.0)
+        limiter = RateLimiter(declared_rates(), scale=self.rate_scale, clock=self.clock, sleep=self.sleep, share=share)
         api = Api(session, target.region, limiter=limiter, sleep=self.sleep, clock=self.clock)
         self.apis.append(api)
         if self.call_listener is not None:

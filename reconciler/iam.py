@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from reconciler.areas.base import ApiOperation, registry
+from reconciler.areas.base import ApiOperation, declarations
 
 Mode = Literal["plan", "apply"]
 # Always needed: the engine checks which account the credentials belong to before anything else.
@@ -25,14 +25,14 @@ CALLER_IDENTITY = "sts:GetCallerIdentity"
 
 
 def declared_operations() -> list[ApiOperation]:
-    """Every operation any area declares, de-duplicated by IAM action, sorted."""
+    """Every operation any area (or the engine: the drift feed) declares, de-duplicated by IAM
+    action, sorted."""
     seen: dict[str, ApiOperation] = {}
-    for cls in registry().values():
-        for op in cls.operations:
-            existing = seen.get(op.iam_action)
-            # An action declared as "write" anywhere is a write.
-            if existing is None or (existing.mode == "read" and op.mode == "write"):
-                seen[op.iam_action] = op
+    for op in declarations():
+        existing = seen.get(op.iam_action)
+        # An action declared as "write" anywhere is a write.
+        if existing is None or (existing.mode == "read" and op.mode == "write"):
+            seen[op.iam_action] = op
     return [seen[action] for action in sorted(seen)]
 
 

@@ -44,9 +44,23 @@ def add_common(parser: argparse.ArgumentParser, areas: bool = True, targets: boo
                         help="show read costs and internal records in plans, and log every AWS call")
     if targets:
         parser.add_argument("--target", action="append", default=[], metavar="NAME", help="only this target (repeatable)")
+        parser.add_argument("--quota-share", type=quota_share, default=None, metavar="FRACTION",
+                            help="use at most this share of each API rate quota (0 < FRACTION <= 1), leaving the rest "
+                                 "to the account's applications; overrides targets[].quota_share (default: that, else 1). "
+                                 "An emergency apply's block phase uses the whole quota")
     if areas:
         parser.add_argument("--only", action="append", default=[], metavar="AREA", help="only this area (repeatable)")
         parser.add_argument("--exclude", action="append", default=[], metavar="AREA", help="skip this area (repeatable)")
+
+
+def quota_share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and 0 < value <= 1):
+        raise argparse.ArgumentTypeError(f"{text} is not a share: give a fraction above 0 and at most 1, e.g. 0.5")
+    return value
 
 
 def setup_logging(args: argparse.Namespace) -> None:
@@ -167,6 +181,7 @@ class Context:
             rate_scale=rate_scale(self.sandbox is not None),
             command=command,
         )
+        self.engine.quota_share = getattr(args, "quota_share", None)
         from reconciler.progress import ReadProgress
 
         self.engine.call_listener = ReadProgress

@@ -162,6 +162,8 @@ class Plan:
     guard_findings: list[str] = field(default_factory=list)  # what apply would refuse, and why
     # what the plan changes in effect (reconciler/effects/summary.py); None: not computed
     effects: dict[str, Any] | None = None
+    # drift only: how it read (full or incremental from the change feed; reconciler/drift_feed)
+    drift_mode: dict[str, Any] | None = None
 
     def sorted_changes(self) -> list[Change]:
         return sorted(self.changes, key=Change.sort_key)

@@ -187,12 +187,23 @@ def registry() -> dict[str, type[Area]]:
     return dict(sorted(_REGISTRY.items()))
 
 
+def engine_operations() -> tuple[ApiOperation, ...]:
+    """Operations the engine itself calls outside any area: the drift feed's CloudTrail reads."""
+    from reconciler.drift_feed.events import OPERATIONS
+
+    return OPERATIONS
+
+
+def declarations() -> list[ApiOperation]:
+    """Every operation declared anywhere: each area's, then the engine's own (unsorted, repeats kept)."""
+    return [*(op for cls in registry().values() for op in cls.operations), *engine_operations()]
+
+
 def all_operations() -> list[ApiOperation]:
-    """Every declared operation of every area, de-duplicated and sorted."""
+    """Every declared operation of every area (and the engine's own), de-duplicated and sorted."""
     seen: dict[tuple[str, str], ApiOperation] = {}
-    for cls in registry().values():
-        for op in cls.operations:
-            seen.setdefault((op.service, op.name), op)
+    for op in declarations():
+        seen.setdefault((op.service, op.name), op)
     return [seen[key] for key in sorted(seen)]
 
 

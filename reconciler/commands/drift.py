@@ -16,12 +16,14 @@ from typing import Any
 
 from reconciler.checkpoint import Checkpoints
 from reconciler.commands.plan import compute as compute_plans
+from reconciler.drift_feed.incremental import DAY, DEFAULT_MAX_AGE, DEFAULT_OVERLAP, DriftFeed, FeedOptions
 from reconciler.options import Context, add_common, out_stream_is_tty
 from reconciler.plan import Change, Plan
 from reconciler.progress import clear_live_line
 from reconciler.report import security
 from reconciler.report.escape import json_text, masked, neutralise_commands, terminal
 from reconciler.report.json_report import DRIFT_FORMAT, VERSION, plan_to_json
+from reconciler.report.markdown import drift_mode_line
 from reconciler.report.text import change_lines
 
 MISSING = frozenset({"create", "add", "associate"})
@@ -47,8 +49,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="rewrite the policy files to match live for the drift found (comments and layout kept)")
     parser.add_argument("--checkpoint", metavar="DIR",
                         help="save the place of long list reads in DIR (encrypted with RECONCILER_PLAN_KEY) and resume "
-                             "from it: a drift cut off mid-read continues where it stopped")
+                             "from it: a drift cut off mid-read continues where it stopped. DIR also keeps the baseline "
+                             "of incremental drift")
+    parser.add_argument("--full", action="store_true",
+                        help="read every resource and entry and renew the baseline, even when an incremental drift "
+                             "(CloudTrail events since the last full read) could be used")
+    parser.add_argument("--baseline-max-age", type=_days, default=DEFAULT_MAX_AGE / DAY, metavar="DAYS",
+                        help=f"read in full once the last full read is older than DAYS "
+                             f"(default {DEFAULT_MAX_AGE / DAY:g}; at most 89: CloudTrail keeps 90 days)")
+    parser.add_argument("--feed-overlap", type=_seconds, default=DEFAULT_OVERLAP, metavar="SECONDS",
+                        help=f"start the CloudTrail event window this long before the baseline's cover, for "
+                             f"events delivered late (default {DEFAULT_OVERLAP:g})")
     parser.set_defaults(func=run)
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not 0 < value <= 89:
+        raise argparse.ArgumentTypeError(f"{text} days: give more than 0 and at most 89 (CloudTrail keeps 90 days)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text} seconds: give 0 to 86400")
+    return value
 
 
 def categorise(plan: Plan) -> dict[str, list[Any]]:
@@ -63,9 +95,16 @@ def categorise(plan: Plan) -> dict[str, list[Any]]:
 
 def compute(args: argparse.Namespace) -> list[Plan]:
     context = Context(args, command="drift")
-    if getattr(args, "checkpoint", None):
-        context.engine.checkpoint = Checkpoints(args.checkpoint)
-    return compute_plans(context, args.target)
+    store = Checkpoints(args.checkpoint) if getattr(args, "checkpoint", None) else None
+    context.engine.checkpoint = store
+    engine = context.engine
+    options = FeedOptions(
+        store=store, full=bool(getattr(args, "full", False)),
+        max_age=float(getattr(args, "baseline_max_age", DEFAULT_MAX_AGE / DAY)) * DAY,
+        overlap=float(getattr(args, "feed_overlap", DEFAULT_OVERLAP)),
+    )
+    feed = DriftFeed(options, wall=lambda: engine.wall())
+    return compute_plans(context, args.target, planner=lambda run: feed.plan(engine, run))
 
 
 def render_text(plans: list[Plan], colour: bool, verbose: bool = False) -> str:
@@ -96,6 +135,8 @@ def render_text(plans: list[Plan], colour: bool, verbose: bool = False) -> str:
                 body.append(terminal(f"    ? {item.get('area')} {item.get('type')} {item.get('id')} {item.get('name') or ''}".rstrip()))
         for warning in plan.warnings:
             body.append(terminal(f"  warning: {warning}"))
+        if plan.drift_mode:
+            body.append(terminal("  " + drift_mode_line(plan.drift_mode)))
     pending = sum(len(plan.pending) for plan in plans)
     if not any(totals.values()) and pending:
         head = (f"No drift, but {pending} pending: the policy is not in effect until others act "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from reconciler.areas.protect.area import ProtectArea
 from reconciler.cli import UserError
@@ -51,11 +52,12 @@ def render(plans: list[Plan], fmt: str, mode: str = "plan", verbose: bool = Fals
     return text.render(plans, colour=out_stream_is_tty(), verbose=verbose)
 
 
-def compute(context: Context, names: list[str]) -> list[Plan]:
+def compute(context: Context, names: list[str], planner: Callable[[TargetRun], Plan] | None = None) -> list[Plan]:
+    """One plan per target; ``planner`` reads and diffs a started run (default: read everything)."""
     plans = []
     for name in context.engine.target_names(names):
         run = context.engine.start(name)
-        plan = context.engine.plan(run)
+        plan = planner(run) if planner is not None else context.engine.plan(run)
         _refuse_blocks_out_of_force(run, plan)
         # What apply would refuse with default options, shown to reviewers up front.
         plan.guard_findings = [f.message for f in check(plan, plan.changes, GuardOptions())]

@@ -51,6 +51,9 @@ class Target:
     role_arn: str | None = None
     source: Source | None = None
     quotas: TargetQuotas = field(default_factory=TargetQuotas)
+    # The share of each API rate quota the reconciler may use here (``targets[].quota_share``);
+    # None: the whole quota, unless ``--quota-share`` says otherwise.
+    quota_share: float | None = None
 
 
 @dataclass(frozen=True)

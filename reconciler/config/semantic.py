@@ -260,6 +260,7 @@ class PolicyBuilder:
                 role_arn=item.data.get("role_arn"),
                 source=item.source,
                 quotas=_target_quotas(item),
+                quota_share=float(item.data["quota_share"]) if item.data.get("quota_share") is not None else None,
             )
         self._one_target_per_place(by_name)
 

@@ -48,6 +48,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "counts": plan.counts(),
         # What the plan changes in effect (docs/plan-json.md "effects"); identities and names masked.
         **({"effects": masked(plan.effects)} if plan.effects is not None else {}),
+        **({"drift_mode": masked(plan.drift_mode)} if plan.drift_mode is not None else {}),
         "changes": [change.to_json() for change in plan.sorted_changes()],
     }
 
@@ -70,6 +71,7 @@ def plan_from_json(value: dict[str, Any]) -> Plan:
         scope_sizes={str(k): int(v) for k, v in (value.get("scope_sizes") or {}).items()},
         guard_findings=[str(f) for f in value.get("guard_findings") or []],
         effects=value.get("effects"),
+        drift_mode=value.get("drift_mode"),
     )
 
 

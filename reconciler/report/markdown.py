@@ -385,6 +385,8 @@ def _render(reports: list[TargetReport], budget: Budget, *, title: str, mode: Mo
             out.append(f"- {len(plan.unmanaged):,} unmanaged live resource(s) left alone (see the full report).")
         if plan.warnings or plan.unmanaged:
             out.append("")
+        if plan.drift_mode:
+            out += [f"<sub>{esc(drift_mode_line(plan.drift_mode), 2000)}</sub>", ""]
         if plan.strategies:
             reads = "; ".join(f"{esc(a)}: {esc(s)}" for a, s in sorted(plan.strategies.items()))
             out += [f"<sub>Reads: {reads}</sub>", ""]
@@ -435,6 +437,16 @@ def render(
     # Even the summary is too long (thousands of targets or warnings): cut at a line boundary.
     cut = text[: LIMIT - 200].rsplit("\n", 1)[0]
     return cut + "\n\n… report cut to fit GitHub's comment limit; the full report is in the artifact.\n"
+
+
+def drift_mode_line(mode: dict[str, Any]) -> str:
+    """How a drift read its target (reconciler/drift_feed), in one line."""
+    if mode.get("mode") == "incremental":
+        covered = "; ".join(f"{area}: {what}" for area, what in sorted((mode.get("covered") or {}).items()))
+        return (f"Incremental drift from the full read of {mode.get('baseline_full_read')}: "
+                f"{mode.get('events', 0)} CloudTrail write event(s) since {mode.get('window_start')}. {covered}")
+    renewed = "; baseline renewed" if mode.get("baseline_saved") else ""
+    return f"Full drift ({mode.get('reason', '')}){renewed}"
 
 
 def _without_internal(plan: Plan) -> Plan:

@@ -175,16 +175,18 @@ def test_apply_refuses_a_commit_that_is_no_longer_the_head_of_main(policy_repo: 
 
 def test_drift_workflow_opens_then_closes_the_issue(policy_repo: Path, github: FakeGitHub, live: str) -> None:
     drift, call = called(policy_repo, "drift.yml")
-    run = runner(policy_repo, github, call)
+    run = runner(policy_repo, github, call, inputs__full="false")
     step = "Drift report and issue"
     ok(run.run(drift, "drift", step))
     assert not github.state.issues  # clean: no issue to open or close
 
     client = boto3.client("pinpoint-sms-voice-v2", endpoint_url=live, region_name=REGION)
     shadow = client.create_protect_configuration(Tags=[{"Key": "Name", "Value": "shadow"}])
-    ok(run.run(drift, "drift", step))
+    weekly = runner(policy_repo, github, call, inputs__full="true")  # the Sunday run
+    ok(weekly.run(drift, "drift", step))
     (issue,) = github.state.issues.values()
     assert issue["state"] == "open" and "1 unmanaged live resource(s)" in issue["body"]
+    assert "Full drift (--full)" in issue["body"]  # the report says how it read
 
     client.delete_protect_configuration(ProtectConfigurationId=shadow["ProtectConfigurationId"])
     ok(run.run(drift, "drift", step))

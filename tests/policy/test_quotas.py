@@ -63,3 +63,17 @@ def test_quotas_are_schema_checked(config_dir: Path) -> None:
     policy, diagnostics = load_policy(config_dir)
     assert policy is None
     assert len([d for d in diagnostics if d.is_error]) == 2
+
+
+def test_a_quota_share_is_declared_per_target(config_dir: Path) -> None:
+    _write(config_dir, 1, quotas="    quota_share: 0.5\n")
+    policy, diagnostics = load_policy(config_dir)
+    assert diagnostics == [] and policy is not None
+    assert policy.targets["prod"].quota_share == 0.5
+
+
+def test_a_quota_share_outside_zero_to_one_is_refused_at_its_line(config_dir: Path) -> None:
+    _write(config_dir, 1, quotas="    quota_share: 1.5\n")
+    policy, diagnostics = load_policy(config_dir)
+    assert policy is None
+    assert reported(config_dir, diagnostics) == ["targets.yaml:5:18: error[schema-invalid]"]

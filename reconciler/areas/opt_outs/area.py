@@ -169,6 +169,8 @@ class OptOutsArea(Area):
         self.command: Command = command
         self.baseline: BaselineFinder = baseline if baseline is not None else GitBaseline()
         self._arns: dict[str, str] = {}  # lists created during this run
+        # Set by a full drift that keeps a baseline: every entry of each list read whole, by name.
+        self.entries: dict[str, frozenset[str]] | None = None
 
     # Reading --------------------------------------------------------------------------------
 
@@ -229,11 +231,17 @@ class OptOutsArea(Area):
         if strategy.kind == "none":
             return LiveList(spec.name, arn, strategy, watermark)
         if strategy.kind == "read-all":
+            # The drift baseline keeps every entry of a list read whole (reconciler/drift_feed).
+            keep_all = self.entries is not None
             result = read_all(
-                api, spec.name, arn, strategy, listed=None if spec.mode == "exact" else listed,
-                checkpoint=self.checkpoint, scope=self._scope(spec, arn),
+                api, spec.name, arn, strategy, listed=None if spec.mode == "exact" or keep_all else listed,
+                checkpoint=self.checkpoint, scope=self._scope(spec, arn) + ("|all" if keep_all else ""),
                 expected_entries=watermark.live_count if watermark else None,
             )
+            if self.entries is not None:
+                self.entries[spec.name] = result.present
+                if spec.mode != "exact":
+                    result.present = result.present & frozenset(listed)
         elif strategy.kind == "lookup":
             result = lookup(api, spec.name, arn, strategy, listed)
         else:
