@@ -38,6 +38,7 @@ NUMBERS = tuple(f"+1206555{n:04d}" for n in range(40))
 LISTED = NUMBERS[:24:2]  # the additive list's policy numbers
 EXACT = NUMBERS[:6]
 COUNTRIES = ("GB", "NG", "AU")
+OUTSIDER = "444455556666"  # an account the policy never names
 
 
 def make_policy(extra: tuple[str, ...] = ()) -> Policy:
@@ -79,6 +80,7 @@ def findings(plan: Plan) -> dict[str, Any]:
         "unmanaged": groups["unmanaged"],
         "pending": groups["pending"],
         "warnings": plan.warnings,
+        "security": plan.security,
         "fingerprint": plan.fingerprint,
         "areas": plan.area_fingerprints,
     }
@@ -96,6 +98,8 @@ write = st.one_of(
     st.tuples(st.just("rule"), st.sampled_from(COUNTRIES), st.sampled_from(("ALLOW", "BLOCK", "MONITOR"))),
     st.tuples(st.just("tag"), st.sampled_from(("Name", "team")), st.sampled_from(("main", "other"))),
     st.tuples(st.just("list"), st.sampled_from(("create", "delete")), st.sampled_from(("stray", "spare"))),
+    # a grant made out of git, and its removal: the security finding must follow
+    st.tuples(st.just("grant"), st.sampled_from(("put", "delete")), st.sampled_from(("big", "ex"))),
 )
 step = st.tuples(write, st.floats(0, 400))  # the write, then seconds until the next one
 
@@ -115,6 +119,15 @@ def perform(harness: Harness, action: tuple[str, str, str]) -> None:
         elif kind == "tag":
             arn = harness.state().protect_configurations[_protect_id(harness)].arn
             client.tag_resource(ResourceArn=arn, Tags=[{"Key": a, "Value": b}])
+        elif kind == "grant":
+            arn = harness.state().opt_out_lists[b].arn
+            if a == "put":
+                client.put_resource_policy(ResourceArn=arn, Policy=json.dumps({
+                    "Version": "2012-10-17", "Statement": [{
+                        "Effect": "Allow", "Principal": {"AWS": OUTSIDER},
+                        "Action": "sms-voice:DescribeOptedOutNumbers", "Resource": arn}]}))
+            else:
+                client.delete_resource_policy(ResourceArn=arn)
         elif a == "create":
             client.create_opt_out_list(OptOutListName=b)
         else:
@@ -320,3 +333,18 @@ def test_an_unreadable_event_history_means_a_full_read_that_says_why(monkeypatch
     mode = drift(harness, p, kept).drift_mode or {}
     assert mode["mode"] == "full" and mode["reason"].startswith("the CloudTrail event history could not be read "
                                                                 "(AccessDeniedException)")
+
+
+def test_a_grant_made_out_of_git_is_found_by_incremental_drift() -> None:
+    harness = Harness()
+    p = setup(harness)
+    clock = harness.sandbox.world.clock
+    kept = store()
+    assert not drift(harness, p, kept).security
+    clock.advance(3600)
+    perform(harness, ("grant", "put", "ex"))
+    clock.advance(3600)
+    incremental = drift(harness, p, kept)
+    assert incremental.drift_mode["mode"] == "incremental"  # type: ignore[index]
+    assert [f["principal"] for f in incremental.security] == [OUTSIDER]
+    assert "read whole" in incremental.drift_mode["covered"]["resource_policies"]  # type: ignore[index]
