@@ -156,7 +156,7 @@ def test_adopted_configuration_dropped_from_the_policy_is_reported_not_deleted()
 
 
 def test_emergency_record_spreads_over_tags_within_the_aws_limit() -> None:
-    from reconciler.areas.protect.area import RECORD_TAG, encode_record, record_of, record_tags
+    from reconciler.areas.protect.rules import RECORD_TAG, encode_record, record_of, record_tags
 
     record = {("MMS", country): "MONITOR" for country in sorted(SUPPORTED)[:60]}
     tags = record_tags(encode_record(record))
