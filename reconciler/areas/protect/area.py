@@ -9,14 +9,11 @@ names are deleted; configurations neither named nor owned (including adopted one
 stops naming them) are reported as unmanaged and deleted only when ``prune`` lists ``protect`` —
 the reconciler deletes only what it created or was told to prune.
 
-Country rules: AWS returns the full country map of a capability; the policy's compact form is a
-default plus exceptions. Only the capabilities the policy lists are managed, plus the
-capabilities of emergency blocks, which override every other status. On a capability the policy
-does not list, the status a country had before an emergency block is recorded in the
-``reconciler:emergency-blocks`` tag (written before the block), so lifting the block restores it
-instead of leaving the country blocked forever. Changes to a capability
-are one batched ``UpdateProtectConfigurationCountryRuleSet`` (at most 300 countries, more than
-AWS has); the countries that become BLOCK form a separate change in the block phase.
+The area composes its parts (mixins over the shared ``ProtectParts`` state): ``live.py`` (what
+is read), ``rules.py`` (country rules, emergency blocks and their record), ``associations.py``
+(account default, configuration sets), ``overrides.py`` (number overrides), ``configurations.py``
+(create, deletion protection, delete). Reading, matching, diff, reporting and ``apply``'s dispatch
+stay here.
 """
 
 from __future__ import annotations

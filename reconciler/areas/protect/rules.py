@@ -1,5 +1,15 @@
 """Country rules: the full country map the policy wants per capability, the emergency blocks that
-override it, and the ``reconciler:emergency-blocks`` record of the statuses to restore when they are lifted."""
+override it, and the ``reconciler:emergency-blocks`` record of the statuses to restore when they are lifted.
+
+AWS returns the full country map of a capability; the policy's compact form is a
+default plus exceptions. Only the capabilities the policy lists are managed, plus the
+capabilities of emergency blocks, which override every other status. On a capability the policy
+does not list, the status a country had before an emergency block is recorded in the
+``reconciler:emergency-blocks`` tag (written before the block), so lifting the block restores it
+instead of leaving the country blocked forever. Changes to a capability
+are one batched ``UpdateProtectConfigurationCountryRuleSet`` (at most 300 countries, more than
+AWS has); the countries that become BLOCK form a separate change in the block phase.
+"""
 
 from __future__ import annotations
 

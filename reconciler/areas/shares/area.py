@@ -46,7 +46,7 @@ from botocore.exceptions import ClientError
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.areas.opt_outs.area import list_opt_out_lists  # the one listing both areas share
 from reconciler.areas.phone_numbers.area import own_sender_ids  # the one listing both areas share
-from reconciler.areas.protect.area import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from reconciler.areas.protect.live import MANAGED_BY_TAG, MANAGED_BY_VALUE
 from reconciler.areas.shares.policy import SECTION
 from reconciler.areas.shares.spec import ResourceRef, ShareSpec
 from reconciler.aws import RAM, SMS_VOICE, Api, error_code
