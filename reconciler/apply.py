@@ -32,6 +32,7 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler import revision as revisions
+from reconciler.areas.base import registry
 from reconciler.cli import UserError
 from reconciler.early_writes import EarlyWriter
 from reconciler.engine import Engine, TargetRun, aws_failure
@@ -418,36 +419,27 @@ def _verify(engine: Engine, run: TargetRun, result: ApplyResult) -> None:
         result.residue = again.sorted_changes()
         if result.residue:
             log.error("apply.residue", target=run.name, changes=[c.key for c in result.residue])
-    _verify_effects(run, fresh, result)
-    _verify_opt_outs(run, fresh, result)
+    _verify_effects(engine, run, fresh, result)
 
 
-def _verify_effects(run: TargetRun, fresh: dict[str, object], result: ApplyResult) -> None:
-    """An empty plan is not a policy in force: every emergency block and BLOCK rule must show on
-    every send path in the effect model of the live state read after the writes (the re-read, or
-    this run's read when nothing was written there)."""
-    from reconciler.areas.protect.area import ProtectArea
-
-    area = run.areas.get("protect")
-    live = fresh.get("protect", run.lives.get("protect"))
-    if not isinstance(area, ProtectArea) or live is None:
-        return
-    result.not_in_force = area.blocks_not_in_force(run.desired, live)  # type: ignore[arg-type]
-    if result.not_in_force:
-        log.error("apply.not_in_force", target=run.name, paths=result.not_in_force)
+# How each kind of effect failure is logged: the key its problems go under.
+_EFFECT_LOG_KEYS = {"not_in_force": "paths", "opt_outs_reachable": "identities"}
 
 
-def _verify_opt_outs(run: TargetRun, fresh: dict[str, object], result: ApplyResult) -> None:
-    """No identity may reach, after the apply, an end-user opt-out it refused before (the carry
-    verified on a fresh read, reconciler/areas/opt_outs/verify.py)."""
-    from reconciler.areas.opt_outs.verify import reachable_again
-
-    try:
-        result.opt_outs_reachable = reachable_again(run.api, run.lives, fresh)
-    except (ClientError, BotoCoreError) as error:
-        result.opt_outs_reachable = [f"end-user opt-outs could not be verified: {mask_text(str(error))}"]
-    if result.opt_outs_reachable:
-        log.error("apply.opt_outs_reachable", target=run.name, identities=result.opt_outs_reachable)
+def _verify_effects(engine: Engine, run: TargetRun, fresh: dict[str, object], result: ApplyResult) -> None:
+    """Every area's promised effects must hold on the state read after the writes
+    (``Area.verify_effects``), also an area this run does not manage: the writes of others may
+    break what it promises (an identity moved to another opt-out list)."""
+    for name, cls in registry().items():
+        area = run.areas.get(name) or engine.new_area(cls)
+        problems = area.verify_effects(run.api, run.desired, run.lives, fresh)
+        if not problems:
+            continue
+        if area.effects_failure == "opt_outs_reachable":
+            result.opt_outs_reachable += problems
+        else:
+            result.not_in_force += problems
+        log.error(f"apply.{area.effects_failure}", target=run.name, **{_EFFECT_LOG_KEYS[area.effects_failure]: problems})
 
 
 def _listed(prefix: str, changes: Sequence[Change], limit: int = 20) -> list[str]:

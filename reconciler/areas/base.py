@@ -35,9 +35,9 @@ Rules for implementers
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from reconciler.checkpoint import Checkpoints
 from reconciler.config.model import Desired
@@ -83,6 +83,9 @@ class Area(ABC):
     block_phase: ClassVar[bool] = False
     # Read order among areas (lower first); also the order of sections in reports.
     read_order: ClassVar[int] = 50
+    # Which failure of the apply's result ``verify_effects``' problems are: declared blocks not in
+    # force, or end-user opt-outs reachable again (reported apart; either fails the apply).
+    effects_failure: ClassVar[Literal["not_in_force", "opt_outs_reachable"]] = "not_in_force"
     # The command being run ("plan", "apply", "drift", "import"), set by the engine on each
     # instance before ``read``: lets the cost model decide what it may trust (drift verifies).
     command: str = "plan"
@@ -160,6 +163,13 @@ class Area(ABC):
         changes applied to it: all of it by default. An area may narrow it to what ``applied``
         touched when reading the rest again would cost calls and prove nothing."""
         return desired
+
+    def verify_effects(self, api: Api, desired: Desired, lives: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
+        """After an apply, the effects the policy promises that do not hold (one line each; none
+        by default), judged on ``fresh`` (the areas re-read after the writes; an area missing there
+        was not written: its state is in ``lives``, this run's read before the writes). An empty
+        plan is not a policy in force: any problem fails the apply (``effects_failure``)."""
+        return []
 
 
 _REGISTRY: dict[str, type[Area]] = {}

@@ -32,14 +32,14 @@ import dataclasses
 import hashlib
 import os
 import subprocess
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeGuard
 
 import structlog
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler import costs
 from reconciler.areas.base import ApiOperation, Area, register, sms
@@ -180,6 +180,19 @@ class OptOutsArea(Area):
             spec.opt_out_list for spec in desired.pools
         )
         return bool(desired.opt_out_lists) or AREA in desired.prune or moves
+
+    # After an apply: no identity may reach an end-user opt-out it refused before.
+    effects_failure: ClassVar[Literal["not_in_force", "opt_outs_reachable"]] = "opt_outs_reachable"
+
+    def verify_effects(self, api: Api, desired: Desired, lives: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
+        """No identity may reach, after the apply, an end-user opt-out it refused before (the carry
+        verified on a fresh read, verify.py); an AWS error while checking is a problem too."""
+        from reconciler.areas.opt_outs.verify import reachable_again  # verify.py imports this module
+
+        try:
+            return reachable_again(api, lives, fresh)
+        except (ClientError, BotoCoreError) as error:
+            return [f"end-user opt-outs could not be verified: {mask_text(str(error))}"]
 
     def with_other_areas(self, api: Api, desired: Desired, lives: dict[str, Any], changes: list[Change]) -> list[Change]:
         """End-user opt-outs follow identities that move to another list or lose theirs."""

@@ -19,7 +19,7 @@ stay here.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from reconciler.areas.base import ApiOperation, Area, register, sms
@@ -421,6 +421,13 @@ class ProtectArea(CountryRules, NumberOverrides, Configurations, Area):
                 f"{gap.block.capability}:{gap.block.country}")
         return [f"{why}: {countries_text(sorted(blocks))} not blocked on {path} ({status})"
                 for (path, why, status), blocks in sorted(grouped.items())]
+
+    def verify_effects(self, api: Api, desired: Desired, lives: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
+        """An empty plan is not a policy in force: every emergency block and BLOCK rule must show on
+        every send path in the effect model of the live state read after the writes (the re-read, or
+        this run's read when nothing was written there)."""
+        live = fresh.get(self.name, lives.get(self.name))
+        return [] if live is None else self.blocks_not_in_force(desired, live)
 
     def scope_sizes(self, desired: Desired, live: ProtectLive) -> dict[str, int]:
         sizes = {self.name: len(live.configurations)}
