@@ -129,3 +129,11 @@ def test_the_scan_sees_a_leak() -> None:
     assert {"ShareSpec", "share-incomplete", "resource-share"} <= names["shares"]
     assert {"OptOutListSpec", "opt-out-list-limit", "opted-out-number"} <= names["opt_outs"]
     assert ("config/model.py", "ShareSpec") in occurrences()
+
+
+def test_apply_imports_no_area_package() -> None:
+    """apply.py drives every area through the Area contract (the post-apply effect checks are
+    ``Area.verify_effects``): it imports no area's package."""
+    source = (ROOT / "apply.py").read_text(encoding="utf-8")
+    named = sorted(area for area in registry() if re.search(rf"\breconciler\.areas\.{area}\b", source))
+    assert named == [], f"reconciler/apply.py imports area packages {named}; use an Area hook instead"
