@@ -10,7 +10,6 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from reconciler.areas.protect.area import ProtectArea
 from reconciler.cli import UserError
 from reconciler.engine import TargetRun
 from reconciler.files import check_writable
@@ -66,18 +65,21 @@ def compute(context: Context, names: list[str], planner: Callable[[TargetRun], P
 
 
 def _refuse_blocks_out_of_force(run: TargetRun, plan: Plan) -> None:
-    """An empty plan is not a policy in force: when the effect model shows a declared block not
-    in force and no protect change would put it in force, say so (exit 1) rather than "no changes"."""
-    area, live = run.areas.get("protect"), run.lives.get("protect")
-    if not isinstance(area, ProtectArea) or live is None or any(c.area == "protect" for c in plan.changes):
-        return
-    gaps = area.blocks_not_in_force(run.desired, live)
-    if gaps:
-        shown = "\n".join(f"  - {gap}" for gap in gaps[:20]) + (f"\n  - … and {len(gaps) - 20} more" if len(gaps) > 20 else "")
-        raise UserError(
-            f"target {run.name}: declared blocks are not in force, yet the plan has no protect change:\n{shown}",
-            hint="this is a reconciler bug or a live state it cannot model; block the paths by hand and report it",
-        )
+    """An empty plan is not a policy in force: when an area's effect model shows a declared block
+    not in force (``Area.verify_effects``) and no change of that area would put it in force, say so
+    (exit 1) rather than "no changes"."""
+    for name, area in run.areas.items():
+        if area.effects_failure != "not_in_force" or run.lives.get(name) is None:
+            continue
+        if any(c.area == name for c in plan.changes):
+            continue
+        gaps = area.verify_effects(run.api, run.desired, run.lives, {})
+        if gaps:
+            shown = "\n".join(f"  - {gap}" for gap in gaps[:20]) + (f"\n  - … and {len(gaps) - 20} more" if len(gaps) > 20 else "")
+            raise UserError(
+                f"target {run.name}: declared blocks are not in force, yet the plan has no {name} change:\n{shown}",
+                hint="this is a reconciler bug or a live state it cannot model; block the paths by hand and report it",
+            )
 
 
 def apply_command(args: argparse.Namespace) -> str:

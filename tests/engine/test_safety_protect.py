@@ -18,7 +18,8 @@ from engine_support import Harness, policy
 
 from reconciler.areas.protect.area import ProtectArea
 from reconciler.areas.protect.spec import ConfigurationSetSpec, EmergencyBlock, ProtectConfigurationSpec
-from reconciler.cli import main
+from reconciler.cli import UserError, main
+from reconciler.commands.plan import _refuse_blocks_out_of_force
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.state import World
 
@@ -179,6 +180,12 @@ def test_apply_and_drift_fail_when_the_effect_model_shows_a_block_not_in_force(
     assert not result.ok and result.residue == []
     assert any("configuration set marketing" in gap and "SMS:NG" in gap for gap in result.not_in_force), result.not_in_force
     assert refusal(sms, ConfigurationSetName="marketing") is None  # the oracle agrees: NG is reachable there
+    engine = harness.engine(p, command="plan")  # a plan with no protect change is refused, not "no changes"
+    run = engine.start("prod")
+    planned = engine.plan(run)
+    assert not any(c.area == "protect" for c in planned.changes)
+    with pytest.raises(UserError, match="declared blocks are not in force, yet the plan has no protect change"):
+        _refuse_blocks_out_of_force(run, planned)
 
 
 def test_moving_a_configuration_set_replaces_its_protect_configuration_in_one_call(harness: Harness) -> None:
