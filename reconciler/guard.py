@@ -36,12 +36,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reconciler.areas.base import declared_types
 from reconciler.areas.opt_outs.carry import FLAG_DROPS_END_USER
 from reconciler.cli import UserError
 from reconciler.plan import FLAG_BLOCKED, FLAG_NEEDS_FORCE, FLAG_POOL_JUGGLING, Change, Plan
 
 MIN_SIZE_FOR_PERCENT = 10
-OPTED_OUT_NUMBER = "opted-out-number"
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,8 @@ def _threshold(
 
 
 def is_opt_out_addition(change: Change) -> bool:
-    return change.action == "add" and change.resource_type == OPTED_OUT_NUMBER
+    """An added member the guard's --max-additions counts (``Area.guarded_additions``)."""
+    return change.action == "add" and change.resource_type in declared_types("guarded_additions")
 
 
 def _additions(changes: Sequence[Change], written: Sequence[Change], options: GuardOptions) -> list[Finding]:

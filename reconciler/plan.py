@@ -65,12 +65,6 @@ FLAG_DELETION_PROTECTION_OFF = "deletion-protection-off"
 FLAG_ACCOUNT_DEFAULT = "account-default"
 
 
-# Records the reconciler keeps for itself, not resources anyone asked for: an opt-out list's
-# watermark tag and the emergency-block record tags. Reports show them with -v only, and they
-# are never drift (docs/policy.md).
-INTERNAL_TYPES = frozenset({"opt-out-list-watermark", "emergency-record"})
-
-
 @dataclass(frozen=True)
 class Change:
     area: str  # registry name of the owning area, e.g. "protect"
@@ -93,7 +87,11 @@ class Change:
 
     @property
     def internal(self) -> bool:
-        return self.resource_type in INTERNAL_TYPES
+        """A record the reconciler keeps for itself (``Area.internal_types``): shown with -v only,
+        never drift."""
+        from reconciler.areas.base import declared_types  # lazy: the areas import this module
+
+        return self.resource_type in declared_types("internal_types")
 
     def sort_key(self) -> tuple[int, int, str, str]:
         return (self.phase, self.order, self.key, self.action)

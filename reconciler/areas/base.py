@@ -37,6 +37,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from reconciler.checkpoint import Checkpoints
@@ -78,6 +79,12 @@ class Area(ABC):
     resource_types: ClassVar[frozenset[str]] = frozenset()
     # How the reports show the area's changes (reconciler/report/area_report.py).
     report: ClassVar[AreaReport | None] = None
+    # Resource types of records the reconciler keeps for itself, not resources anyone asked for
+    # (an opt-out list's watermark, the emergency record): reports show them with -v only and
+    # they are never drift (docs/policy.md).
+    internal_types: ClassVar[frozenset[str]] = frozenset()
+    # Resource types whose additions count against the guard's --max-additions (bulk members).
+    guarded_additions: ClassVar[frozenset[str]] = frozenset()
     # True for the area whose BLOCK changes form the first phase (protect): it is read before
     # every other area and its PHASE_BLOCKS changes are applied first (see reconciler/apply.py).
     block_phase: ClassVar[bool] = False
@@ -195,6 +202,13 @@ def registry() -> dict[str, type[Area]]:
         elif info.name not in {"base", "importing"}:
             importlib.import_module(f"{pkg.__name__}.{info.name}")
     return dict(sorted(_REGISTRY.items()))
+
+
+@cache
+def declared_types(declaration: str) -> frozenset[str]:
+    """The union over every area of a resource-type declaration (``internal_types``,
+    ``guarded_additions``); resource types are unique to their area. Cached: asked per change."""
+    return frozenset(t for cls in registry().values() for t in getattr(cls, declaration))
 
 
 def engine_operations() -> tuple[ApiOperation, ...]:

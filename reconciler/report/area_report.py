@@ -8,8 +8,8 @@ does not know (a fork's plan JSON), and then gets a generic section.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -27,6 +27,14 @@ class AreaReport:
     member_maps: frozenset[str] = frozenset()  # resource types whose before/after are {member: value}
     # A change's key as the rule it belongs to (an area may split one rule's update into parts).
     rule_key: Callable[[str], str] | None = None
+    # Membership changes the text plan shows as one line per list and action when there are many:
+    # resource type -> (noun, action -> preposition), e.g. "add 176 numbers to shared-optouts".
+    member_groups: Mapping[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
+
+
+def member_groups() -> dict[str, tuple[str, Mapping[str, str]]]:
+    """Every area's ``member_groups``, by resource type."""
+    return {kind: group for report in area_reports().values() for kind, group in report.member_groups.items()}
 
 
 def area_reports() -> dict[str, AreaReport]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.plan import ACTIONS, PHASE_BLOCKS, Change, Plan
 from reconciler.report import security
+from reconciler.report.area_report import member_groups
 from reconciler.report.effects import RISKY
 from reconciler.report.effects import sections as effect_sections
 from reconciler.report.escape import neutralise_commands, terminal
@@ -134,12 +135,11 @@ def change_lines(change: Change, colour: bool, verbose: bool = False) -> list[st
 # Membership changes shown as one line per list and action ("add 176 numbers to shared-optouts"),
 # when there are more than MEMBER_LINES of them (a few are clearer one by one).
 MEMBER_LINES = 3
-MEMBER_TYPES = {"opted-out-number": ("number", {"add": "to", "remove": "from"})}
 
 
 def _member_group_lines(run: list[Change], colour: bool, verbose: bool) -> list[str]:
     first = run[0]
-    noun, prepositions = MEMBER_TYPES[first.resource_type]
+    noun, prepositions = member_groups()[first.resource_type]
     symbol = SYMBOLS.get(first.action, "?")
     where = str(first.data.get("list") or first.guard_scope.rsplit("/", 1)[-1])
     head = f"  {symbol} {first.guard_scope}  — {first.action} {plural(len(run), noun)} {prepositions.get(first.action, 'in')} {where}"
@@ -168,7 +168,8 @@ def grouped_lines(changes: list[Change], colour: bool, verbose: bool = False) ->
             end += 1
         run = sorted(changes[index:end], key=lambda c: natural_key(c.key))
         index = end
-        members = first.resource_type in MEMBER_TYPES and first.action in MEMBER_TYPES[first.resource_type][1]
+        groups = member_groups()
+        members = first.resource_type in groups and first.action in groups[first.resource_type][1]
         if members and len(run) > MEMBER_LINES:
             lines += _member_group_lines(run, colour, verbose)
             continue

@@ -57,18 +57,9 @@ EXCEPTIONS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"resource-policy"}),
         "a security finding names the sharing path it came from (resource-policy or ram-share) in words",
     ),
-    "guard.py": (
-        frozenset({"opted-out-number"}),
-        "the guard's percentage limit counts opted-out number removals; to become an area-declared guard scope",
-    ),
     "plan.py": (
-        frozenset({"account-default", "emergency-record", "opt-out-list-watermark"}),
-        "FLAG_ACCOUNT_DEFAULT is a flag spelt like the resource type; INTERNAL_TYPES lists the areas' internal "
-        "records (to become an Area declaration)",
-    ),
-    "report/text.py": (
-        frozenset({"opted-out-number"}),
-        "the text renderer groups opted-out number changes; to become an AreaReport member grouping",
+        frozenset({"account-default"}),
+        "FLAG_ACCOUNT_DEFAULT is a reviewer flag (a change to the account default), spelt like the resource type",
     ),
 }
 

@@ -149,7 +149,10 @@ class LiveOptOuts:
 class OptOutsArea(Area):
     section = SECTION
     resource_types = frozenset({"carried-opt-outs", "opt-out-list", "opt-out-list-watermark", "opted-out-number"})
-    report = AreaReport(title="Opt-out lists", order=30)
+    report = AreaReport(title="Opt-out lists", order=30,
+                        member_groups={"opted-out-number": ("number", {"add": "to", "remove": "from"})})
+    internal_types = frozenset({"opt-out-list-watermark"})
+    guarded_additions = frozenset({"opted-out-number"})
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 90  # the most expensive reads last: never in the way of blocks
     operations: ClassVar[tuple[ApiOperation, ...]] = (

@@ -72,6 +72,7 @@ class ProtectArea(CountryRules, NumberOverrides, Configurations, Area):
     section = SECTION
     resource_types = frozenset({"account-default", "configuration-set-association", "country-rules", "emergency-record", "number-override", "protect-configuration"})
     report = REPORT
+    internal_types = frozenset({"emergency-record"})
     name = "protect"
     block_phase = True
     read_order = 10
