@@ -182,12 +182,8 @@ class Area(ABC):
 _REGISTRY: dict[str, type[Area]] = {}
 
 
-def register(cls: type[Area]) -> type[Area]:
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def registry() -> dict[str, type[Area]]:
+@cache
+def _import_areas() -> None:
     import importlib
     import pkgutil
 
@@ -201,6 +197,17 @@ def registry() -> dict[str, type[Area]]:
             importlib.import_module(f"{pkg.__name__}.{info.name}.area")
         elif info.name not in {"base", "importing"}:
             importlib.import_module(f"{pkg.__name__}.{info.name}")
+
+
+def register(cls: type[Area]) -> type[Area]:
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def registry() -> dict[str, type[Area]]:
+    """Every registered area, by name (sorted). The area packages are imported once: reports ask
+    per change, and a directory scan per call would put file-system work on that hot path."""
+    _import_areas()
     return dict(sorted(_REGISTRY.items()))
 
 

@@ -156,6 +156,7 @@ def grouped_lines(changes: list[Change], colour: bool, verbose: bool = False) ->
     """Change lines: membership changes of one list as one line, and runs of more than
     2 x GROUP_SHOWN other similar changes shortened (all of them with -v)."""
     lines: list[str] = []
+    groups = member_groups()
     index = 0
     while index < len(changes):
         first = changes[index]
@@ -168,7 +169,6 @@ def grouped_lines(changes: list[Change], colour: bool, verbose: bool = False) ->
             end += 1
         run = sorted(changes[index:end], key=lambda c: natural_key(c.key))
         index = end
-        groups = member_groups()
         members = first.resource_type in groups and first.action in groups[first.resource_type][1]
         if members and len(run) > MEMBER_LINES:
             lines += _member_group_lines(run, colour, verbose)
