@@ -90,6 +90,16 @@ def store() -> Checkpoints:
     return Checkpoints(tempfile.mkdtemp(prefix="drift-feed-"), secret="the plan key")
 
 
+def baselined() -> tuple[Harness, Policy, Checkpoints]:
+    """The account set up, a full drift's baseline in the store, and the clock an hour later."""
+    harness = Harness()
+    p = setup(harness)
+    kept = store()
+    drift(harness, p, kept)
+    harness.sandbox.world.clock.advance(3600)
+    return harness, p, kept
+
+
 # Out-of-git writes ---------------------------------------------------------------------------------
 
 entry_write = st.tuples(st.sampled_from(("put", "delete")), st.sampled_from(("big", "ex")), st.sampled_from(NUMBERS[:32]))
@@ -177,12 +187,8 @@ def test_incremental_drift_reports_exactly_what_a_full_drift_reports(
 
 
 def test_reads_only_the_touched_numbers_and_says_what_it_covered() -> None:
-    harness = Harness()
-    p = setup(harness)
+    harness, p, kept = baselined()
     clock = harness.sandbox.world.clock
-    kept = store()
-    drift(harness, p, kept)
-    clock.advance(3600)
     client = harness.client()
     client.put_opted_out_number(OptOutListName="big", OptedOutNumber=NUMBERS[35])
     client.delete_opted_out_number(OptOutListName="big", OptedOutNumber=LISTED[0])  # drift: a listed number removed
@@ -201,12 +207,8 @@ def test_reads_only_the_touched_numbers_and_says_what_it_covered() -> None:
 
 
 def test_a_write_whose_event_is_never_delivered_is_found_by_the_next_full_read() -> None:
-    harness = Harness()
-    p = setup(harness)
+    harness, p, kept = baselined()
     clock = harness.sandbox.world.clock
-    kept = store()
-    drift(harness, p, kept)
-    clock.advance(3600)
     harness.sandbox.world.settings[DELAY_SETTING] = 400 * DAY  # CloudTrail loses this one
     harness.client().delete_opted_out_number(OptOutListName="big", OptedOutNumber=LISTED[1])
     harness.sandbox.world.settings[DELAY_SETTING] = 300.0
@@ -224,12 +226,8 @@ def test_a_write_whose_event_is_never_delivered_is_found_by_the_next_full_read()
 
 
 def test_an_event_drift_cannot_map_forces_a_full_read_and_says_why() -> None:
-    harness = Harness()
-    p = setup(harness)
+    harness, p, kept = baselined()
     clock = harness.sandbox.world.clock
-    kept = store()
-    drift(harness, p, kept)
-    clock.advance(3600)
     now = clock.now()
     state = harness.state()
     state.trail_events.append(TrailEvent(
@@ -284,12 +282,7 @@ def test_the_drift_report_says_which_mode_ran(tmp_path: Path, monkeypatch: pytes
 
 
 def test_policy_change_since_the_baseline_is_followed_without_reading_the_list_again() -> None:
-    harness = Harness()
-    p = setup(harness)
-    clock = harness.sandbox.world.clock
-    kept = store()
-    drift(harness, p, kept)
-    clock.advance(3600)
+    harness, _, kept = baselined()
     grown = make_policy(extra=(NUMBERS[25], NUMBERS[38]))  # one on the list already, one not
     harness.sandbox.calls.clear()
     plan = drift(harness, grown, kept)
@@ -320,11 +313,7 @@ def test_an_event_delivered_after_the_next_run_is_found_by_the_one_after_through
 def test_an_unreadable_event_history_means_a_full_read_that_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     import reconciler.drift_feed.incremental as incremental
 
-    harness = Harness()
-    p = setup(harness)
-    kept = store()
-    drift(harness, p, kept)
-    harness.sandbox.world.clock.advance(3600)
+    harness, p, kept = baselined()
 
     def denied(api: Any, start: float) -> Any:
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "LookupEvents")
