@@ -57,10 +57,6 @@ EXCEPTIONS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"resource-policy"}),
         "a security finding names the sharing path it came from (resource-policy or ram-share) in words",
     ),
-    "plan.py": (
-        frozenset({"account-default"}),
-        "FLAG_ACCOUNT_DEFAULT is a reviewer flag (a change to the account default), spelt like the resource type",
-    ),
 }
 
 
