@@ -1,6 +1,7 @@
 """How the protect area's changes read in reports: country-rule changes as the countries they open
 or block (per capability and configuration, with the emergency's reason), a change of the account
-default as such, and which changes batch members (``{country: status}`` rule updates, split into a block-phase part ``…/block``)."""
+default as such, and which changes batch members (``{country: status}`` rule updates, split into a
+block-phase part ``…/block``)."""
 
 from __future__ import annotations
 
