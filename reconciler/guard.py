@@ -37,7 +37,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler.areas.base import declared_types
-from reconciler.areas.opt_outs.carry import FLAG_DROPS_END_USER
 from reconciler.cli import UserError
 from reconciler.plan import FLAG_BLOCKED, FLAG_NEEDS_FORCE, FLAG_POOL_JUGGLING, Change, Plan
 
@@ -163,7 +162,8 @@ def check(plan: Plan, changes: Sequence[Change], options: GuardOptions, written:
 
 
 def _dropped_end_user_opt_outs(changes: Sequence[Change], options: GuardOptions) -> list[Finding]:
-    dropping = [c for c in changes if FLAG_DROPS_END_USER in c.flags]
+    flags = declared_types("end_user_drop_flags")  # opt-out lists deleted with end-user opt-outs on them
+    dropping = [c for c in changes if not flags.isdisjoint(c.flags)]
     total = sum(int(c.data.get("end_user_opt_outs", 0)) for c in dropping)
     if not total or options.drop_end_user_opt_outs == total:
         return []

@@ -62,7 +62,6 @@ FLAG_BLOCKS_COUNTRY = "blocks-country"
 FLAG_OPENS_COUNTRY = "opens-country"
 FLAG_EXTERNAL_PRINCIPALS = "external-principals"
 FLAG_DELETION_PROTECTION_OFF = "deletion-protection-off"
-FLAG_ACCOUNT_DEFAULT = "account-default"
 
 
 @dataclass(frozen=True)

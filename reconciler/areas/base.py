@@ -85,6 +85,9 @@ class Area(ABC):
     internal_types: ClassVar[frozenset[str]] = frozenset()
     # Resource types whose additions count against the guard's --max-additions (bulk members).
     guarded_additions: ClassVar[frozenset[str]] = frozenset()
+    # Flags of changes that drop end users' own opt-outs (``Change.data["end_user_opt_outs"]`` of
+    # them): the guard refuses the apply unless ``--drop-end-user-opt-outs`` names their exact total.
+    end_user_drop_flags: ClassVar[frozenset[str]] = frozenset()
     # True for the area whose BLOCK changes form the first phase (protect): it is read before
     # every other area and its PHASE_BLOCKS changes are applied first (see reconciler/apply.py).
     block_phase: ClassVar[bool] = False
@@ -213,8 +216,8 @@ def registry() -> dict[str, type[Area]]:
 
 @cache
 def declared_types(declaration: str) -> frozenset[str]:
-    """The union over every area of a resource-type declaration (``internal_types``,
-    ``guarded_additions``); resource types are unique to their area. Cached: asked per change."""
+    """The union over every area of a declaration of resource types or flags (``internal_types``,
+    ``guarded_additions``, ``end_user_drop_flags``); each is unique to its area. Cached: asked per change."""
     return frozenset(t for cls in registry().values() for t in getattr(cls, declaration))
 
 

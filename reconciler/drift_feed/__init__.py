@@ -8,9 +8,9 @@ baseline is younger than ``--baseline-max-age`` (7 days) and inside CloudTrail's
 next ``drift`` reads only the events since the baseline (with an overlap for CloudTrail's
 delivery delay, :mod:`.events`), maps each event to the live state it may have changed
 (:mod:`.mapping`, with one section per area in ``reconciler/areas/<area>/feed.py``), re-reads just
-that (whole areas, or opt-out list entries: ``areas/opt_outs/feed.py``), and diffs the patched
-state: the same report a full read gives. An event the mapping does not know forces a full read
-(fail closed); so do a baseline that is too old or unusable, and ``--full``.
+that (whole areas, or what an area's :mod:`.refresh` hook patches: opt-out list entries), and
+diffs the patched state: the same report a full read gives. An event the mapping does not know
+forces a full read (fail closed); so do a baseline that is too old or unusable, and ``--full``.
 
 The documented limit: CloudTrail delivers events best-effort; a write whose event is never
 delivered (or arrives later than the overlap allows) is missed by incremental runs and found by

@@ -4,8 +4,9 @@ What it holds (for one target): the live state every area read in the last full 
 last incremental one, which patched it: see ``covered_until``), the time that full read *started*
 (writes during a three-hour read are in the next run's event window), the time up to which events
 are folded in, what the policy asked for when it was read (an area read differently for another
-policy must be read again), every entry of each opt-out list read whole (so a number written or
-deleted since is patched exactly: the entry count and the end-user opt-outs included), and the
+policy must be read again), what each area that refreshes itself kept beyond its live state
+(:mod:`.refresh`: the opt-out area keeps every entry of each list read whole, so a number written
+or deleted since is patched exactly, the entry count and the end-user opt-outs included), and the
 live-state fingerprints, checked again when it is loaded.
 
 Where: the ``--checkpoint`` directory, which the drift workflow keeps in the Actions cache and
@@ -28,11 +29,12 @@ import structlog
 from reconciler import __version__
 from reconciler.checkpoint import Checkpoints
 from reconciler.config.model import Desired
+from reconciler.drift_feed.refresh import refreshers
 from reconciler.fingerprint import canonical, digest_bytes, fingerprint
 
 log = structlog.get_logger("reconciler.drift_feed")
 
-FORMAT = 1
+FORMAT = 2  # 2: what areas keep is ``kept`` by area (was the opt-out lists' ``entries``)
 
 
 @dataclass
@@ -43,24 +45,23 @@ class Baseline:
     full_read_at: float  # when the last full read started (unix seconds)
     covered_until: float  # events from before this are folded into ``lives``
     lives: dict[str, Any]  # area -> live state as its read returned it
-    policy: dict[str, str]  # what the policy asked each area (and each opt-out list) to read
-    entries: dict[str, frozenset[str]] = field(default_factory=dict)  # opt-out list -> every entry
+    policy: dict[str, str]  # what the policy asked the areas to read (``policy_digests``)
+    kept: dict[str, Any] = field(default_factory=dict)  # area -> what its Refresher kept (refresh.py)
     area_fingerprints: dict[str, str] = field(default_factory=dict)
     version: str = __version__
     format: int = FORMAT
 
 
-def list_digest(spec: Any) -> str:
-    from reconciler.areas.opt_outs.area import numbers_digest
-
-    return f"{spec.mode}:{numbers_digest(spec.numbers)}"
-
-
 def policy_digests(desired: Desired) -> dict[str, str]:
-    """What the reads depend on: each opt-out list's mode and numbers (``list:<name>``), and the
-    rest of the policy as one digest (``others``: protect, phone numbers and shares read by it)."""
-    digests = {f"list:{spec.name}": list_digest(spec) for spec in desired.opt_out_lists}
-    digests["others"] = fingerprint(dataclasses.replace(desired, opt_out_lists=()))
+    """What the reads depend on: each refreshing area's own digests of the fields it reads by
+    (:meth:`~reconciler.drift_feed.refresh.Refresher.policy_digests`), and the rest of the policy
+    as one digest (``others``), which every other area is read by."""
+    digests: dict[str, str] = {}
+    own: dict[str, Any] = {}
+    for refresher in refreshers().values():
+        digests.update(refresher.policy_digests(desired))
+        own.update(dict.fromkeys(refresher.policy_fields, ()))
+    digests["others"] = fingerprint(dataclasses.replace(desired, **own))
     return digests
 
 

@@ -22,13 +22,12 @@ from typing import Any
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler.areas.opt_outs.area import OptOutsArea
-from reconciler.areas.opt_outs.feed import refresh_opt_outs
 from reconciler.aws import error_code
 from reconciler.checkpoint import Checkpoints
 from reconciler.drift_feed import baseline as store
 from reconciler.drift_feed.events import RETENTION_SECONDS, read_feed
 from reconciler.drift_feed.mapping import AREA, Touch, touches
+from reconciler.drift_feed.refresh import Refreshed, Refresher, refreshers
 from reconciler.engine import Engine, TargetRun
 from reconciler.fingerprint import canonical
 from reconciler.plan import Plan
@@ -135,17 +134,14 @@ class DriftFeed:
         mode = DriftMode("full", reason)
         if feed is not None:  # the feed was read before the fall-back: its calls are in the report
             mode.events, mode.event_pages, mode.event_names = feed.events, feed.event_pages, feed.event_names
-        lists = run.areas.get("opt_outs")
-        keeping = self.options.store is not None and isinstance(lists, OptOutsArea)
-        if keeping:
-            assert isinstance(lists, OptOutsArea)
-            lists.entries = {}
+        # A baseline is renewed: each area that refreshes itself keeps what its refresh needs.
+        keeping = self._refreshers(run) if self.options.store is not None else {}
+        for name, refresher in keeping.items():
+            refresher.keep(run.areas[name])
         names = list(run.areas)
         engine.read(run, names)
-        entries = lists.entries if keeping and isinstance(lists, OptOutsArea) and lists.entries is not None else {}
-        if isinstance(lists, OptOutsArea):
-            lists.entries = None
-        payload = self._payload(run, started, started, entries)
+        kept = {name: refresher.kept(run.areas[name]) for name, refresher in keeping.items()}
+        payload = self._payload(run, started, started, kept)
         plan = engine.build_plan(run, names)
         if payload is not None and self.options.store is not None:
             self._save(payload, mode)
@@ -159,9 +155,11 @@ class DriftFeed:
                      found: dict[str, list[Touch]], mode: DriftMode) -> Plan:
         policy = store.policy_digests(run.desired)
         others_changed = policy["others"] != baseline.policy.get("others")
+        # Areas that refresh themselves from the baseline (reconciler/drift_feed/refresh.py).
+        refreshing = {name: r for name, r in self._refreshers(run).items() if name in baseline.lives}
         whole = []
         for name in run.areas:
-            if name == "opt_outs" and name in baseline.lives:
+            if name in refreshing:
                 continue
             if name not in baseline.lives:
                 whole.append(name)
@@ -175,29 +173,27 @@ class DriftFeed:
                 mode.reread[name] = f"read whole ({count} event(s) touched it)"
             else:
                 mode.reread[name] = "unchanged since the baseline: not read"
-        entries: dict[str, frozenset[str]] = {}
-        lists = run.areas.get("opt_outs")
-
-        def patch_lists() -> None:
-            assert isinstance(lists, OptOutsArea)
-            refreshed = refresh_opt_outs(run.api, lists, run.desired, baseline, found.get("opt_outs", []))
-            run.lives["opt_outs"] = refreshed.live
-            run.canonicals["opt_outs"] = canonical(lists.fingerprint_data(refreshed.live))
-            entries.update(refreshed.entries)
-            mode.reread["opt_outs"] = refreshed.describe()
-
         for name in run.areas:
-            if name not in whole and name != "opt_outs" and name in baseline.lives:
+            if name not in whole and name not in refreshing and name in baseline.lives:
                 run.lives[name] = baseline.lives[name]
                 run.canonicals[name] = canonical(run.areas[name].fingerprint_data(baseline.lives[name]))
+
+        def refresh(name: str, refresher: Refresher) -> Callable[[], Refreshed]:
+            return lambda: refresher.refresh(run.api, run.areas[name], run.desired, baseline, found.get(name, []))
+
         tasks: list[Callable[[], Any]] = []
         if whole:
             tasks.append(lambda: engine.read(run, whole))
-        if isinstance(lists, OptOutsArea) and "opt_outs" in baseline.lives:
-            tasks.append(patch_lists)
-        run.api.parallel(tasks)
+        tasks += [refresh(name, refresher) for name, refresher in refreshing.items()]
+        results = run.api.parallel(tasks)[len(tasks) - len(refreshing):]
+        kept: dict[str, Any] = {}
+        for name, refreshed in zip(refreshing, results, strict=True):
+            run.lives[name] = refreshed.live
+            run.canonicals[name] = canonical(run.areas[name].fingerprint_data(refreshed.live))
+            kept[name] = refreshed.kept
+            mode.reread[name] = refreshed.description
         names = list(run.areas)
-        payload = self._payload(run, baseline.full_read_at, started, entries)
+        payload = self._payload(run, baseline.full_read_at, started, kept)
         plan = engine.build_plan(run, names)
         for name, what in mode.reread.items():
             if name not in whole:
@@ -209,8 +205,14 @@ class DriftFeed:
 
     # Baseline ------------------------------------------------------------------------------
 
+    @staticmethod
+    def _refreshers(run: TargetRun) -> dict[str, Refresher]:
+        """The run's areas that refresh themselves from a baseline, by name (in the run's order)."""
+        known = refreshers()
+        return {name: known[name] for name in run.areas if name in known}
+
     def _payload(self, run: TargetRun, full_read_at: float, covered_until: float,
-                 entries: dict[str, frozenset[str]]) -> tuple[store.Baseline, bytes] | None:
+                 kept: dict[str, Any]) -> tuple[store.Baseline, bytes] | None:
         """The baseline as read, frozen before diffing (which may annotate live state)."""
         if self.options.store is None:
             return None
@@ -218,7 +220,7 @@ class DriftFeed:
         baseline = store.Baseline(
             target=run.name, account_id=run.target.account_id, region=run.target.region,
             full_read_at=full_read_at, covered_until=covered_until, lives=lives,
-            policy=store.policy_digests(run.desired), entries=dict(entries),
+            policy=store.policy_digests(run.desired), kept=dict(kept),
             area_fingerprints=store.area_fingerprints(lives, run.areas),
         )
         return baseline, store.freeze(baseline)

@@ -8,10 +8,10 @@ no area reads. An event no area knows and neither list names is *unknown*: :func
 ``None`` and the drift falls back to a full read (fail closed), so a new sms-voice or RAM write can
 never be silently ignored.
 
-Granularity (the areas decide): an opted-out number written or deleted is one list entry (looked up
-five at a time); a list created, deleted or re-tagged is that list; everything else re-reads its
-whole area, which costs that area's normal read (protect ~150 calls, phone numbers and shares a few
-dozen).
+Granularity (the areas decide): a touch re-reads its whole area, which costs that area's normal
+read (protect ~150 calls, phone numbers and shares a few dozen), unless the area refreshes its
+baseline itself (:mod:`.refresh`): the opt-out area maps an opted-out number written or deleted to
+one list entry (looked up five at a time) and a list created, deleted or re-tagged to that list.
 """
 
 from __future__ import annotations
@@ -25,18 +25,18 @@ from types import ModuleType
 
 from reconciler.drift_feed.events import FeedEvent
 
-AREA = "area"  # re-read the whole area
-LIST = "list"  # re-read one opt-out list (created, deleted, or read another way)
-LIST_TAGS = "list-tags"  # one opt-out list's tags (the watermark)
-ENTRY = "entry"  # one opted-out number of one list
+AREA = "area"  # re-read the whole area (the only kind an area without a Refresher may use)
 
 
 @dataclass(frozen=True)
 class Touch:
+    """What one event changed in one area: the whole area (:data:`AREA`), or a finer kind the
+    area's :class:`~reconciler.drift_feed.refresh.Refresher` defines and reads back itself."""
+
     area: str
     kind: str
-    list_name: str = ""
-    number: str = ""  # raw: memory only, never logged
+    part: str = ""  # which part of the area, e.g. an opt-out list's name
+    item: str = ""  # one item of that part, e.g. an opted-out number (raw: memory only, never logged)
 
 
 _ARN_KIND = re.compile(r"^arn:aws[a-z-]*:(?P<service>[a-z-]+):[a-z0-9-]*:\d{0,12}:(?P<kind>[a-z-]+)/(?P<id>.+)$")
@@ -117,4 +117,4 @@ def touches(event: FeedEvent) -> list[Touch] | None:
     return None
 
 
-__all__ = ["AREA", "ENTRY", "LIST", "LIST_TAGS", "NO_EFFECT", "Touch", "arn_parts", "tagged", "touches"]
+__all__ = ["AREA", "NO_EFFECT", "Touch", "arn_parts", "feed_modules", "tagged", "touches"]

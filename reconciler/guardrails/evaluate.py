@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from reconciler.areas.base import declared_types
 from reconciler.countries import name as country_name
 from reconciler.guardrails.model import (
     COUNTRY_EFFECTS,
@@ -27,7 +28,6 @@ from reconciler.guardrails.model import (
 )
 from reconciler.plan import FLAG_BLOCKED, FLAG_EXTERNAL_PRINCIPALS, FLAG_OPENS_COUNTRY, PHASE_BLOCKS, Plan
 
-FLAG_DROPS_END_USER = "drops-end-user-opt-outs"  # reconciler.areas.opt_outs.carry (not imported: no area code here)
 COUNTRIES_SHOWN = 10
 EMERGENCY_EXEMPTION = "the plan only blocks countries: the emergency fast path waits for no approval"
 
@@ -85,8 +85,9 @@ def _opt_out_effect(plan: Plan, effects: dict[str, Any]) -> tuple[int, str, bool
         elif entry.get("newly_reachable"):
             reachable += int(entry["newly_reachable"])
             identities += 1
+    drops = declared_types("end_user_drop_flags")
     dropped = sum(int(c.data.get("end_user_opt_outs", 0) or 0) for c in plan.changes
-                  if FLAG_DROPS_END_USER in c.flags and FLAG_BLOCKED not in c.flags)
+                  if not drops.isdisjoint(c.flags) and FLAG_BLOCKED not in c.flags)
     parts = []
     if reachable:
         parts.append(f"{reachable:,} recipient(s) who replied STOP could be messaged again by {identities:,} "

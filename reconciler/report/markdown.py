@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.plan import (
-    FLAG_ACCOUNT_DEFAULT,
     FLAG_BLOCKED,
     FLAG_BLOCKS_COUNTRY,
     FLAG_DELETION_PROTECTION_OFF,
@@ -163,7 +162,7 @@ def split(plan: Plan, base: Plan | None) -> TargetReport:
 def highlights(change: Change, mode: Mode) -> list[tuple[int, str]]:
     """(rank, line) for what a reviewer must not miss in ``change``. Lower ranks are listed first."""
     flags = change.flags
-    what = _describe(change)
+    what = describe_change(change)
     report = area_reports().get(change.area)
     if report is not None and report.highlights is not None:
         lines = report.highlights(change, mode)
@@ -181,8 +180,6 @@ def highlights(change: Change, mode: Mode) -> list[tuple[int, str]]:
         if mode == "drift":
             return [(3, f"**Live has deletion protection on** where main turns it off: {code(change.key)}")]
         return [(3, f"**Turns deletion protection off** on {code(change.key)}")]
-    if FLAG_ACCOUNT_DEFAULT in flags:
-        return [(4, f"**Changes the account default** protect configuration: {what} ({fmt_value(change.before)} → {fmt_value(change.after)})")]
     if FLAG_EXTERNAL_PRINCIPALS in flags:
         return [(5, f"**Shares outside the organization**: {what}")]
     if FLAG_BLOCKED in flags:
@@ -193,7 +190,8 @@ def highlights(change: Change, mode: Mode) -> list[tuple[int, str]]:
     return []
 
 
-def _describe(change: Change) -> str:
+def describe_change(change: Change) -> str:
+    """A change in a highlight line: its summary, or its action, resource type and key (escaped)."""
     if change.summary:
         return esc(change.summary)
     return f"{esc(change.action)} {esc(change.resource_type)} {code(change.key)}"

@@ -6,10 +6,15 @@ codes (``PolicySection.codes``) and its resource types (``Area.resource_types``)
 names the resources it shares), and in tests. Generic modules that still name an area are listed
 in ``EXCEPTIONS`` with the reason; the test fails on any other occurrence (with its file:line) and
 on an exception that no longer occurs, so the list only shrinks.
+
+Generic modules reach an area through the registry and the hooks it declares (``Area``, its feed
+module's ``touches``/``REFRESHER``, its ``IMPORTER``), never by importing its package: the imports
+that remain are listed in ``IMPORT_EXCEPTIONS`` with the reason, checked the same way.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import re
 from pathlib import Path
@@ -57,10 +62,27 @@ EXCEPTIONS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"resource-policy"}),
         "a security finding names the sharing path it came from (resource-policy or ram-share) in words",
     ),
-    "plan.py": (
-        frozenset({"account-default"}),
-        "FLAG_ACCOUNT_DEFAULT is a reviewer flag (a change to the account default), spelt like the resource type",
+}
+
+# Generic module (relative to reconciler/) -> (the area modules it imports by name, why).
+IMPORT_EXCEPTIONS: dict[str, tuple[frozenset[str], str]] = {
+    "config/model.py": (
+        frozenset({"reconciler.areas.opt_outs.spec", "reconciler.areas.phone_numbers.spec",
+                   "reconciler.areas.protect.spec", "reconciler.areas.resource_policies.spec",
+                   "reconciler.areas.shares.spec"}),
+        "Desired's typed fields are the areas' spec types, imported under TYPE_CHECKING only (see EXCEPTIONS)",
     ),
+    "effects/plan_effects.py": (
+        frozenset({"reconciler.areas.opt_outs.carry"}),
+        "the plan's effects model how end-user opt-outs follow identities across areas, as the carry computes it",
+    ),
+    "effects/send_grants.py": (
+        frozenset({"reconciler.areas.resource_policies.language"}),
+        "who can use which identity spans RAM shares and resource policies: it parses the policies' grant language",
+    ),
+    "config/emergency.py": (frozenset({"reconciler.areas.protect.spec"}), "moving with the block command (area-command hook)"),
+    "config/edit.py": (frozenset({"reconciler.areas.protect.spec"}), "moving with the block command (area-command hook)"),
+    "commands/block.py": (frozenset({"reconciler.areas.protect.spec"}), "moving with the block command (area-command hook)"),
 }
 
 
@@ -96,6 +118,43 @@ def occurrences() -> dict[tuple[str, str], list[str]]:
     return found
 
 
+def imported_areas(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, module) of every import of an area's package in ``tree`` (``import
+    reconciler.areas.<area>…``, ``from reconciler.areas.<area>… import``, ``from reconciler.areas
+    import <area>``), wherever it stands (in a function, under TYPE_CHECKING)."""
+    areas = set(registry())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "reconciler.areas":
+            modules = [f"reconciler.areas.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules = [node.module]
+        else:
+            continue
+        for module in modules:
+            parts = module.split(".")
+            if parts[:2] == ["reconciler", "areas"] and len(parts) > 2 and parts[2] in areas:
+                found.append((node.lineno, module))
+    return sorted(found)
+
+
+def area_imports() -> dict[tuple[str, str], list[str]]:
+    """(file, area module) -> the lines of generic modules that import it."""
+    packages = {ROOT / "areas" / area for area in registry()}
+    found: dict[tuple[str, str], list[str]] = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        if any(path.is_relative_to(p) for p in (*packages, *OUT_OF_SCOPE)):
+            continue
+        rel = str(path.relative_to(ROOT))
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for number, module in imported_areas(ast.parse(source, str(path))):
+            found.setdefault((rel, module), []).append(f"reconciler/{rel}:{number}: {lines[number - 1].strip()}")
+    return found
+
+
 def test_area_names_stay_in_their_packages() -> None:
     found = occurrences()
     leaks = [
@@ -128,3 +187,32 @@ def test_apply_imports_no_area_package() -> None:
     source = (ROOT / "apply.py").read_text(encoding="utf-8")
     named = sorted(area for area in registry() if re.search(rf"\breconciler\.areas\.{area}\b", source))
     assert named == [], f"reconciler/apply.py imports area packages {named}; use an Area hook instead"
+
+
+def test_generic_modules_import_no_area_package() -> None:
+    found = area_imports()
+    leaks = [
+        line
+        for (file, module), lines in sorted(found.items())
+        if module not in IMPORT_EXCEPTIONS.get(file, (frozenset(), ""))[0]
+        for line in lines
+    ]
+    assert leaks == [], "a generic module imports an area's package (declare a hook on Area or in the area's " \
+                        "feed module and reach it through the registry, or document why):\n" + "\n".join(leaks)
+
+
+def test_every_documented_import_exception_still_occurs() -> None:
+    found = area_imports()
+    stale = sorted((file, module) for file, (modules, _) in IMPORT_EXCEPTIONS.items() for module in modules
+                   if (file, module) not in found)
+    assert stale == [], f"no longer imported, remove from IMPORT_EXCEPTIONS: {stale}"
+
+
+def test_the_import_scan_sees_every_form() -> None:
+    """The import scanner is not blind: TYPE_CHECKING imports are found, and every spelling of an
+    area import is recognised while generic ``reconciler.areas`` modules are not."""
+    assert ("config/model.py", "reconciler.areas.shares.spec") in area_imports()
+    tree = ast.parse("import reconciler.areas.shares.area\nfrom reconciler.areas import protect, base\n"
+                     "from reconciler.areas.opt_outs.carry import X\nfrom reconciler.areas.base import registry\n")
+    assert imported_areas(tree) == [(1, "reconciler.areas.shares.area"), (2, "reconciler.areas.protect"),
+                                    (3, "reconciler.areas.opt_outs.carry")]

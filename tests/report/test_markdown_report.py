@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.areas.protect.associations import FLAG_ACCOUNT_DEFAULT
 from reconciler.effects.opt_out_reach import Identity, ReachState, with_lists
 from reconciler.effects.summary import Configuration, ProtectModel, summarise
 from reconciler.plan import (
-    FLAG_ACCOUNT_DEFAULT,
     FLAG_BLOCKS_COUNTRY,
     FLAG_DELETION_PROTECTION_OFF,
     FLAG_EXTERNAL_PRINCIPALS,

@@ -43,7 +43,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler import costs
 from reconciler.areas.base import ApiOperation, Area, register, sms
-from reconciler.areas.opt_outs.carry import apply_carry, carried, follow_identities
+from reconciler.areas.opt_outs.carry import FLAG_DROPS_END_USER, apply_carry, carried, follow_identities
 from reconciler.areas.opt_outs.policy import SECTION
 from reconciler.areas.opt_outs.spec import OptOutListSpec
 from reconciler.aws import Api, error_code
@@ -153,6 +153,7 @@ class OptOutsArea(Area):
                         member_groups={"opted-out-number": ("number", {"add": "to", "remove": "from"})})
     internal_types = frozenset({"opt-out-list-watermark"})
     guarded_additions = frozenset({"opted-out-number"})
+    end_user_drop_flags = frozenset({FLAG_DROPS_END_USER})  # a list deleted with STOP replies on it (carry.py)
     name: ClassVar[str] = AREA
     read_order: ClassVar[int] = 90  # the most expensive reads last: never in the way of blocks
     operations: ClassVar[tuple[ApiOperation, ...]] = (

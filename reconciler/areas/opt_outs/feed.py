@@ -1,5 +1,6 @@
 """Opt-out lists' section of the drift feed (reconciler/drift_feed): which CloudTrail writes touch
-which list entries, and how a baseline's lists are brought up to date with them.
+which list entries, and how a baseline's lists are brought up to date with them (``REFRESHER``:
+the area is never read whole by an incremental drift; reconciler/drift_feed/refresh.py).
 
 A number written or deleted is one entry; a list created or deleted is that list (and the listing
 of lists); a tag change is that list's watermark. Lists are patched one by one, so that a hundred
@@ -18,26 +19,34 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from reconciler import costs
+from reconciler.areas.base import Area
 from reconciler.areas.opt_outs.area import (
     LiveList,
     LiveOptOuts,
     OptOutsArea,
     list_opt_out_lists,
     lookup,
+    numbers_digest,
     read_watermark,
 )
 from reconciler.areas.opt_outs.spec import OptOutListSpec
 from reconciler.aws import Api
 from reconciler.config.model import Desired
-from reconciler.drift_feed.baseline import Baseline, list_digest
+from reconciler.drift_feed.baseline import Baseline
 from reconciler.drift_feed.events import FeedEvent
-from reconciler.drift_feed.mapping import ENTRY, LIST, LIST_TAGS, Touch, arn_parts, tagged
+from reconciler.drift_feed.mapping import Touch, arn_parts, tagged
+from reconciler.drift_feed.refresh import Refreshed, Refresher
 
 NAME = "opt_outs"
+# Touch kinds (``Touch.part`` is the list's name, ``Touch.item`` the raw number).
+LIST = "list"  # re-read one list (created, deleted, or read another way)
+LIST_TAGS = "list-tags"  # one list's tags (the watermark)
+ENTRY = "entry"  # one opted-out number of one list
 
 
 def _list_name(value: object) -> str:
@@ -45,6 +54,11 @@ def _list_name(value: object) -> str:
     text = str(value or "")
     parts = arn_parts(text)
     return parts[2] if parts and parts[1] == "opt-out-list" else text
+
+
+def list_digest(spec: OptOutListSpec) -> str:
+    """What a list is read by: its mode and numbers (``Baseline.policy["list:<name>"]``)."""
+    return f"{spec.mode}:{numbers_digest(spec.numbers)}"
 
 
 def touches(event: FeedEvent) -> list[Touch] | None:
@@ -80,24 +94,52 @@ class ListsRefresh:
         return "; ".join(parts) or "nothing touched: baseline kept"
 
 
+class OptOutsRefresher(Refresher):
+    """Lists are patched from the touched entries; each list's mode and numbers are digested apart,
+    so a policy change to a list recomputes that list from its kept entries."""
+
+    policy_fields: ClassVar[tuple[str, ...]] = ("opt_out_lists",)
+
+    def policy_digests(self, desired: Desired) -> dict[str, str]:
+        return {f"list:{spec.name}": list_digest(spec) for spec in desired.opt_out_lists}
+
+    def keep(self, area: Area) -> None:
+        assert isinstance(area, OptOutsArea)
+        area.entries = {}  # every entry of each list read whole (area.py: _read_list)
+
+    def kept(self, area: Area) -> dict[str, frozenset[str]]:
+        assert isinstance(area, OptOutsArea)
+        entries, area.entries = area.entries, None
+        return entries if entries is not None else {}
+
+    def refresh(self, api: Api, area: Area, desired: Desired, baseline: Baseline, touches: Sequence[Touch]) -> Refreshed:
+        assert isinstance(area, OptOutsArea)
+        result = refresh_opt_outs(api, area, desired, baseline, touches)
+        return Refreshed(result.live, result.entries, result.describe())
+
+
+REFRESHER = OptOutsRefresher()
+
+
 def refresh_opt_outs(
     api: Api, area: OptOutsArea, desired: Desired, baseline: Baseline, touches: Iterable[Touch]
 ) -> ListsRefresh:
-    base = baseline.lives["opt_outs"]
+    base = baseline.lives[NAME]
     assert isinstance(base, LiveOptOuts)
     touched = list(touches)
     relisted = any(t.kind == LIST for t in touched)
+    kept: dict[str, frozenset[str]] = baseline.kept.get(NAME) or {}
     result = ListsRefresh(
         LiveOptOuts(lists=list_opt_out_lists(api) if relisted else dict(base.lists), read={}),
-        dict(baseline.entries),
+        dict(kept),
     )
     live = result.live
     numbers: dict[str, set[str]] = defaultdict(set)
     for t in touched:
         if t.kind == ENTRY:
-            numbers[t.list_name].add(t.number)
-    retagged = {t.list_name for t in touched if t.kind == LIST_TAGS}
-    listed_again = {t.list_name for t in touched if t.kind == LIST}
+            numbers[t.part].add(t.item)
+    retagged = {t.part for t in touched if t.kind == LIST_TAGS}
+    listed_again = {t.part for t in touched if t.kind == LIST}
     reread: list[OptOutListSpec] = []
     for spec in sorted(desired.opt_out_lists, key=lambda s: s.name):
         arn = live.lists.get(spec.name)
@@ -171,4 +213,4 @@ def _look_up(api: Api, name: str, old: LiveList, strategy: costs.Strategy, numbe
     return found
 
 
-__all__ = ["ListsRefresh", "refresh_opt_outs", "touches"]
+__all__ = ["ENTRY", "LIST", "LIST_TAGS", "REFRESHER", "ListsRefresh", "list_digest", "refresh_opt_outs", "touches"]

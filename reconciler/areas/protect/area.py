@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.areas.protect import quotas as protect_quotas
-from reconciler.areas.protect.associations import MissingAccountDefault
+from reconciler.areas.protect.associations import FLAG_ACCOUNT_DEFAULT, MissingAccountDefault
 from reconciler.areas.protect.configurations import Configurations
 from reconciler.areas.protect.live import (
     MANAGED_BY_TAG,
@@ -49,7 +49,6 @@ from reconciler.countries import SUPPORTED
 from reconciler.effects.protect_paths import NO_PROTECTION, RequiredBlock, gaps, labels
 from reconciler.milestone import Milestone
 from reconciler.plan import (
-    FLAG_ACCOUNT_DEFAULT,
     ORDER_ASSOCIATE,
     ORDER_CREATE,
     PHASE_BLOCKS,

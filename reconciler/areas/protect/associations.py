@@ -13,13 +13,15 @@ from reconciler.cli import UserError
 from reconciler.config.model import Desired
 from reconciler.effects.protect_paths import account_default
 from reconciler.plan import (
-    FLAG_ACCOUNT_DEFAULT,
     FLAG_BLOCKED,
     FLAG_NEEDS_FORCE,
     ORDER_ASSOCIATE,
     ORDER_DISASSOCIATE,
     Change,
 )
+
+# A reviewer flag: the change makes or removes the account default (render.py highlights it).
+FLAG_ACCOUNT_DEFAULT = "account-default"
 
 
 class MissingAccountDefault(UserError):

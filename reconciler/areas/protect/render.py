@@ -1,16 +1,19 @@
 """How the protect area's changes read in reports: country-rule changes as the countries they open
-or block (per capability and configuration, with the emergency's reason), and which changes
-batch members (``{country: status}`` rule updates, split into a block-phase part ``…/block``)."""
+or block (per capability and configuration, with the emergency's reason), a change of the account
+default as such, and which changes batch members (``{country: status}`` rule updates, split into a
+block-phase part ``…/block``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from reconciler.areas.protect.associations import FLAG_ACCOUNT_DEFAULT
 from reconciler.countries import name as country_name
 from reconciler.plan import FLAG_BLOCKS_COUNTRY, FLAG_OPENS_COUNTRY, Change
 from reconciler.report.area_report import AreaReport, Mode
 from reconciler.report.escape import markdown_code as code
 from reconciler.report.escape import markdown_text as esc
+from reconciler.report.markdown import describe_change, fmt_value
 
 MAX_COUNTRIES_SHOWN = 12
 
@@ -77,9 +80,13 @@ def _country_lines(change: Change, mode: Mode) -> list[tuple[int, str]]:
 
 
 def highlights(change: Change, mode: Mode) -> list[tuple[int, str]]:
-    """A country-rules change as the countries it opens or blocks ([] for the generic line)."""
+    """A country-rules change as the countries it opens or blocks, a change of the account default
+    as such ([] for the generic line)."""
     if (FLAG_OPENS_COUNTRY in change.flags or FLAG_BLOCKS_COUNTRY in change.flags) and change.resource_type != "number-override":
         return _country_lines(change, mode)
+    if FLAG_ACCOUNT_DEFAULT in change.flags:
+        return [(4, f"**Changes the account default** protect configuration: {describe_change(change)} "
+                    f"({fmt_value(change.before)} → {fmt_value(change.after)})")]
     return []
 
 
