@@ -28,16 +28,6 @@ EXCEPTIONS: dict[str, tuple[frozenset[str], str]] = {
         "Desired's typed fields are the areas' sections (annotations only, imported under TYPE_CHECKING), so "
         "mypy checks the areas' use of them; the loader fills them generically by section name",
     ),
-    "commands/block.py": (
-        frozenset({"CAPABILITIES"}),
-        "the `block` command writes protect's emergency.yaml; not yet moved into areas/protect (needs a command hook)",
-    ),
-    "config/emergency.py": (frozenset({"CAPABILITIES"}), "formats an emergency.yaml line for `block`; moves with it"),
-    "config/edit.py": (
-        frozenset({"CAPABILITIES", "STATUSES", "EmergencyBlock", "country-rules", "protect-configuration", "pool",
-                   "sender-id"}),
-        "emergency.yaml editing and the policy-file lookups of `block`/`accept`; moves with the block command",
-    ),
     "effects/summary.py": (
         frozenset({"CAPABILITIES", "account-default", "configuration-set-association", "country-rules",
                    "number-override", "protect-configuration"}),
