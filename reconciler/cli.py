@@ -1,5 +1,6 @@
-"""Command-line entry point. Each command lives in ``reconciler.commands.<name>`` and exposes
-``register(subparsers)``; this module only discovers them, runs one, and maps failures to exit codes.
+"""Command-line entry point. Each command lives in a module that exposes ``register(subparsers)``:
+the generic ones in ``reconciler.commands.<name>``, an area's where its ``Area.commands`` says
+(e.g. ``block``). This module only discovers them, runs one, and maps failures to exit codes.
 
 Exit codes: 0 success / no changes, 1 error, 2 changes or drift (with --detailed-exitcode / drift).
 """
@@ -87,12 +88,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    import reconciler.commands as commands
-
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        module.register(sub)
+    for _, module in sorted(command_modules().items()):
+        importlib.import_module(module).register(sub)
     return parser
+
+
+def command_modules() -> dict[str, str]:
+    """Every subcommand's module, by command name: the generic ones in reconciler/commands (the
+    module ``import_`` is the command ``import``, ``force_unlock`` is ``force-unlock``), then those
+    the areas add (``Area.commands``: names relative to the area's package)."""
+    import reconciler.commands as commands
+    from reconciler.areas.base import registry
+
+    found = {
+        info.name.rstrip("_").replace("_", "-"): f"{commands.__name__}.{info.name}"
+        for info in pkgutil.iter_modules(commands.__path__)
+    }
+    for area in registry().values():
+        package = area.__module__.rsplit(".", 1)[0]
+        for name, module in area.commands.items():
+            if name in found:
+                raise RuntimeError(f"area {area.name!r} adds the command {name!r} that {found[name]} already adds")
+            found[name] = f"{package}.{module}"
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

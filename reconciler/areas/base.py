@@ -49,6 +49,7 @@ from reconciler.report.area_report import AreaReport
 
 if TYPE_CHECKING:
     from reconciler.aws import Api
+    from reconciler.config.edit import DriftAcceptor, PolicyEdit
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,10 @@ class Area(ABC):
     # areas' reads (protect: ListTagsForResource); apply starts the other areas' reads then, so
     # they never take quota from the reads a block waits for. None: others need not wait.
     shared_reads_done: Milestone | None = None
+    # CLI subcommands the area adds to ``reconciler`` (reconciler/cli.py lists them with the
+    # generic ones, by name): command name -> module of the area's package that exposes
+    # ``register(subparsers)`` like reconciler/commands/* do (protect: ``block``).
+    commands: ClassVar[Mapping[str, str]] = {}
 
     @abstractmethod
     def read(self, api: Api, desired: Desired) -> Any:
@@ -173,6 +178,13 @@ class Area(ABC):
         changes applied to it: all of it by default. An area may narrow it to what ``applied``
         touched when reading the rest again would cost calls and prove nothing."""
         return desired
+
+    @classmethod
+    def drift_acceptor(cls, edit: PolicyEdit) -> DriftAcceptor | None:
+        """How ``drift --accept`` folds the live state of the area's resource types back into the
+        policy files (reconciler/config/edit.py): a fresh acceptor for the run ``edit``. None (the
+        default): the area's drift is listed for a human to edit."""
+        return None
 
     def verify_effects(self, api: Api, desired: Desired, lives: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
         """After an apply, the effects the policy promises that do not hold (one line each; none

@@ -1,30 +1,29 @@
-"""Round-trip edits of the policy files: folding live drift back into git (``drift --accept``),
-and reading the emergency blocks that ``reconciler block`` must not add twice (the one-line append
-itself is :func:`reconciler.config.emergency.append_block`).
+"""Round-trip edits of the policy files: folding live drift back into git (``drift --accept``).
 
 Edits go through ruamel.yaml's round-trip mode with the file's own indentation, so comments,
-key order, quoting and flow lists (``BLOCK: [AU]  # why``) survive; only the values that change
+key order, quoting and flow lists (``[AU, NG]  # why``) survive; only the values that change
 are rewritten. Every edit is validated by loading the whole policy afterwards, and files are
 restored when the result does not validate, so a failed edit changes nothing.
+
+This module is the generic editor: it knows no area. Each change is folded by the
+:class:`DriftAcceptor` of the area that owns the change's resource type (``Area.drift_acceptor``);
+an area without one leaves its drift to a human.
 """
 
 from __future__ import annotations
 
 import io
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedSeq
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from reconciler.areas.protect.spec import CAPABILITIES, STATUSES, EmergencyBlock
-from reconciler.config.emergency import EMERGENCY_FILE, KEY
 from reconciler.config.model import Policy
-from reconciler.countries import SUPPORTED
 from reconciler.plan import Change, Plan
 
 
@@ -64,7 +63,8 @@ def _policy_files(config_dir: Path) -> list[Path]:
     return policy_files(config_dir)
 
 
-def _flow_list(items: Iterable[str]) -> CommentedSeq:
+def flow_list(items: Iterable[str]) -> CommentedSeq:
+    """A sorted one-line list (``[AU, NG]``), the way people write short lists in the policy."""
     seq = CommentedSeq(sorted(items))
     seq.fa.set_flow_style()
     return seq
@@ -75,59 +75,10 @@ def _applies_to(entry: Any, target: str) -> bool:
     return not targets or target in targets
 
 
-def _find(docs: list[Document], section: str, key: str, value: str, target: str) -> tuple[Document, Any] | None:
-    for doc in docs:
-        items = doc.data.get(section) if isinstance(doc.data, dict) else None
-        for entry in items or []:
-            if isinstance(entry, dict) and str(entry.get(key)) == value and _applies_to(entry, target):
-                return doc, entry
-    return None
-
-
-def _find_sender(docs: list[Document], sender: str, country: str, target: str) -> tuple[Document, Any] | None:
-    for doc in docs:
-        for entry in (doc.data.get("sender_ids") if isinstance(doc.data, dict) else None) or []:
-            if (isinstance(entry, dict) and str(entry.get("sender_id")) == sender and str(entry.get("country")) == country
-                    and _applies_to(entry, target)):
-                return doc, entry
-    return None
-
-
-# -- emergency blocks ------------------------------------------------------------------------------------
-
-
-def covered_capabilities(blocks: Iterable[EmergencyBlock], country: str) -> set[str]:
-    """The capabilities on which ``country`` is already blocked by emergency blocks."""
-    covered: set[str] = set()
-    for block in blocks:
-        if block.country == country:
-            covered.update(block.capabilities)
-    return covered
-
-
-def read_emergency_blocks(config_dir: str | Path) -> list[EmergencyBlock]:
-    """The blocks in ``<config_dir>/emergency.yaml`` (empty when the file is missing or empty).
-
-    Blocks limited to some targets (``targets:``) are left out: they do not block everywhere.
-    """
-    path = Path(config_dir) / EMERGENCY_FILE
-    if not path.exists():
-        return []
-    try:
-        doc = Document.load(path)
-    except Exception as error:  # ruamel raises many error types; all mean "cannot parse"
-        raise EditError(f"{path}: cannot parse: {error}") from None
-    entries = (doc.data or {}).get(KEY) or []
-    blocks = []
-    for entry in entries:
-        if not isinstance(entry, dict) or entry.get("targets"):
-            continue
-        caps = tuple(str(c) for c in entry.get("capabilities") or CAPABILITIES)
-        blocks.append(EmergencyBlock(country=str(entry.get("country")), capabilities=caps, reason=entry.get("reason")))  # type: ignore[arg-type]
-    return blocks
-
-
 # -- drift --accept ------------------------------------------------------------------------------------
+
+# Why a change is left for a human when no area can fold it (or its area cannot fold this kind).
+UNSUPPORTED = "accepting this kind of drift is not supported; edit the policy by hand"
 
 
 @dataclass
@@ -137,120 +88,85 @@ class AcceptResult:
     skipped: list[str] = field(default_factory=list)  # "key: why" for drift that needs a human
 
 
-def _set_country(rules: CommentedMap, country: str, status: str) -> None:
-    """Make ``country`` have ``status`` in one capability's compact rules (default + exceptions).
+@dataclass
+class PolicyEdit:
+    """One ``drift --accept`` run over a policy directory, as the areas' acceptors see it: the
+    round-trip documents, the entries of a section that apply to a target, and what was accepted
+    (the documents to write) or left for a human."""
 
-    Emptied status lists are left in place for :func:`_drop_empty` so that a list that empties
-    and refills in one edit keeps its position and comment.
-    """
-    for name in STATUSES:
-        listed = rules.get(name)
-        if listed is not None and country in listed:
-            listed.remove(country)
-    if status == rules.get("default", "ALLOW"):
-        return
-    listed = rules.get(status)
-    if listed is None:
-        rules[status] = _flow_list([country])
-    elif list(listed) == sorted(listed):
-        listed.insert(next((i for i, c in enumerate(listed) if str(c) > country), len(listed)), country)
-    else:
-        listed.append(country)  # the author's own order: keep it, add at the end
+    config_dir: Path
+    documents: list[Document]
+    # The loaded policy when the caller has it (else an acceptor reads what it needs from the files).
+    policy: Policy | None = None
+    result: AcceptResult = field(default_factory=AcceptResult)
+    touched: dict[Path, Document] = field(default_factory=dict)
 
-
-def _normalise(rules: CommentedMap) -> None:
-    """Flip ``default`` to the status most countries have, so the exceptions stay short.
-
-    Only when the current default is no longer the most common status (e.g. live opened a
-    ``default: BLOCK`` capability everywhere): the lists are then rewritten from scratch.
-    """
-    default = str(rules.get("default", "ALLOW"))
-    status = {c: default for c in SUPPORTED}
-    for name in STATUSES:
-        for country in rules.get(name) or []:
-            status[str(country)] = name
-    counts = Counter(status.values())
-    best = max(STATUSES, key=lambda s: (counts[s], s == default))
-    if best == default:
-        return
-    rules["default"] = best
-    for name in STATUSES:
-        listed = sorted(c for c, s in status.items() if s == name and name != best)
-        if listed:
-            rules[name] = _flow_list(listed)
-        elif name in rules:
-            del rules[name]
-
-
-def _drop_empty(rules: CommentedMap) -> None:
-    for name in STATUSES:
-        listed = rules.get(name)
-        if listed is not None and len(listed) == 0:
-            del rules[name]
-
-
-def _accept_country_rules(docs: list[Document], target: str, change: Change, emergency: set[tuple[str, str]],
-                          missing: set[str], result: AcceptResult, finalise: list[CommentedMap]) -> Document | None:
-    data = change.data or {}
-    name, capability = str(data.get("name", "")), str(data.get("capability", ""))
-    live = change.before if isinstance(change.before, dict) else {}
-    if name in missing:
-        result.skipped.append(f"{change.key}: protect configuration {name!r} does not exist live; nothing to accept")
+    def find(self, section: str, target: str, matches: Callable[[dict[str, Any]], bool]) -> tuple[Document, Any] | None:
+        """The first entry of the YAML list ``section`` (in any file) that applies to ``target``
+        and ``matches``, with its document."""
+        for doc in self.documents:
+            items = doc.data.get(section) if isinstance(doc.data, dict) else None
+            for entry in items or []:
+                if isinstance(entry, dict) and _applies_to(entry, target) and matches(entry):
+                    return doc, entry
         return None
-    found = _find(docs, "protect_configurations", "name", name, target)
-    if found is None or not capability:
-        result.skipped.append(f"{change.key}: protect configuration {name!r} is not in the policy files")
-        return None
-    doc, entry = found
-    rules = entry.get("rules", {}).get(capability) if isinstance(entry.get("rules"), dict) else None
-    if rules is None:
-        result.skipped.append(f"{change.key}: {capability} rules of {name!r} are not managed by the policy")
-        return None
-    touched = False
-    for country in sorted(live):
-        if (country, capability) in emergency:
-            # The policy's BLOCK comes from an emergency block: lifting it is a decision, not drift.
-            result.skipped.append(f"{change.key}: {country} is blocked by an emergency block (edit emergency.yaml)")
-            continue
-        _set_country(rules, country, str(live[country]))
-        touched = True
-    if touched:
-        result.accepted.append(change.key)
-        finalise.append(rules)
-        return doc
-    return None
+
+    def find_by(self, section: str, key: str, value: str, target: str) -> tuple[Document, Any] | None:
+        """The entry of ``section`` whose ``key`` is ``value`` and that applies to ``target``."""
+        return self.find(section, target, lambda entry: str(entry.get(key)) == value)
+
+    def accepted(self, change: Change, document: Document) -> None:
+        """``change`` is folded into ``document`` (written once every change is folded)."""
+        self.result.accepted.append(change.key)
+        self.touched[document.path] = document
+
+    def skip(self, change: Change, why: str) -> None:
+        """``change`` is left for a human, because ``why``."""
+        self.result.skipped.append(f"{change.key}: {why}")
+
+    def set_attributes(self, change: Change, found: tuple[Document, Any] | None, values: dict[str, Any]) -> None:
+        """Give the entry ``found`` the live ``values`` (attribute: value), or skip ``change`` when
+        the policy files have no such entry."""
+        if found is None:
+            self.skip(change, "not found in the policy files")
+            return
+        doc, entry = found
+        for attribute, value in sorted(values.items()):
+            entry[attribute] = value
+        self.accepted(change, doc)
 
 
-def _accept_attributes(docs: list[Document], target: str, change: Change, result: AcceptResult) -> Document | None:
-    """phone_numbers/{number,pool,sender-id}/REF and protect/NAME/deletion-protection changes."""
-    parts = change.key.split("/")
-    live: dict[str, Any]
-    if change.area == "protect" and change.key.endswith("/deletion-protection"):
-        found = _find(docs, "protect_configurations", "name", str((change.data or {}).get("name", parts[1])), target)
-        live = {"deletion_protection": change.before}
-    elif change.area == "phone_numbers" and len(parts) >= 3 and isinstance(change.before, dict):
-        kind, ref = parts[1], "/".join(parts[2:])
-        live = dict(change.before)
-        if kind == "number":
-            found = _find(docs, "phone_numbers", "phone_number", ref, target)
-        elif kind == "pool":
-            found = _find(docs, "pools", "pool", ref, target)
-        elif kind == "sender-id" and "/" in ref:
-            sender, country = ref.rsplit("/", 1)
-            found = _find_sender(docs, sender, country, target)
-        else:
-            found = None
-    else:
-        result.skipped.append(f"{change.key}: accepting this kind of drift is not supported; edit the policy by hand")
-        return None
-    if found is None:
-        result.skipped.append(f"{change.key}: not found in the policy files")
-        return None
-    doc, entry = found
-    for attribute, value in sorted(live.items()):
-        entry[attribute] = value
-    result.accepted.append(change.key)
-    return doc
+class DriftAcceptor(ABC):
+    """How one area folds its drift into the policy files: one instance per ``drift --accept``
+    run (``Area.drift_acceptor``), handed each change of a resource type the area owns."""
+
+    def __init__(self, edit: PolicyEdit) -> None:
+        self.edit = edit
+
+    # Optional hooks: nothing to do by default.
+    def begin(self, plan: Plan) -> None:  # noqa: B027
+        """Called before the changes of ``plan`` (one target's drift) are folded."""
+
+    @abstractmethod
+    def fold(self, target: str, change: Change) -> None:
+        """Fold ``change`` into the documents (``edit.accepted``) or leave it (``edit.skip``)."""
+
+    def finish(self) -> None:  # noqa: B027
+        """Called once every change of every plan is folded, before the files are written."""
+
+
+def _acceptors(edit: PolicyEdit) -> tuple[list[DriftAcceptor], dict[str, DriftAcceptor]]:
+    """Every area's acceptor, and the acceptor of each resource type: that of the area declaring it."""
+    from reconciler.areas.base import registry  # the areas import this module: resolve at call time
+
+    acceptors: list[DriftAcceptor] = []
+    by_type: dict[str, DriftAcceptor] = {}
+    for cls in registry().values():
+        acceptor = cls.drift_acceptor(edit)
+        if acceptor is not None:
+            acceptors.append(acceptor)
+            by_type.update(dict.fromkeys(cls.resource_types, acceptor))
+    return acceptors, by_type
 
 
 def accept_live(config_dir: str | Path, plans: Plan | Sequence[Plan], policy: Policy | None = None) -> list[str]:
@@ -261,46 +177,31 @@ def accept_live(config_dir: str | Path, plans: Plan | Sequence[Plan], policy: Po
 def accept_drift(config_dir: str | Path, plans: Plan | Sequence[Plan], policy: Policy | None = None) -> AcceptResult:
     """Rewrite the policy files so that live state becomes the policy, for the drift in ``plans``.
 
-    ``plans`` are drift plans (``before`` = live, ``after`` = policy), one per target. Handled:
-    protect country rules, deletion protection, and phone number / pool / sender ID attributes;
-    anything else is listed in ``skipped`` for a human. Countries blocked by an emergency block are
-    never unblocked here. With ``policy`` (the loaded policy) those emergency blocks are known;
-    without it they are read from the emergency file. Returns the changed files (relative paths as
-    given by ``config_dir``), already written.
+    ``plans`` are drift plans (``before`` = live, ``after`` = policy), one per target. Each change
+    goes to the acceptor of the area owning its resource type (``reconciler/areas/<area>/accept.py``);
+    what no acceptor folds is listed in ``skipped`` for a human. ``policy`` is the loaded policy,
+    when the caller has it. Returns the changed files (relative paths as given by ``config_dir``),
+    already written; when the result does not validate, every file is restored and
+    :class:`EditError` raised.
     """
     directory = Path(config_dir)
-    docs = [Document.load(p) for p in _policy_files(directory) if p.name != EMERGENCY_FILE]
-    blocks: Iterable[EmergencyBlock]
-    if policy is not None:
-        blocks = {b for d in policy.desired.values() for b in d.emergency_blocks}
-    else:
-        blocks = read_emergency_blocks(directory)
-    emergency: set[tuple[str, str]] = {(b.country, str(c)) for b in blocks for c in b.capabilities}
-    result = AcceptResult()
-    touched: dict[Path, Document] = {}
-    # Rule maps edited; tidied once all their countries moved (a list emptied by one change and
-    # refilled by the next keeps its place and comment).
-    finalise: list[CommentedMap] = []
+    edit = PolicyEdit(directory, [Document.load(p) for p in _policy_files(directory)], policy)
+    acceptors, by_type = _acceptors(edit)
     for plan in [plans] if isinstance(plans, Plan) else plans:
-        # Configurations the plan would create do not exist live: their rule "drift" is not drift.
-        missing = {
-            str((c.data or {}).get("name", c.key.split("/")[-1]))
-            for c in plan.changes
-            if c.area == "protect" and c.resource_type == "protect-configuration" and c.action == "create"
-        }
+        for acceptor in acceptors:
+            acceptor.begin(plan)
         for change in plan.sorted_changes():
-            if change.area == "protect" and change.resource_type == "country-rules":
-                doc = _accept_country_rules(docs, plan.target, change, emergency, missing, result, finalise)
+            owner = by_type.get(change.resource_type)
+            if owner is None:
+                edit.skip(change, UNSUPPORTED)
             else:
-                doc = _accept_attributes(docs, plan.target, change, result)
-            if doc is not None:
-                touched[doc.path] = doc
-    for rules in finalise:
-        _drop_empty(rules)
-        _normalise(rules)
-    originals = {path: doc.text for path, doc in touched.items()}
+                owner.fold(plan.target, change)
+    for acceptor in acceptors:
+        acceptor.finish()
+    result = edit.result
+    originals = {path: doc.text for path, doc in edit.touched.items()}
     try:
-        for path, doc in sorted(touched.items()):
+        for path, doc in sorted(edit.touched.items()):
             text = doc.dumps()
             if text != doc.text:
                 path.write_text(text, encoding="utf-8")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.areas.protect.emergency_file import EmergencyFileError, append_block, block_line
 from reconciler.config import load_policy
-from reconciler.config.emergency import EmergencyFileError, append_block, block_line
 
 REPO = Path(__file__).resolve().parents[2]
 

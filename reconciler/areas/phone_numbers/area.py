@@ -22,7 +22,7 @@ finding interrupted juggles costs one tag read per pool, not one per managed num
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -42,6 +42,9 @@ from reconciler.plan import (
     Change,
 )
 from reconciler.report.area_report import AreaReport
+
+if TYPE_CHECKING:
+    from reconciler.config.edit import DriftAcceptor, PolicyEdit
 
 REJOIN_PREFIX = "reconciler:rejoin:"  # + phone number id: a pool tag marking a number to put back
 PAGE = 100
@@ -151,6 +154,12 @@ class PhoneNumbersArea(Area):
 
     def manages(self, desired: Desired) -> bool:
         return bool(desired.phone_numbers or desired.pools or desired.sender_ids)
+
+    @classmethod
+    def drift_acceptor(cls, edit: PolicyEdit) -> DriftAcceptor:
+        from reconciler.areas.phone_numbers.accept import PhoneNumbersAcceptor  # ruamel: only when accepting
+
+        return PhoneNumbersAcceptor(edit)
 
     # Reading --------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ reporting and ``apply``'s dispatch stay here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.areas.protect import quotas as protect_quotas
@@ -56,6 +56,9 @@ from reconciler.plan import (
     Change,
 )
 
+if TYPE_CHECKING:
+    from reconciler.config.edit import DriftAcceptor, PolicyEdit
+
 
 class AmbiguousProtect(UserError):
     """Live protect configurations the policy cannot tell apart: nothing is planned or changed."""
@@ -70,6 +73,7 @@ class ProtectArea(ProtectReading, NumberOverrides, Configurations, Area):
     name = "protect"
     block_phase = True
     read_order = 10
+    commands: ClassVar[Mapping[str, str]] = {"block": "block_command"}
     operations: ClassVar[tuple[ApiOperation, ...]] = (
         sms("DescribeProtectConfigurations"),
         sms("ListTagsForResource"),
@@ -270,6 +274,12 @@ class ProtectArea(ProtectReading, NumberOverrides, Configurations, Area):
                 f"{gap.block.capability}:{gap.block.country}")
         return [f"{why}: {countries_text(sorted(blocks))} not blocked on {path} ({status})"
                 for (path, why, status), blocks in sorted(grouped.items())]
+
+    @classmethod
+    def drift_acceptor(cls, edit: PolicyEdit) -> DriftAcceptor:
+        from reconciler.areas.protect.accept import ProtectAcceptor  # ruamel: only when accepting
+
+        return ProtectAcceptor(edit)
 
     def verify_effects(self, api: Api, desired: Desired, lives: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
         """An empty plan is not a policy in force: every emergency block and BLOCK rule must show on

@@ -1,4 +1,5 @@
-"""The emergency blocks file, ``<config>/emergency.yaml``, and how a block is added to it.
+"""The emergency blocks file, ``<config>/emergency.yaml``: the blocks it holds, and how a block is
+added to it (``reconciler block``, block_command.py).
 
 Shape (schemas/emergency.schema.json)::
 
@@ -13,10 +14,11 @@ comments elsewhere in the file are never touched.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from reconciler.areas.protect.spec import CAPABILITIES
+from reconciler.areas.protect.spec import CAPABILITIES, EmergencyBlock
+from reconciler.config.edit import Document, EditError
 from reconciler.config.yaml_loader import YamlMap, YamlSeq, parse_yaml
 
 EMERGENCY_FILE = "emergency.yaml"
@@ -25,6 +27,37 @@ KEY = "emergency_blocks"
 
 class EmergencyFileError(ValueError):
     """The emergency file is not in the shape a one-line append needs."""
+
+
+def covered_capabilities(blocks: Iterable[EmergencyBlock], country: str) -> set[str]:
+    """The capabilities on which ``country`` is already blocked by emergency blocks."""
+    covered: set[str] = set()
+    for block in blocks:
+        if block.country == country:
+            covered.update(block.capabilities)
+    return covered
+
+
+def read_emergency_blocks(config_dir: str | Path) -> list[EmergencyBlock]:
+    """The blocks in ``<config_dir>/emergency.yaml`` (empty when the file is missing or empty).
+
+    Blocks limited to some targets (``targets:``) are left out: they do not block everywhere.
+    """
+    path = Path(config_dir) / EMERGENCY_FILE
+    if not path.exists():
+        return []
+    try:
+        doc = Document.load(path)
+    except Exception as error:  # ruamel raises many error types; all mean "cannot parse"
+        raise EditError(f"{path}: cannot parse: {error}") from None
+    entries = (doc.data or {}).get(KEY) or []
+    blocks = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("targets"):
+            continue
+        caps = tuple(str(c) for c in entry.get("capabilities") or CAPABILITIES)
+        blocks.append(EmergencyBlock(country=str(entry.get("country")), capabilities=caps, reason=entry.get("reason")))  # type: ignore[arg-type]
+    return blocks
 
 
 def block_line(country: str, capabilities: Sequence[str] | None = None, reason: str | None = None) -> str:

@@ -1,4 +1,5 @@
-"""``reconciler block COUNTRY… [--capability …] [--reason TEXT]``: add emergency country blocks.
+"""``reconciler block COUNTRY… [--capability …] [--reason TEXT]``: add emergency country blocks
+(a command of the protect area: ``ProtectArea.commands``).
 
 Appends one line per country to ``<config>/emergency.yaml`` (comments and layout untouched),
 then validates the whole policy; on any error the file is restored and nothing changes.
@@ -16,9 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import countries
+from reconciler.areas.protect.emergency_file import (
+    EMERGENCY_FILE,
+    EmergencyFileError,
+    append_block,
+    covered_capabilities,
+    read_emergency_blocks,
+)
 from reconciler.areas.protect.spec import CAPABILITIES
 from reconciler.cli import UserError
-from reconciler.config.edit import EMERGENCY_FILE, EditError, covered_capabilities, read_emergency_blocks
+from reconciler.config.edit import EditError
 
 # Common mistakes worth a precise hint: codes that are not ISO 3166-1 alpha-2.
 _ALIASES = {"UK": "GB", "EL": "GR", "KO": "KR"}
@@ -80,8 +88,6 @@ def run(args: argparse.Namespace) -> int:
         existing = read_emergency_blocks(config_dir)
     except EditError as error:
         raise UserError(str(error), hint=f"fix {path} by hand (see docs/emergency.md)") from None
-
-    from reconciler.config.emergency import EmergencyFileError, append_block
 
     added: list[str] = []
     try:
