@@ -34,6 +34,10 @@ _NUMBER_REGIONS: dict[str, str] = {k: v for k, v in DATA["number_regions"].items
 # Where a US toll-free number sends without international sending (the TFN registration page).
 US_TOLL_FREE_DOMESTIC: frozenset[str] = frozenset(DATA["us_toll_free_domestic"]["countries"])
 
+# Where AWS says it cannot send SMS or MMS at all ("SMS and MMS country capabilities and
+# limitations": "... including Cuba, Iran, North Korea, Syria, and Sudan"); none is a row.
+UNREACHABLE: frozenset[str] = frozenset(DATA["unreachable"]["countries"])
+
 
 @cache
 def name(code: str) -> str:

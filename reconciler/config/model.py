@@ -28,8 +28,9 @@ class Source:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-# "By default you can have up to 25 protect configurations" per account and Region (user guide,
-# "Quotas for AWS End User Messaging SMS"). No default number-override quota is published.
+# "By default you can have up to 25 protect configurations in your AWS account" (user guide, "Create
+# a protect configuration in AWS End User Messaging SMS"), per Region ("Quotas for AWS End User
+# Messaging SMS"). No default number-override quota is published.
 DEFAULT_PROTECT_CONFIGURATIONS_QUOTA = 25
 
 

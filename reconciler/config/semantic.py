@@ -34,7 +34,7 @@ from reconciler.config.model import (
 from reconciler.config.numbers import E164_HINT, e164_problem, mask
 from reconciler.config.section import ListSection, PolicySection
 from reconciler.config.yaml_loader import Mark, YamlMap, YamlSeq
-from reconciler.countries import SUPPORTED
+from reconciler.countries import SUPPORTED, UNREACHABLE
 from reconciler.countries import name as country_name
 
 # Common non-ISO codes people write, and the ISO code they mean.
@@ -345,6 +345,11 @@ class PolicyBuilder:
         alias = _COUNTRY_ALIASES.get(code)
         if alias:
             hint = f"did you mean {alias} ({country_name(alias)})?"
+        elif code in UNREACHABLE:  # AWS says outright that it cannot send there
+            hint = (
+                f"AWS End User Messaging SMS cannot send to {code} ({country_name(code)}) (user guide, "
+                "\"SMS and MMS country capabilities and limitations\"): remove it"
+            )
         elif country_name(code) != code:  # an ISO country AWS's supported-countries table does not list
             hint = f"{code} ({country_name(code)}) is not in AWS's table (reconciler/data/countries.json): remove it"
         else:

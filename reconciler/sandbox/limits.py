@@ -19,10 +19,12 @@ from typing import Any
 
 from reconciler.sandbox.errors import ApiError
 
-# "By default you can have up to 25 protect configurations" (user guide; quoted in issue 12's audit).
+# "By default you can have up to 25 protect configurations in your AWS account" (user guide, "Create
+# a protect configuration in AWS End User Messaging SMS", sms-voice/latest/userguide/protect-configuration-create.html).
 PROTECT_CONFIGURATIONS = "quota.protect_configurations"
 # AWS lists ServiceQuotaExceededException for PutProtectConfigurationRuleSetNumberOverride but no
-# default limit could be found in the user guide: unenforced unless configured (assumption).
+# default limit could be found (user guide, API reference, botocore's models; see
+# docs/sandbox-operations.md): unenforced unless configured (assumption).
 NUMBER_OVERRIDES = "quota.number_overrides_per_protect_configuration"
 
 DEFAULTS: dict[str, int | None] = {PROTECT_CONFIGURATIONS: 25, NUMBER_OVERRIDES: None}

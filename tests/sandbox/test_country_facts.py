@@ -61,6 +61,16 @@ def test_the_table_says_no_where_aws_says_no() -> None:
     assert rows["TV"]["printed_code"] == "TC" and rows["TC"]["name"] == "Turks and Caicos Islands"
 
 
+def test_no_row_is_a_country_aws_says_it_cannot_send_to() -> None:
+    data = _data()
+    unreachable = data["unreachable"]
+    quote = data["sources"][unreachable["source"]]["quote"]
+    assert sorted(unreachable["countries"]) == ["CU", "IR", "KP", "SD", "SY"]
+    for code in unreachable["countries"]:
+        assert countries.name(code) in quote, code  # Cuba, Iran, North Korea, Sudan, Syria
+    assert countries.UNREACHABLE.isdisjoint(data["rows"]) and countries.UNREACHABLE.isdisjoint(countries.SUPPORTED)
+
+
 @pytest.mark.parametrize("capability", CAPABILITIES)
 def test_the_sandbox_rule_set_has_exactly_the_tables_countries(capability: str) -> None:
     client = Sandbox().client()
@@ -86,16 +96,20 @@ def test_validation_refuses_a_country_outside_the_table(tmp_path: Path) -> None:
         'targets: [{name: prod, account_id: "111111111111", region: us-east-1}]\n'
         "protect_configurations:\n  - name: p\n    rules:\n"
         "      SMS: {BLOCK: [CU, KV, AW]}\n"
-        "      VOICE: {BLOCK: [XK]}\n"
+        "      VOICE: {BLOCK: [XK, AQ]}\n"
     )
     policy, diagnostics = load_policy(tmp_path)
     assert policy is None
     found = [(d.code, d.line, d.column) for d in diagnostics]
-    assert found == [("unknown-country", 5, 21), ("unknown-country", 6, 23)]
-    cuba, kosovo = diagnostics
+    assert found == [("unknown-country", 5, 21), ("unknown-country", 6, 23), ("unknown-country", 6, 27)]
+    cuba, kosovo, antarctica = diagnostics
     assert "'CU' is not a country AWS End User Messaging supports" in cuba.message
-    assert cuba.hint == "CU (Cuba) is not in AWS's table (reconciler/data/countries.json): remove it"
+    assert cuba.hint == (
+        "AWS End User Messaging SMS cannot send to CU (Cuba) (user guide, "
+        '"SMS and MMS country capabilities and limitations"): remove it'
+    )
     assert kosovo.hint == "did you mean KV (Kosovo)?"  # ISO's user-assigned XK; AWS prints KV
+    assert antarctica.hint == "AQ (Antarctica) is not in AWS's table (reconciler/data/countries.json): remove it"
 
 
 @pytest.fixture
