@@ -47,6 +47,7 @@ from reconciler.areas.protect.rules import (
     record_of,
 )
 from reconciler.areas.protect.spec import Capability, CapabilityRules, ProtectConfigurationSpec, ProtectStatus
+from reconciler import lanes
 from reconciler.aws import SMS_VOICE, Api
 from reconciler.cli import UserError
 from reconciler.config.model import Desired
@@ -201,7 +202,7 @@ class ProtectArea(CountryRules, NumberOverrides, Configurations, Area):
                 self.shared_reads_done.reach(api.clock())  # the last ListTagsForResource of this read
 
         def consume(source: queue.Queue[Named], read_one: Callable[[LiveProtectConfiguration, ProtectConfigurationSpec], None]) -> None:
-            while (item := source.get()) is not None:
+            while (item := lanes.get(source)) is not None:
                 config, spec, ready_at = item
                 api.wait_until(ready_at)  # not before the tag was read
                 read_one(config, spec)
