@@ -35,10 +35,11 @@ class DeadlockError(RuntimeError):
 class Lane:
     """One thread's simulated time (``offset`` from the clock's base time) and scheduling state."""
 
-    __slots__ = ("done", "id", "offset", "scheduler", "state", "until")
+    __slots__ = ("done", "id", "offset", "scheduler", "state", "turn", "until")
 
-    def __init__(self, scheduler: Scheduler, lane_id: int, offset: float) -> None:
+    def __init__(self, scheduler: Scheduler, lane_id: int, offset: float, lock: threading.Lock) -> None:
         self.scheduler = scheduler
+        self.turn = threading.Condition(lock)  # notified when this lane's turn comes
         self.id = lane_id
         self.offset = offset
         self.state = READY
@@ -59,7 +60,7 @@ class Scheduler:
     for that change are woken at that time (or their own, if later) when the lane next waits."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._cond = threading.Lock()  # guards the lanes' states; each lane waits on its own turn
         self._lanes: list[Lane] = []  # lanes not done, in the order they started
         self._running: Lane | None = None
         self._started = 0
@@ -81,7 +82,7 @@ class Scheduler:
         _local.lane = None
 
     def _new(self, offset: float) -> Lane:
-        lane = Lane(self, self._started, offset)
+        lane = Lane(self, self._started, offset, self._cond)
         self._started += 1
         self._lanes.append(lane)
         return lane
@@ -125,10 +126,10 @@ class Scheduler:
         chosen = min(ready, key=lambda other: (other.offset, other.id))
         chosen.state = RUNNING
         self._running = chosen
-        self._cond.notify_all()
+        chosen.turn.notify()
         if lane is not None:
             while self._running is not lane:
-                self._cond.wait()
+                lane.turn.wait()
 
     def _finish(self, lane: Lane) -> None:
         with self._cond:
@@ -149,7 +150,7 @@ class Scheduler:
             _local.lane = lane
             with self._cond:
                 while self._running is not lane:
-                    self._cond.wait()
+                    lane.turn.wait()
             try:
                 target()
             finally:

@@ -22,6 +22,7 @@ import queue
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from reconciler import lanes
 from reconciler.areas.base import ApiOperation, Area, register, sms
 from reconciler.areas.protect import quotas as protect_quotas
 from reconciler.areas.protect.associations import MissingAccountDefault
@@ -47,7 +48,6 @@ from reconciler.areas.protect.rules import (
     record_of,
 )
 from reconciler.areas.protect.spec import Capability, CapabilityRules, ProtectConfigurationSpec, ProtectStatus
-from reconciler import lanes
 from reconciler.aws import SMS_VOICE, Api
 from reconciler.cli import UserError
 from reconciler.config.model import Desired
