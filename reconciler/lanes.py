@@ -35,7 +35,7 @@ class DeadlockError(RuntimeError):
 class Lane:
     """One thread's simulated time (``offset`` from the clock's base time) and scheduling state."""
 
-    __slots__ = ("done", "id", "offset", "scheduler", "state", "turn", "until")
+    __slots__ = ("deadlocked", "done", "id", "offset", "scheduler", "state", "turn", "until")
 
     def __init__(self, scheduler: Scheduler, lane_id: int, offset: float, lock: threading.Lock) -> None:
         self.scheduler = scheduler
@@ -45,6 +45,7 @@ class Lane:
         self.state = READY
         self.until: Callable[[], bool] | None = None
         self.done = False
+        self.deadlocked = False  # woken because nothing could ever wake it: it raises DeadlockError
 
 
 def current_lane() -> Lane | None:
@@ -115,21 +116,24 @@ class Scheduler:
     def _switch(self, lane: Lane | None) -> None:
         """Hand the run to the earliest ready lane; then (unless ``lane`` is None) wait for ours."""
         ready = [other for other in self._lanes if other.state == READY]
-        if not ready:
+        blocked = [other for other in self._lanes if other.state == BLOCKED]
+        if ready:
+            chosen = min(ready, key=lambda other: (other.offset, other.id))
+        elif blocked:  # every lane waits for another: one of them (the caller, if it waits) fails
+            chosen = lane if lane is not None and lane.state == BLOCKED else min(blocked, key=lambda other: other.id)
+            chosen.until, chosen.deadlocked = None, True
+        else:
             self._running = None
-            if lane is not None or any(other.state == BLOCKED for other in self._lanes):
-                waiting = sum(1 for other in self._lanes if other.state == BLOCKED)
-                if lane is not None:  # the caller goes on (with the error) as the running lane
-                    lane.state, lane.until, self._running = RUNNING, None, lane
-                raise DeadlockError(f"{waiting} simulated lane(s) wait for each other")
             return
-        chosen = min(ready, key=lambda other: (other.offset, other.id))
         chosen.state = RUNNING
         self._running = chosen
         chosen.turn.notify()
         if lane is not None:
             while self._running is not lane:
                 lane.turn.wait()
+            if lane.deadlocked:
+                lane.deadlocked = False
+                raise DeadlockError(f"{len(blocked)} simulated lane(s) wait for each other")
 
     def _finish(self, lane: Lane) -> None:
         with self._cond:

@@ -164,3 +164,11 @@ def test_lanes_that_wait_for_each_other_fail_instead_of_hanging() -> None:
 
     with pytest.raises(lanes.DeadlockError):
         scheduled(clock, lambda: lanes.wait(never))
+
+
+def test_a_thread_left_waiting_for_ever_fails_its_caller_instead_of_hanging() -> None:
+    clock = Clock(start=0.0, simulated=True)
+    never = threading.Event()
+
+    with pytest.raises(lanes.DeadlockError):
+        scheduled(clock, lambda: in_parallel(clock, [lambda: clock.sleep(1.0), lambda: lanes.wait(never)]))
