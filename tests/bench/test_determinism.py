@@ -19,7 +19,7 @@ import pytest
 
 from bench import product, world
 from bench.lanes import in_parallel
-from bench.measure import THROTTLE, Context, measure
+from bench.measure import THROTTLE, Context, in_child, measure
 from reconciler import lanes
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.state import Clock, World
@@ -105,6 +105,32 @@ def test_import_takes_the_same_simulated_time_however_the_threads_are_scheduled(
     assert steady["error"] is None and stalled["error"] is None, (steady["error"], stalled["error"])
     assert stalled["sim_seconds"] == steady["sim_seconds"]
     assert sorted(stalled["trace"]) == sorted(steady["trace"])
+
+
+def test_an_emergency_apply_takes_the_same_simulated_time_however_the_threads_are_scheduled(
+    account: tuple[Sandbox, Path], tmp_path: Path,
+) -> None:
+    """S3's streaming apply: blocks written while rule sets are read (a queue between threads),
+    the other areas waiting for protect's tags (a milestone). Each run is a forked child, as in the
+    benchmark, so both start from the same account."""
+    sandbox, policy_dir = account
+    world.commit_policy(policy_dir, "imported policy")
+    gateway = sandbox.gateway
+    original = getattr(gateway, "bench_original_handle", gateway.handle)
+    results = []
+    for seed in (None, 4):
+        gateway.bench_original_handle = original if seed is None else jittered(original, seed)
+        try:
+            workdir = tmp_path / f"run-{seed}"
+            workdir.mkdir()
+            results.append(in_child(product.s3_block, Context(sandbox, TINY, policy_dir, workdir, {}), THROTTLE, 0.05))
+        finally:
+            gateway.bench_original_handle = original
+    steady, stalled = results
+    assert steady["error"] is None and stalled["error"] is None, (steady["error"], stalled["error"])
+    assert steady["marks"]["last_block"] > 0
+    for figure in ("api_calls", "calls_by_operation", "sim_seconds", "marks", "metrics"):
+        assert stalled[figure] == steady[figure], figure
 
 
 # The scheduler itself ------------------------------------------------------------------------------
