@@ -5,7 +5,8 @@ keeps a time *lane* of its own. Threads left to run freely would reach shared th
 slot, a cached listing, a lock, a queue) in whatever order the machine's scheduler picks, and that
 order would decide the simulated seconds: they would move with the load of the machine. A
 :class:`Scheduler` runs the threads of a clock one at a time instead, as a discrete-event simulation:
-the lane with the earliest simulated time runs (ties: the lane started first) until it waits (a
+the lane with the earliest simulated time runs (ties: in program order, a thread's own threads
+before those its parent started after it) until it waits (a
 simulated sleep, a lock, a queue, an event, another thread), so simulated time is a function of the
 calls alone, and shared things are taken in simulated-time order.
 
@@ -35,12 +36,15 @@ class DeadlockError(RuntimeError):
 class Lane:
     """One thread's simulated time (``offset`` from the clock's base time) and scheduling state."""
 
-    __slots__ = ("deadlocked", "done", "id", "offset", "scheduler", "state", "turn", "until")
+    __slots__ = ("children", "deadlocked", "done", "id", "offset", "scheduler", "state", "turn", "until")
 
-    def __init__(self, scheduler: Scheduler, lane_id: int, offset: float, lock: threading.Lock) -> None:
+    def __init__(self, scheduler: Scheduler, lane_id: tuple[int, ...], offset: float, lock: threading.Lock) -> None:
         self.scheduler = scheduler
         self.turn = threading.Condition(lock)  # notified when this lane's turn comes
+        # Program order, which breaks ties in simulated time: a lane's threads come right after it,
+        # before the threads its parent started later (its parent's id, then its place among them).
         self.id = lane_id
+        self.children = 0
         self.offset = offset
         self.state = READY
         self.until: Callable[[], bool] | None = None
@@ -64,14 +68,13 @@ class Scheduler:
         self._cond = threading.Lock()  # guards the lanes' states; each lane waits on its own turn
         self._lanes: list[Lane] = []  # lanes not done, in the order they started
         self._running: Lane | None = None
-        self._started = 0
 
     def adopt(self, offset: float = 0.0) -> Lane:
         """Make the calling thread this scheduler's running lane (the thread that starts the others)."""
         with self._cond:
             if self._running is not None:
                 raise RuntimeError("another lane of this clock is running: adopt from the first thread only")
-            lane = self._new(offset)
+            lane = self._new((0,), offset)
             lane.state = RUNNING
             self._running = lane
         _local.lane = lane
@@ -82,9 +85,8 @@ class Scheduler:
         self._finish(lane)
         _local.lane = None
 
-    def _new(self, offset: float) -> Lane:
-        lane = Lane(self, self._started, offset, self._cond)
-        self._started += 1
+    def _new(self, lane_id: tuple[int, ...], offset: float) -> Lane:
+        lane = Lane(self, lane_id, offset, self._cond)
         self._lanes.append(lane)
         return lane
 
@@ -148,7 +150,8 @@ class Scheduler:
     def start(self, parent: Lane, target: Callable[[], None]) -> Started:
         """Start ``target`` in a thread whose lane begins at ``parent``'s time; it runs when its turn comes."""
         with self._cond:
-            lane = self._new(parent.offset)
+            lane = self._new((*parent.id, parent.children), parent.offset)
+            parent.children += 1
 
         def run() -> None:
             _local.lane = lane
