@@ -8,10 +8,11 @@ catch its lane up with the parent's, and the parent must afterwards wait for the
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
+from reconciler import lanes
 from reconciler.sandbox.state import Clock
 
 
@@ -40,9 +41,7 @@ def in_parallel(clock: Clock, tasks: Sequence[Callable[[], Any]]) -> list[Any]:
             errors.append(error)
         ends[index] = clock.now()
 
-    threads = [threading.Thread(target=lane, args=(i, t), daemon=True) for i, t in enumerate(tasks)]
-    for thread in threads:
-        thread.start()
+    threads = [lanes.start(partial(lane, i, t)) for i, t in enumerate(tasks)]  # scheduled: see Clock.run_lanes
     for thread in threads:
         thread.join()
     if errors:

@@ -124,11 +124,16 @@ def measure(
     rss_start = _rss_kib("VmRSS")
     cpu_start = _cpu()
     error = None
+    # The run's threads take turns in simulated-time order: simulated seconds depend on the calls
+    # made, not on how busy the machine is (reconciler/lanes.py).
+    context.clock.run_lanes()
     try:
         run(context)
     except Exception as failure:  # reported in the results, never hidden
         error = f"{type(failure).__name__}: {failure}"
         traceback.print_exc(file=sys.stderr)
+    finally:
+        context.clock.end_lanes()
     cpu = _cpu() - cpu_start
     peak_kib = max(0, _rss_kib("VmHWM") - rss_start) if peak_ok else max(0, _rss_kib("VmRSS") - rss_start)
     calls = context.sandbox.calls

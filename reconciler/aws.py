@@ -36,7 +36,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import Any, TypeVar
 
 import boto3
@@ -51,7 +51,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from reconciler import interrupt
+from reconciler import interrupt, lanes
 from reconciler.report.mask import mask_text
 
 log = structlog.get_logger("reconciler.aws")
@@ -295,8 +295,8 @@ class Api:
     _clients: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _listings: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict, repr=False)
-    _listing_locks: dict[tuple[Any, ...], threading.Lock] = field(default_factory=dict, repr=False)
-    _gates: dict[tuple[str, str], threading.Lock] = field(default_factory=dict, repr=False)
+    _listing_locks: dict[tuple[Any, ...], lanes.Lock] = field(default_factory=dict, repr=False)
+    _gates: dict[tuple[str, str], lanes.Lock] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
         # boto3 clients are thread-safe once made; making one from a shared session is not.
@@ -319,7 +319,7 @@ class Api:
         nothing read before it is reused."""
         key = (service, operation, tuple(sorted((k, repr(v)) for k, v in params.items())))
         with self._lock:
-            lock = self._listing_locks.setdefault(key, threading.Lock())
+            lock = self._listing_locks.setdefault(key, lanes.Lock())
         with lock:  # a second reader of the same listing waits for the first instead of listing again
             with self._lock:
                 cached = self._listings.get(key)
@@ -361,12 +361,12 @@ class Api:
                 errors.append((index, error))
             ends[index] = self.clock()
 
-        threads = [threading.Thread(target=run, args=(i, t), daemon=True) for i, t in enumerate(tasks)]
         with interrupt.shielded():  # Ctrl-C: the workers stop at their next call (see reconciler.interrupt)
+            # On a simulated clock that schedules its threads (reconciler/lanes.py) they run one at
+            # a time in simulated-time order; otherwise these are plain threads.
+            threads = [lanes.start(partial(run, i, t)) for i, t in enumerate(tasks)]
             for thread in threads:
-                thread.start()
-            for thread in threads:
-                interrupt.join(thread)
+                thread.join(interrupt.join)
         interrupt.check()
         self.wait_until(max(ends))
         if errors:
@@ -439,9 +439,9 @@ class Api:
         except Exception as error:
             return started, {}, error
 
-    def _gate(self, service: str, operation: str) -> threading.Lock:
+    def _gate(self, service: str, operation: str) -> lanes.Lock:
         with self._lock:
-            return self._gates.setdefault((service, operation), threading.Lock())
+            return self._gates.setdefault((service, operation), lanes.Lock())
 
     def pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Follow the pagination token to the last page (RAM spells it ``nextToken``)."""

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 import structlog
 
+from reconciler import lanes
 from reconciler.executor import Runner, run_changes
 from reconciler.guard import GuardOptions, check, is_opt_out_addition
 from reconciler.plan import Change, Plan
@@ -86,7 +87,7 @@ class EarlyWriter:
 
     def write(self) -> None:
         """Apply batches until :meth:`close`; after a failure, only drain."""
-        while (item := self.batches.get()) is not None:
+        while (item := lanes.get(self.batches)) is not None:
             changes, ready_at = item
             if self.failed is not None:
                 continue

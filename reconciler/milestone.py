@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from reconciler import lanes
+
 
 class Milestone:
     """Set once (``reach``); ``wait`` blocks until then and, on a simulated clock, brings the
@@ -25,7 +27,7 @@ class Milestone:
 
     def wait(self, wait_until: Callable[[float], None]) -> None:
         """Block until reached, then ``wait_until`` (``Api.wait_until``) the moment it was reached."""
-        self._event.wait()
+        lanes.wait(self._event)
         wait_until(self._at)
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from sortedcontainers import SortedDict, SortedList
 
+from reconciler.lanes import Lane, Scheduler, current_lane
+
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 
@@ -28,11 +30,22 @@ class Clock:
         self._lock = threading.Lock()
         self._lanes = threading.local()
         self._latest = self._now
+        # Runs this clock's threads one at a time in simulated-time order, once a thread adopts it
+        # (:meth:`run_lanes`); see reconciler/lanes.py.
+        self.scheduler = Scheduler()
+
+    def _lane(self) -> Lane | None:
+        lane = current_lane()
+        return lane if lane is not None and lane.scheduler is self.scheduler else None
+
+    def _offset(self) -> float:
+        lane = self._lane()
+        return lane.offset if lane is not None else getattr(self._lanes, "offset", 0.0)
 
     def now(self) -> float:
         if self.simulated:
             with self._lock:
-                return self._now + getattr(self._lanes, "offset", 0.0)
+                return self._now + self._offset()
         return time.time()
 
     def sleep(self, seconds: float) -> None:
@@ -42,29 +55,51 @@ class Clock:
         offset that only that thread's waits move. Concurrent callers therefore wait in parallel,
         as real clients on separate connections do: ten threads each sleeping one second end at
         base + 1 s, not base + 10 s. Shared resources that serialise callers (quota buckets)
-        hand out time slots, so callers of one bucket still queue behind each other.
+        hand out time slots, so callers of one bucket still queue behind each other. Threads of
+        :meth:`run_lanes` also let every earlier lane run first (reconciler/lanes.py).
         """
         if seconds <= 0:
             return
         if not self.simulated:
             time.sleep(seconds)
             return
-        self._lanes.offset = getattr(self._lanes, "offset", 0.0) + seconds
+        lane = self._lane()
         with self._lock:
-            self._latest = max(self._latest, self._now + self._lanes.offset)
+            offset = (lane.offset if lane is not None else getattr(self._lanes, "offset", 0.0)) + seconds
+            self._latest = max(self._latest, self._now + offset)
+        if lane is not None:
+            self.scheduler.sleep(lane, seconds)
+        else:
+            self._lanes.offset = offset
 
     def latest(self) -> float:
         """The furthest any lane has reached (the makespan end of a simulated run)."""
         if not self.simulated:
             return time.time()
         with self._lock:
-            return max(self._latest, self._now + getattr(self._lanes, "offset", 0.0))
+            return max(self._latest, self._now + self._offset())
 
     def advance(self, seconds: float) -> None:
         if not self.simulated:
             raise RuntimeError("only a simulated clock can be advanced")
         with self._lock:
             self._now += seconds
+
+    def run_lanes(self) -> None:
+        """From now on the calling thread and the threads it starts (``reconciler.lanes.start``)
+        run one at a time in simulated-time order, so that simulated time does not depend on how
+        the machine schedules them. Only on a simulated clock; call it before starting threads."""
+        if not self.simulated:
+            raise RuntimeError("only a simulated clock schedules its threads")
+        if self._lane() is None:
+            self.scheduler.adopt(getattr(self._lanes, "offset", 0.0))
+
+    def end_lanes(self) -> None:
+        """The calling thread (of :meth:`run_lanes`) stops scheduling; its time stays where it is."""
+        lane = self._lane()
+        if lane is not None:
+            self.scheduler.leave(lane)
+            self._lanes.offset = lane.offset
 
 
 @dataclass

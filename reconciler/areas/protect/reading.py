@@ -13,6 +13,7 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
+from reconciler import lanes
 from reconciler.areas.protect.live import PAGE, LiveProtectConfiguration, ProtectLive, iso
 from reconciler.areas.protect.rules import CountryRules, emergency_spec, managed_capabilities, record_of
 from reconciler.areas.protect.spec import Capability, CapabilityRules, ProtectConfigurationSpec
@@ -125,7 +126,7 @@ class ProtectReading(CountryRules):
                 self.shared_reads_done.reach(api.clock())  # the last ListTagsForResource of this read
 
         def consume(source: queue.Queue[Named], read_one: Callable[[LiveProtectConfiguration, ProtectConfigurationSpec], None]) -> None:
-            while (item := source.get()) is not None:
+            while (item := lanes.get(source)) is not None:
                 config, spec, ready_at = item
                 api.wait_until(ready_at)  # not before the tag was read
                 read_one(config, spec)
