@@ -46,6 +46,8 @@ class Live:
     sender_ids: list[dict[str, Any]] = field(default_factory=list)
     lists: dict[str, set[str]] = field(default_factory=dict)  # name -> every entry
     shares: dict[str, dict[str, Any]] = field(default_factory=dict)  # arn -> {name, principals, resources, perms}
+    list_arns: dict[str, str] = field(default_factory=dict)  # list name -> ARN
+    policies: dict[str, str | None] = field(default_factory=dict)  # resource ARN -> its resource policy
 
 
 class Script:
@@ -81,8 +83,10 @@ class Script:
 
     # reads -------------------------------------------------------------------------------------
 
-    def read_everything(self, live: Live, lists: bool = True, areas: Sequence[str] = ("protect", "numbers", "shares")) -> Live:
-        """Listings first, then every per-resource read (one stream per operation when parallel)."""
+    def read_everything(self, live: Live, lists: bool = True, areas: Sequence[str] = ("protect", "numbers", "shares"),
+                        policies: bool = False) -> Live:
+        """Listings first, then every per-resource read (one stream per operation when parallel).
+        ``policies``: also every resource's resource policy (a grant outside RAM), as drift and import must."""
         self.sts.get_caller_identity()
         listings: list[Callable[[], Any]] = []
         if "protect" in areas:
@@ -103,6 +107,8 @@ class Script:
             details += [lambda: self._share_associations(live), lambda: self._share_permissions(live)]
         if lists:
             details.append(lambda: self._list_entries(live))
+        if policies:
+            details.append(lambda: self._resource_policies(live))
         self.run(details)
         return live
 
@@ -143,6 +149,7 @@ class Script:
         for page in self.pages(self.sms.describe_opt_out_lists, MaxResults=PAGE):
             for item in page["OptOutLists"]:
                 live.lists[item["OptOutListName"]] = set()
+                live.list_arns[item["OptOutListName"]] = item["OptOutListArn"]
 
     def _protect_tags(self, live: Live) -> None:
         for config in live.protect.values():
@@ -179,6 +186,16 @@ class Script:
     def _share_permissions(self, live: Live) -> None:
         for arn, share in live.shares.items():
             share["permissions"] = {p["arn"] for p in self.ram.list_resource_share_permissions(resourceShareArn=arn)["permissions"]}
+
+    def _resource_policies(self, live: Live) -> None:
+        """One ``GetResourcePolicy`` per number, pool, sender ID and list (AWS has no listing of them)."""
+        arns = [n["PhoneNumberArn"] for n in live.numbers.values()] + list(live.pool_arns.values())
+        arns += [s["SenderIdArn"] for s in live.sender_ids] + list(live.list_arns.values())
+        for arn in arns:
+            try:
+                live.policies[arn] = self.sms.get_resource_policy(ResourceArn=arn).get("Policy")
+            except self.sms.exceptions.ResourceNotFoundException:  # AWS's answer for "no policy"
+                live.policies[arn] = None
 
     def _list_entries(self, live: Live) -> None:
         for name, entries in live.lists.items():
@@ -261,10 +278,11 @@ def _diff_all(script: Script, desired: Desired, live: Live) -> int:
     return changes + len(script.rule_updates(desired, live))
 
 
-def plan_large(context: Context, parallel: bool, directory: Path | None = None) -> tuple[Script, Desired, Live]:
+def plan_large(context: Context, parallel: bool, directory: Path | None = None,
+               policies: bool = False) -> tuple[Script, Desired, Live]:
     _, desired = _policy(directory or context.policy_dir)
     script = Script(context, world.LARGE_ACCOUNT, parallel)
-    live = script.read_everything(Live())
+    live = script.read_everything(Live(), policies=policies)
     context.notes.append(f"diff: {_diff_all(script, desired, live)} change(s)")
     return script, desired, live
 
@@ -399,7 +417,7 @@ def _countries() -> list[str]:
 
 def s4_import(context: Context, parallel: bool) -> None:
     script = Script(context, world.LARGE_ACCOUNT, parallel)
-    live = script.read_everything(Live())
+    live = script.read_everything(Live(), policies=True)  # import writes the resource policies too
     for pool_id, arn in live.pool_arns.items():  # pools are named by their Name tag
         tags = script.sms.list_tags_for_resource(ResourceArn=arn)["Tags"]
         live.pool_names[pool_id] = next((t["Value"] for t in tags if t["Key"] == "Name"), None)
@@ -410,9 +428,10 @@ def s4_import(context: Context, parallel: bool) -> None:
 
 
 def s5(context: Context, parallel: bool) -> None:
-    plan_large(context, parallel)
+    """Drift reads every resource policy: a grant made outside git is a security finding."""
+    plan_large(context, parallel, policies=True)
 
 
 def s6(context: Context, parallel: bool) -> None:
     """A script has no baseline: nightly drift reads everything, as in S5."""
-    plan_large(context, parallel)
+    plan_large(context, parallel, policies=True)
