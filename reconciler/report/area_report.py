@@ -30,11 +30,19 @@ class AreaReport:
     # Membership changes the text plan shows as one line per list and action when there are many:
     # resource type -> (noun, action -> preposition), e.g. "add 176 numbers to shared-optouts".
     member_groups: Mapping[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
+    # The sharing paths of the security findings the area reports (``finding["path"]``), in words:
+    # "... through a resource policy".
+    finding_paths: Mapping[str, str] = field(default_factory=dict)
 
 
 def member_groups() -> dict[str, tuple[str, Mapping[str, str]]]:
     """Every area's ``member_groups``, by resource type."""
     return {kind: group for report in area_reports().values() for kind, group in report.member_groups.items()}
+
+
+def finding_paths() -> dict[str, str]:
+    """Every area's ``finding_paths``: a security finding's path -> its words."""
+    return {path: words for report in area_reports().values() for path, words in report.finding_paths.items()}
 
 
 def area_reports() -> dict[str, AreaReport]:

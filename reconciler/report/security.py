@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.report.area_report import finding_paths
+
 TITLE = "Security: grants the policy does not declare"
-PATHS = {"resource-policy": "resource policy", "ram-share": "RAM share"}
 
 
 def sentence(finding: dict[str, Any]) -> str:
     """"222222222222 can use phone_number +18885550100 (SendTextMessage) through a resource policy: …"."""
     actions = ", ".join(str(a).removeprefix("sms-voice:") for a in finding.get("actions") or [])
     what = f" ({actions})" if actions else ""
-    path = PATHS.get(str(finding.get("path")), str(finding.get("path")))
+    path = finding_paths().get(str(finding.get("path")), str(finding.get("path")))
     return (f"{finding.get('principal')} can use {finding.get('resource')}{what} through a {path}: "
             f"{finding.get('detail')}")
 

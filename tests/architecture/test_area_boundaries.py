@@ -48,10 +48,6 @@ EXCEPTIONS: dict[str, tuple[frozenset[str], str]] = {
         "who can use which identity spans both sharing paths by nature: RAM shares (shares) and resource "
         "policies (resource_policies), each change of either applied to the live grants",
     ),
-    "report/security.py": (
-        frozenset({"resource-policy"}),
-        "a security finding names the sharing path it came from (resource-policy or ram-share) in words",
-    ),
 }
 
 # Generic module (relative to reconciler/) -> (the area modules it imports by name, why).

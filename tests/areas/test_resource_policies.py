@@ -157,6 +157,7 @@ def test_a_grant_made_outside_git_is_drift_naming_principal_and_resource(
     shown = mask_number(number["PhoneNumber"]) if path == "resource-policy" else number["PhoneNumberId"]
     assert OUTSIDER in line and f"phone_number {shown}" in line
     assert ("resource policy" if path == "resource-policy" else "RAM share side-door") in line
+    assert f"through a {'resource policy' if path == 'resource-policy' else 'RAM share'}:" in line  # the path in words
 
     assert cli(sandbox, tmp_path, "drift", "--config", str(config), "--format", "json") == 2
     [target] = json.loads(capsys.readouterr().out)["targets"]

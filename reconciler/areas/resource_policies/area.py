@@ -84,7 +84,8 @@ class ResourcePoliciesArea(Area):
     read_order: ClassVar[int] = 85
     section = SECTION
     resource_types = frozenset({"resource-policy"})
-    report = AreaReport(title="Resource policies", order=45)
+    report = AreaReport(title="Resource policies", order=45,
+                        finding_paths={"resource-policy": "resource policy", "ram-share": "RAM share"})
     operations: ClassVar[tuple[ApiOperation, ...]] = (
         sms("DescribePhoneNumbers"),
         sms("DescribeSenderIds"),
