@@ -17,7 +17,7 @@ from reconciler.config.diagnostics import Diagnostic, has_errors, sorted_diagnos
 from reconciler.config.model import Policy
 from reconciler.config.schema import schema_name_for, validate_document
 from reconciler.config.semantic import Document, PolicyBuilder, policy_sections
-from reconciler.config.yaml_loader import MAX_YAML_BYTES, YamlMap, decode, parse_yaml
+from reconciler.config.yaml_loader import MAX_YAML_BYTES, YamlMap, parse_bytes
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 # Files of the directory that are not policy: the guardrails judge plans (reconciler.guardrails).
@@ -61,12 +61,9 @@ def load_document(config_dir: str | Path, path: Path) -> tuple[Document | None, 
                 file, 1, 1, "file-unreadable", "error", f"cannot read the file: {error.strerror}", None
             )
         ]
-    text, problems = decode(file, raw)
-    if text is None:
+    loaded, problems = parse_bytes(file, raw)
+    if loaded is None:
         return None, problems
-    loaded = parse_yaml(file, text)
-    if loaded.diagnostics:
-        return None, loaded.diagnostics
     data = loaded.data
     if data is None:  # an empty file (or only comments) declares nothing
         return None, []

@@ -322,6 +322,16 @@ def decode(file: str, raw: bytes) -> tuple[str | None, list[Diagnostic]]:
         ]
 
 
+def parse_bytes(file: str, raw: bytes) -> tuple[LoadedYaml | None, list[Diagnostic]]:
+    """A file's bytes decoded (:func:`decode`) and parsed (:func:`parse_yaml`): the document, or
+    None and every diagnostic that stopped it."""
+    text, problems = decode(file, raw)
+    if text is None:
+        return None, problems
+    loaded = parse_yaml(file, text)
+    return (None, loaded.diagnostics) if loaded.diagnostics else (loaded, [])
+
+
 def parse_yaml(file: str, text: str) -> LoadedYaml:
     """Parse one YAML document held in ``text``; never raises for bad input."""
     tabs = _tab_diagnostics(file, text)

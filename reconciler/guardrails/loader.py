@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.config.diagnostics import Diagnostic, has_errors, sorted_diagnostics
 from reconciler.config.schema import validate_document
-from reconciler.config.yaml_loader import MAX_YAML_BYTES, Mark, YamlMap, decode, parse_yaml, position_of
+from reconciler.config.yaml_loader import MAX_YAML_BYTES, Mark, YamlMap, parse_bytes, position_of
 from reconciler.countries import SUPPORTED
 from reconciler.guardrails.model import FILTERS, Guardrails, Rule
 
@@ -120,12 +120,9 @@ def load_guardrails(path: str | Path, targets: Iterable[str] | None = None) -> t
     except OSError as error:
         return fail("file-unreadable", f"cannot read the guardrails: {error.strerror}",
                     "create it (reconciler init writes an example) or pass --guardrails FILE")
-    text, problems = decode(file, raw)
-    if text is None:
+    loaded, problems = parse_bytes(file, raw)
+    if loaded is None:
         return None, problems
-    loaded = parse_yaml(file, text)
-    if loaded.diagnostics:
-        return None, loaded.diagnostics
     if loaded.data is None:
         return fail("schema-missing-key", "the guardrails file is empty", "declare at least one rule under 'rules:'")
     problems = validate_document(file, loaded.data, SCHEMA)
